@@ -1,0 +1,52 @@
+/**
+ * The closed set of error codes spansift answers with. Each has exactly one HTTP
+ * status in `httpStatusByErrorCode`; a code added here without a status does not
+ * compile.
+ */
+export const ErrorCode = {
+  badRequest: 'bad_request',
+  invalidArgument: 'invalid_argument',
+  unauthenticated: 'unauthenticated',
+  forbidden: 'forbidden',
+  notFound: 'not_found',
+  conflict: 'conflict',
+  payloadTooLarge: 'payload_too_large',
+  unsupportedMediaType: 'unsupported_media_type',
+  methodNotAllowed: 'method_not_allowed',
+  rangeNotBounded: 'range_not_bounded',
+  unavailable: 'unavailable',
+  internal: 'internal',
+} as const
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
+
+export const httpStatusByErrorCode: Record<ErrorCode, number> = {
+  bad_request: 400,
+  invalid_argument: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  method_not_allowed: 405,
+  range_not_bounded: 400,
+  unavailable: 503,
+  internal: 500,
+}
+
+/** An error a user can act on; its code decides the HTTP status and whether a caller may retry. */
+export class SpansiftError extends Error {
+  readonly code: ErrorCode
+  readonly details: Record<string, unknown> | undefined
+
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
+    super(message)
+    this.name = 'SpansiftError'
+    this.code = code
+    this.details = details
+  }
+
+  get retryable(): boolean {
+    return this.code === ErrorCode.unavailable
+  }
+}
