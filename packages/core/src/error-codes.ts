@@ -14,6 +14,12 @@ export const ErrorCode = {
   unsupportedMediaType: 'unsupported_media_type',
   methodNotAllowed: 'method_not_allowed',
   rangeNotBounded: 'range_not_bounded',
+  /** An append would take a dataset past its row cap; nothing was added. */
+  datasetCapReached: 'dataset_cap_reached',
+  /** The rows yield variables the dataset has no columns for. */
+  incompatibleColumns: 'incompatible_columns',
+  /** Every candidate overlaps the eval dataset a training dataset excludes: nothing would be left. */
+  leakageAllExcluded: 'leakage_all_excluded',
   unavailable: 'unavailable',
   internal: 'internal',
 } as const
@@ -30,6 +36,9 @@ export const httpStatusByErrorCode: Record<ErrorCode, number> = {
   unsupported_media_type: 415,
   method_not_allowed: 405,
   range_not_bounded: 400,
+  dataset_cap_reached: 409,
+  incompatible_columns: 422,
+  leakage_all_excluded: 409,
   unavailable: 503,
   internal: 500,
 }

@@ -10,7 +10,13 @@
  * bytes → base64 string, array → array, kvlist → object. Arrays and kvlists are
  * kept as structures, never flattened into dotted keys.
  */
-export type AttributeValue = string | number | boolean | null | AttributeValue[] | { [key: string]: AttributeValue }
+export type AttributeValue =
+  | string
+  | number
+  | boolean
+  | null
+  | AttributeValue[]
+  | { [key: string]: AttributeValue }
 
 /** Attributes by key. Keys keep their OTLP spelling, dots included (`gen_ai.request.model`). */
 export type Attributes = Record<string, AttributeValue>

@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import type { Span } from '@spansift/core/span-model'
+import { createInProcessBus } from './in-process-bus.ts'
+import { BusUnavailableError } from './span-bus.ts'
+
+const spans = (n: number) => Array.from({ length: n }, (_, i) => ({ spanId: String(i) }) as unknown as Span)
+
+test('publish resolves only after every group has handled the spans', async () => {
+  const bus = createInProcessBus({ maxInFlightSpans: 100 })
+  const seen: string[] = []
+  bus.subscribe('a', async (batch) => {
+    await new Promise((r) => setTimeout(r, 20))
+    seen.push(`a:${batch.length}`)
+  })
+  bus.subscribe('b', async (batch) => {
+    seen.push(`b:${batch.length}`)
+  })
+  await bus.start()
+  await bus.publish(spans(3))
+  assert.deepEqual(seen.sort(), ['a:3', 'b:3'])
+})
+
+test('a handler failure fails the publish, so the sender is not told the spans are stored', async () => {
+  const bus = createInProcessBus({ maxInFlightSpans: 100 })
+  bus.subscribe('a', async () => {
+    throw new Error('storage down')
+  })
+  await bus.start()
+  await assert.rejects(bus.publish(spans(1)), /storage down/)
+  assert.equal(bus.inFlightSpans, 0)
+})
+
+test('past the in-flight bound publish refuses with a retryable error instead of queueing', async () => {
+  const bus = createInProcessBus({ maxInFlightSpans: 10 })
+  let release!: () => void
+  const gate = new Promise<void>((r) => {
+    release = r
+  })
+  bus.subscribe('slow', () => gate)
+  await bus.start()
+  const first = bus.publish(spans(8))
+  await assert.rejects(bus.publish(spans(5)), (error: unknown) => {
+    assert.ok(error instanceof BusUnavailableError)
+    assert.equal(error.reason, 'overloaded')
+    return true
+  })
+  release()
+  await first
+  await bus.publish(spans(5))
+})
+
+test('refuses before start and after shutdown', async () => {
+  const bus = createInProcessBus({ maxInFlightSpans: 10 })
+  await assert.rejects(bus.publish(spans(1)), BusUnavailableError)
+  await bus.start()
+  await bus.shutdown()
+  await assert.rejects(bus.publish(spans(1)), BusUnavailableError)
+})

@@ -1,0 +1,40 @@
+import type { Stage } from '@spansift/core/lifecycle'
+import type { Span } from '@spansift/core/span-model'
+
+/** Processes one batch of spans; resolving means the batch is done (stored, matched). */
+export type SpanBatchHandler = (spans: readonly Span[]) => Promise<void>
+
+/**
+ * The bus between the receivers and the workers. Adapters: in-process (the embedded
+ * default) and Kafka (topic `spansift.spans`). Every adapter passes the same
+ * conformance suite.
+ */
+export interface SpanBus extends Stage {
+  /**
+   * Hands spans to every subscribed group. Resolves only once they are durable: stored
+   * by every group in process, or acknowledged by Kafka. Rejects with a retryable
+   * `BusUnavailableError` when the bus cannot take them now.
+   */
+  publish(spans: readonly Span[]): Promise<void>
+  /** Registers a consumer group's handler; call before `start()`. */
+  subscribe(group: string, handler: SpanBatchHandler): void
+}
+
+/** The bus cannot take more right now (backpressure, broker down). The sender should retry later. */
+export class BusUnavailableError extends Error {
+  readonly retryAfterSeconds: number
+  readonly reason: 'overloaded' | 'unavailable'
+
+  constructor(reason: 'overloaded' | 'unavailable', message: string, retryAfterSeconds = 1) {
+    super(message)
+    this.name = 'BusUnavailableError'
+    this.reason = reason
+    this.retryAfterSeconds = retryAfterSeconds
+  }
+}
+
+/** Consumer group names, one per worker role. */
+export const ConsumerGroup = {
+  spanWriter: 'spansift-span-writer',
+  ruleWorker: 'spansift-rule-worker',
+} as const

@@ -1,0 +1,38 @@
+import type { QueryRunner } from './query-runner.ts'
+import { tableNames } from './tables.ts'
+
+export interface Application {
+  id: string
+  name: string
+  createdAt: string
+}
+
+export interface ApplicationsRepository {
+  create(application: { id: string; name: string }): Promise<void>
+  get(id: string): Promise<Application | undefined>
+  list(): Promise<Application[]>
+}
+
+export function createApplicationsRepository(runner: QueryRunner): ApplicationsRepository {
+  const { applications } = tableNames(runner.database)
+  type Row = { id: string; name: string; created_at: string }
+  const toApplication = (row: Row): Application => ({ id: row.id, name: row.name, createdAt: row.created_at })
+  return {
+    create: (application) => runner.insert('applications.create', applications, [application]),
+    async get(id) {
+      const rows = await runner.select<Row>(
+        'applications.get',
+        `SELECT id, name, created_at FROM ${applications} FINAL WHERE id = {id:UUID}`,
+        { id },
+      )
+      return rows[0] ? toApplication(rows[0]) : undefined
+    },
+    async list() {
+      const rows = await runner.select<Row>(
+        'applications.list',
+        `SELECT id, name, created_at FROM ${applications} FINAL ORDER BY created_at, id`,
+      )
+      return rows.map(toApplication)
+    },
+  }
+}

@@ -1,0 +1,195 @@
+import type { Logger } from '@spansift/core/logger'
+import type { QueryRunner } from './query-runner.ts'
+import { type TableNames, tableNames } from './tables.ts'
+
+/**
+ * One schema change. Statements are idempotent DDL (IF NOT EXISTS), so a migration
+ * interrupted half way is simply run again. Identifiers come from validated
+ * configuration; DDL cannot take query parameters.
+ */
+export interface Migration {
+  version: number
+  name: string
+  statements(tables: TableNames): string[]
+}
+
+/** spansift's schema, in order. Append; never edit one that has shipped. */
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'applications and keys',
+    statements: (t) => [
+      `CREATE TABLE IF NOT EXISTS ${t.applications} (
+        id UUID,
+        name String,
+        created_at DateTime64(3, 'UTC') DEFAULT now64(3)
+      ) ENGINE = ReplacingMergeTree ORDER BY id`,
+      `CREATE TABLE IF NOT EXISTS ${t.apiKeys} (
+        key_hash FixedString(64),
+        application_id UUID,
+        key_prefix String,
+        created_at DateTime64(3, 'UTC') DEFAULT now64(3)
+      ) ENGINE = ReplacingMergeTree ORDER BY key_hash`,
+    ],
+  },
+  {
+    version: 2,
+    name: 'spans',
+    // Partitioned by month of start time so every time-bounded lookup prunes to a few
+    // partitions; ordered by (application, trace, span) for point lookups; a
+    // ReplacingMergeTree so a span written twice (a retried export, a redelivered
+    // message) is one row to every FINAL read. The TTL drops whole parts only
+    // (ttl_only_drop_parts) instead of rewriting them; its length is reconciled with
+    // SPANSIFT_SPAN_RETENTION_DAYS at start (see ensureSpanRetention).
+    statements: (t) => [
+      `CREATE TABLE IF NOT EXISTS ${t.spans} (
+        application_id UUID,
+        trace_id FixedString(32),
+        span_id FixedString(16),
+        parent_span_id String,
+        trace_state String CODEC(ZSTD(1)),
+        name LowCardinality(String),
+        kind UInt8,
+        start_time DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1)),
+        end_time DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1)),
+        duration_ns UInt64,
+        status_code UInt8,
+        status_message String CODEC(ZSTD(1)),
+        service_name LowCardinality(String),
+        scope_name LowCardinality(String),
+        scope_version LowCardinality(String),
+        resource_attributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+        attributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+        events String CODEC(ZSTD(1)),
+        links String CODEC(ZSTD(1)),
+        flags UInt32,
+        ingested_at DateTime64(3, 'UTC') DEFAULT now64(3),
+        INDEX idx_start_time start_time TYPE minmax GRANULARITY 1,
+        INDEX idx_span_id span_id TYPE bloom_filter(0.01) GRANULARITY 1,
+        INDEX idx_attribute_keys mapKeys(attributes) TYPE bloom_filter(0.01) GRANULARITY 1
+      ) ENGINE = ReplacingMergeTree(ingested_at)
+      PARTITION BY toYYYYMM(start_time)
+      ORDER BY (application_id, trace_id, span_id)
+      TTL toDateTime(start_time) + INTERVAL 30 DAY
+      SETTINGS ttl_only_drop_parts = 1`,
+    ],
+  },
+  {
+    version: 3,
+    name: 'datasets, versions and items',
+    // Every change (PATCH, delete, publish, new columns) is a new row version:
+    // ReplacingMergeTree(updated_at, is_deleted) keeps the latest and FINAL reads hide
+    // deleted rows. updated_at has microseconds and comes from the dataset writer's
+    // monotonic clock, so two changes of one row never tie. No TTL: dataset rows are
+    // kept until deleted, whatever happens to the spans they came from.
+    statements: (t) => [
+      `CREATE TABLE IF NOT EXISTS ${t.datasets} (
+        id UUID,
+        group_id UInt64,
+        application_id UUID,
+        name String,
+        kind LowCardinality(String),
+        exclude_dataset_id Nullable(UUID),
+        columns String,
+        created_at DateTime64(3, 'UTC'),
+        updated_at DateTime64(6, 'UTC'),
+        is_deleted UInt8 DEFAULT 0
+      ) ENGINE = ReplacingMergeTree(updated_at, is_deleted) ORDER BY id`,
+      `CREATE TABLE IF NOT EXISTS ${t.datasetVersions} (
+        dataset_id UUID,
+        version_id UInt64,
+        number UInt32,
+        status LowCardinality(String),
+        created_at DateTime64(3, 'UTC'),
+        published_at Nullable(DateTime64(3, 'UTC')),
+        updated_at DateTime64(6, 'UTC'),
+        is_deleted UInt8 DEFAULT 0
+      ) ENGINE = ReplacingMergeTree(updated_at, is_deleted) ORDER BY (dataset_id, version_id)`,
+      // Rows of every version of every dataset; a version's rows are one key range.
+      // inputs_hash and the source ids serve the leakage check of training datasets.
+      `CREATE TABLE IF NOT EXISTS ${t.datasetItems} (
+        dataset_id UUID,
+        version_id UInt64,
+        item_id UUID,
+        application_id UUID,
+        trace_id String,
+        span_id String,
+        span_start_time DateTime64(9, 'UTC'),
+        source_kind LowCardinality(String),
+        rule_id String,
+        inputs String CODEC(ZSTD(1)),
+        expected_outputs String CODEC(ZSTD(1)),
+        metadata String CODEC(ZSTD(1)),
+        extras String CODEC(ZSTD(1)),
+        inputs_hash String,
+        annotation String CODEC(ZSTD(1)),
+        annotation_status LowCardinality(String),
+        feedback_category LowCardinality(String),
+        expected_output String CODEC(ZSTD(1)),
+        priority LowCardinality(String),
+        labels Array(String),
+        created_at DateTime64(3, 'UTC'),
+        updated_at DateTime64(6, 'UTC'),
+        is_deleted UInt8 DEFAULT 0,
+        INDEX idx_inputs_hash inputs_hash TYPE bloom_filter(0.01) GRANULARITY 1
+      ) ENGINE = ReplacingMergeTree(updated_at, is_deleted) ORDER BY (dataset_id, version_id, item_id)`,
+    ],
+  },
+]
+
+/** Creates the database and applies every migration not yet recorded, in order. */
+export async function migrate(runner: QueryRunner, logger: Logger): Promise<number[]> {
+  const t = tableNames(runner.database)
+  await runner.command('migrate.database', `CREATE DATABASE IF NOT EXISTS ${runner.database}`)
+  await runner.command(
+    'migrate.table',
+    `CREATE TABLE IF NOT EXISTS ${t.migrations} (
+      version UInt32,
+      name String,
+      applied_at DateTime64(3, 'UTC') DEFAULT now64(3)
+    ) ENGINE = ReplacingMergeTree ORDER BY version`,
+  )
+  const rows = await runner.select<{ version: number }>(
+    'migrate.applied',
+    `SELECT version FROM ${t.migrations} FINAL`,
+  )
+  const applied = new Set(rows.map((row) => Number(row.version)))
+  const newlyApplied: number[] = []
+  for (const migration of migrations) {
+    if (applied.has(migration.version)) continue
+    for (const statement of migration.statements(t)) {
+      await runner.command(`migrate.v${migration.version}`, statement)
+    }
+    await runner.insert('migrate.record', t.migrations, [
+      { version: migration.version, name: migration.name },
+    ])
+    logger.info('migration applied', { version: migration.version, name: migration.name })
+    newlyApplied.push(migration.version)
+  }
+  return newlyApplied
+}
+
+/**
+ * Makes the spans TTL match the configured retention. The change is recorded without
+ * rewriting existing parts (materialize_ttl_after_modify = 0): expired parts are
+ * dropped whole as merges reach them.
+ */
+export async function ensureSpanRetention(runner: QueryRunner, days: number, logger: Logger): Promise<void> {
+  if (!Number.isInteger(days) || days < 1)
+    throw new Error(`span retention must be a positive whole number of days, got ${days}`)
+  const t = tableNames(runner.database)
+  const [row] = await runner.select<{ engine_full: string }>(
+    'retention.read',
+    'SELECT engine_full FROM system.tables WHERE database = {database:String} AND name = {table:String}',
+    { database: runner.database, table: 'spans' },
+  )
+  const current = row ? /toIntervalDay\((\d+)\)/.exec(row.engine_full)?.[1] : undefined
+  if (current === String(days)) return
+  await runner.command(
+    'retention.modify',
+    `ALTER TABLE ${t.spans} MODIFY TTL toDateTime(start_time) + INTERVAL ${days} DAY`,
+    {},
+    { materialize_ttl_after_modify: 0 },
+  )
+  logger.info('span retention changed', { from_days: current ? Number(current) : undefined, to_days: days })
+}

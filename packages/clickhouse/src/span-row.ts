@@ -1,0 +1,136 @@
+import type { Attributes, Span, SpanEvent, SpanKind, SpanLink, StatusCode } from '@spansift/core/span-model'
+
+/** A `spans` row as JSONEachRow writes it. */
+export interface SpanRow {
+  application_id: string
+  trace_id: string
+  span_id: string
+  parent_span_id: string
+  trace_state: string
+  name: string
+  kind: number
+  /** Unix nanoseconds as a decimal string (DateTime64(9) reads it exactly). */
+  start_time: string
+  end_time: string
+  duration_ns: string
+  status_code: number
+  status_message: string
+  service_name: string
+  scope_name: string
+  scope_version: string
+  /** Each value is the JSON text of the attribute value, so types and structure survive. */
+  resource_attributes: Record<string, string>
+  attributes: Record<string, string>
+  events: string
+  links: string
+  flags: number
+}
+
+/** A `spans` row as read back (`start_ns`/`end_ns` selected as Unix nanoseconds). */
+export interface StoredSpanRow extends Omit<SpanRow, 'start_time' | 'end_time'> {
+  start_ns: string
+  end_ns: string
+}
+
+/** The columns to select for `rowToSpan`. */
+export const SPAN_COLUMNS = `application_id, trace_id, span_id, parent_span_id, trace_state, name, kind,
+  toString(toUnixTimestamp64Nano(start_time)) AS start_ns, toString(toUnixTimestamp64Nano(end_time)) AS end_ns,
+  toString(duration_ns) AS duration_ns, status_code, status_message, service_name, scope_name, scope_version,
+  resource_attributes, attributes, events, links, flags`
+
+function encodeAttributes(attributes: Attributes): Record<string, string> {
+  const encoded: Record<string, string> = {}
+  for (const key in attributes) encoded[key] = JSON.stringify(attributes[key])
+  return encoded
+}
+
+function decodeAttributes(encoded: Record<string, string>): Attributes {
+  const attributes: Attributes = {}
+  for (const key in encoded) attributes[key] = JSON.parse(encoded[key] as string)
+  return attributes
+}
+
+/** Translates a span into its row. */
+export function spanToRow(span: Span): SpanRow {
+  return {
+    application_id: span.applicationId,
+    trace_id: span.traceId,
+    span_id: span.spanId,
+    parent_span_id: span.parentSpanId,
+    trace_state: span.traceState,
+    name: span.name,
+    kind: span.kind,
+    start_time: span.startTimeUnixNano.toString(),
+    end_time: span.endTimeUnixNano.toString(),
+    duration_ns: span.durationNano.toString(),
+    status_code: span.statusCode,
+    status_message: span.statusMessage,
+    service_name: span.serviceName,
+    scope_name: span.scopeName,
+    scope_version: span.scopeVersion,
+    resource_attributes: encodeAttributes(span.resourceAttributes),
+    attributes: encodeAttributes(span.attributes),
+    events: JSON.stringify(
+      span.events.map((e) => ({
+        time_unix_nano: e.timeUnixNano.toString(),
+        name: e.name,
+        attributes: e.attributes,
+      })),
+    ),
+    links: JSON.stringify(
+      span.links.map((l) => ({
+        trace_id: l.traceId,
+        span_id: l.spanId,
+        trace_state: l.traceState,
+        attributes: l.attributes,
+      })),
+    ),
+    flags: span.flags,
+  }
+}
+
+/** Translates a stored row back into the span it was written from. */
+export function rowToSpan(row: StoredSpanRow): Span {
+  const events = JSON.parse(row.events) as Array<{
+    time_unix_nano: string
+    name: string
+    attributes: Attributes
+  }>
+  const links = JSON.parse(row.links) as Array<{
+    trace_id: string
+    span_id: string
+    trace_state: string
+    attributes: Attributes
+  }>
+  return {
+    applicationId: row.application_id,
+    traceId: row.trace_id,
+    spanId: row.span_id,
+    parentSpanId: row.parent_span_id,
+    traceState: row.trace_state,
+    name: row.name,
+    kind: Number(row.kind) as SpanKind,
+    startTimeUnixNano: BigInt(row.start_ns),
+    endTimeUnixNano: BigInt(row.end_ns),
+    durationNano: BigInt(row.duration_ns),
+    statusCode: Number(row.status_code) as StatusCode,
+    statusMessage: row.status_message,
+    serviceName: row.service_name,
+    scopeName: row.scope_name,
+    scopeVersion: row.scope_version,
+    resourceAttributes: decodeAttributes(row.resource_attributes),
+    attributes: decodeAttributes(row.attributes),
+    events: events.map(
+      (e): SpanEvent => ({ timeUnixNano: BigInt(e.time_unix_nano), name: e.name, attributes: e.attributes }),
+    ),
+    links: links.map(
+      (l): SpanLink => ({
+        traceId: l.trace_id,
+        spanId: l.span_id,
+        traceState: l.trace_state,
+        attributes: l.attributes,
+      }),
+    ),
+    flags: Number(row.flags),
+  }
+}

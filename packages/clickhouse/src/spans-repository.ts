@@ -1,0 +1,91 @@
+import type { Span } from '@spansift/core/span-model'
+import type { QueryRunner } from './query-runner.ts'
+import { rowToSpan, SPAN_COLUMNS, type StoredSpanRow, spanToRow } from './span-row.ts'
+import { tableNames } from './tables.ts'
+
+/** A half-open time range [from, to) in Unix nanoseconds. Every span lookup takes one. */
+export interface TimeRange {
+  fromUnixNano: bigint
+  toUnixNano: bigint
+}
+
+export interface SpansRepository {
+  /** Stores spans; a span stored twice is one row to every read. */
+  insert(spans: readonly Span[]): Promise<void>
+  /** One application's spans of one trace that started inside the range, in start order. */
+  findTrace(applicationId: string, traceId: string, range: TimeRange): Promise<Span[]>
+  /**
+   * One application's spans named by (trace id, span id) that started inside the
+   * range, with one query that reads only the range's partitions and the primary-key
+   * ranges of the refs. Refs that match nothing are simply absent from the answer.
+   */
+  findByRefs(applicationId: string, refs: readonly SpanRef[], range: TimeRange): Promise<Span[]>
+}
+
+/** A span named by its ids (lowercase hex). */
+export interface SpanRef {
+  traceId: string
+  spanId: string
+}
+
+/**
+ * The from-spans lookup: the application and the (trace, span) set hit the primary key
+ * (application_id, trace_id, span_id); the time range prunes partitions. A span stored
+ * twice and not yet merged is read twice, so LIMIT 1 BY keeps the latest ingested copy
+ * (cheaper than FINAL for a point lookup). Exported so the benchmark runs the same SQL.
+ */
+export function spansByRefsQuery(table: string): string {
+  return `SELECT ${SPAN_COLUMNS} FROM ${table}
+    WHERE application_id = {application_id:UUID}
+      AND trace_id IN {trace_ids:Array(FixedString(32))}
+      AND (trace_id, span_id) IN arrayZip({trace_ids:Array(FixedString(32))}, {span_ids:Array(FixedString(16))})
+      AND ${SPAN_TIME_RANGE_CONDITION}
+    ORDER BY ingested_at DESC
+    LIMIT 1 BY trace_id, span_id`
+}
+
+/** The parameters of spansByRefsQuery. */
+export function spansByRefsParams(applicationId: string, refs: readonly SpanRef[], range: TimeRange) {
+  return {
+    application_id: applicationId,
+    trace_ids: refs.map((r) => r.traceId),
+    span_ids: refs.map((r) => r.spanId),
+    ...timeRangeParams(range),
+  }
+}
+
+/** The time-range condition every `spans` query carries, so ClickHouse prunes by partition. */
+export const SPAN_TIME_RANGE_CONDITION =
+  "start_time >= fromUnixTimestamp64Nano({from_ns:Int64}, 'UTC') AND start_time < fromUnixTimestamp64Nano({to_ns:Int64}, 'UTC')"
+
+/** The query parameters of SPAN_TIME_RANGE_CONDITION. */
+export function timeRangeParams(range: TimeRange): { from_ns: string; to_ns: string } {
+  return { from_ns: range.fromUnixNano.toString(), to_ns: range.toUnixNano.toString() }
+}
+
+export function createSpansRepository(runner: QueryRunner): SpansRepository {
+  const { spans } = tableNames(runner.database)
+  return {
+    insert: (batch) => runner.insert('spans.insert', spans, batch.map(spanToRow)),
+    async findTrace(applicationId, traceId, range) {
+      const rows = await runner.select<StoredSpanRow>(
+        'spans.find-trace',
+        `SELECT ${SPAN_COLUMNS} FROM ${spans} FINAL
+         WHERE application_id = {application_id:UUID} AND trace_id = {trace_id:FixedString(32)}
+           AND ${SPAN_TIME_RANGE_CONDITION}
+         ORDER BY start_time, span_id`,
+        { application_id: applicationId, trace_id: traceId, ...timeRangeParams(range) },
+      )
+      return rows.map(rowToSpan)
+    },
+    async findByRefs(applicationId, refs, range) {
+      if (refs.length === 0) return []
+      const rows = await runner.select<StoredSpanRow>(
+        'spans.find-by-refs',
+        spansByRefsQuery(spans),
+        spansByRefsParams(applicationId, refs, range),
+      )
+      return rows.map(rowToSpan)
+    },
+  }
+}

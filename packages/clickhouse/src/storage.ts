@@ -1,0 +1,72 @@
+import type { Logger } from '@spansift/core/logger'
+import { type ApiKeysRepository, createApiKeysRepository } from './api-keys-repository.ts'
+import { type ApplicationsRepository, createApplicationsRepository } from './applications-repository.ts'
+import { type ClickHouseConnectionOptions, openClickHouse } from './connection.ts'
+import { createDatasetExporter, type DatasetExporter } from './dataset-export.ts'
+import { createDatasetItemsRepository, type DatasetItemsRepository } from './dataset-items-repository.ts'
+import {
+  createDatasetVersionsRepository,
+  type DatasetVersionsRepository,
+} from './dataset-versions-repository.ts'
+import { createDatasetsRepository, type DatasetsRepository } from './datasets-repository.ts'
+import { ensureSpanRetention, migrate } from './migrations.ts'
+import { createQueryRunner, type QueryRunner } from './query-runner.ts'
+import { createSpansRepository, type SpansRepository } from './spans-repository.ts'
+
+export interface Storage {
+  runner: QueryRunner
+  spans: SpansRepository
+  applications: ApplicationsRepository
+  apiKeys: ApiKeysRepository
+  datasets: DatasetsRepository
+  datasetVersions: DatasetVersionsRepository
+  datasetItems: DatasetItemsRepository
+  datasetExporter: DatasetExporter
+  embedded: boolean
+  /** True when ClickHouse answers a trivial query. */
+  ping(): Promise<boolean>
+  close(): Promise<void>
+}
+
+export interface OpenStorageOptions extends ClickHouseConnectionOptions {
+  logger: Logger
+  /** Apply pending migrations and the retention setting before returning. */
+  migrate: boolean
+  spanRetentionDays: number
+}
+
+/** Opens ClickHouse (server or embedded), migrates it when asked, and returns the repositories. */
+export async function openStorage(options: OpenStorageOptions): Promise<Storage> {
+  const connection = await openClickHouse(options)
+  const logger = options.logger.child({ component: 'clickhouse' })
+  const runner = createQueryRunner({ client: connection.client, database: connection.database, logger })
+  try {
+    if (options.migrate) {
+      await migrate(runner, logger)
+      await ensureSpanRetention(runner, options.spanRetentionDays, logger)
+    }
+  } catch (error) {
+    await connection.close()
+    throw error
+  }
+  return {
+    runner,
+    spans: createSpansRepository(runner),
+    applications: createApplicationsRepository(runner),
+    apiKeys: createApiKeysRepository(runner),
+    datasets: createDatasetsRepository(runner),
+    datasetVersions: createDatasetVersionsRepository(runner),
+    datasetItems: createDatasetItemsRepository(runner),
+    datasetExporter: createDatasetExporter({ client: connection.client, database: connection.database }),
+    embedded: connection.embedded,
+    async ping() {
+      try {
+        await runner.select('ping', 'SELECT 1')
+        return true
+      } catch {
+        return false
+      }
+    },
+    close: () => connection.close(),
+  }
+}

@@ -1,0 +1,31 @@
+/** Conversions between OTLP nanosecond timestamps and RFC 3339 text, exact to the nanosecond. */
+
+const NANOS_PER_MILLI = 1_000_000n
+
+/** Formats Unix nanoseconds as RFC 3339 UTC with nine fractional digits. */
+export function formatRfc3339Nano(unixNano: bigint): string {
+  const millis = unixNano / NANOS_PER_MILLI
+  const iso = new Date(Number(millis)).toISOString() // 2026-11-22T10:00:00.123Z
+  const subMilli = (unixNano % NANOS_PER_MILLI).toString().padStart(6, '0')
+  return `${iso.slice(0, -1)}${subMilli}Z`
+}
+
+const RFC3339 = /^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})$/
+
+/**
+ * Parses RFC 3339 text (any offset, up to nanosecond precision) into Unix nanoseconds.
+ * Returns undefined for anything else, so callers can answer with their own error.
+ */
+export function parseRfc3339Nano(text: string): bigint | undefined {
+  const match = RFC3339.exec(text)
+  if (!match) return undefined
+  const [, date, clock, fraction = '', zone] = match
+  const offset = zone === 'Z' || zone === 'z' ? 'Z' : zone
+  const millis = Date.parse(`${date}T${clock}${offset}`)
+  if (Number.isNaN(millis)) return undefined
+  const nanosOfSecond = BigInt(fraction.padEnd(9, '0'))
+  return BigInt(millis) * NANOS_PER_MILLI + nanosOfSecond
+}
+
+/** Nanoseconds in one day, for range limits. */
+export const NANOS_PER_DAY = 86_400n * 1_000_000_000n

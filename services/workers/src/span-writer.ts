@@ -1,0 +1,104 @@
+import type { Stage } from '@spansift/core/lifecycle'
+import type { Logger } from '@spansift/core/logger'
+import type { Span } from '@spansift/core/span-model'
+
+export interface SpanWriterOptions {
+  /** Stores one batch (the `spans` repository's insert). */
+  insert(spans: readonly Span[]): Promise<void>
+  /** Flush when this many spans are waiting. */
+  maxBatchSpans: number
+  /** Flush when the oldest waiting span has waited this long. */
+  maxDelayMs: number
+  logger: Logger
+}
+
+export interface SpanWriterStats {
+  queuedSpans: number
+  batchesWritten: number
+  spansWritten: number
+  lastBatchMs: number
+}
+
+export interface SpanWriter extends Stage {
+  /** Queues spans for the next batch; resolves when that batch is stored, rejects if it failed. */
+  write(spans: readonly Span[]): Promise<void>
+  stats(): SpanWriterStats
+}
+
+interface Waiting {
+  spans: readonly Span[]
+  resolve: () => void
+  reject: (error: unknown) => void
+}
+
+/**
+ * Batches spans from many requests (or bus messages) into few large inserts: ClickHouse
+ * wants thousands of rows per insert, exporters send a few hundred per request. Flushes
+ * on size, on time, and on shutdown; one insert at a time, so a slow ClickHouse holds
+ * writers back rather than piling inserts on it.
+ */
+export function createSpanWriter(options: SpanWriterOptions): SpanWriter {
+  let waiting: Waiting[] = []
+  let queuedSpans = 0
+  let timer: NodeJS.Timeout | undefined
+  let flushing: Promise<void> | undefined
+  const stats = { batchesWritten: 0, spansWritten: 0, lastBatchMs: 0 }
+
+  function schedule(): void {
+    if (flushing) return // the running flush picks the queue up when it ends
+    if (queuedSpans >= options.maxBatchSpans) {
+      void flush()
+    } else if (!timer && queuedSpans > 0) {
+      timer = setTimeout(() => void flush(), options.maxDelayMs)
+    }
+  }
+
+  async function flush(): Promise<void> {
+    if (timer) clearTimeout(timer)
+    timer = undefined
+    if (flushing || waiting.length === 0) return flushing
+    const batch = waiting
+    waiting = []
+    queuedSpans = 0
+    const spans = batch.length === 1 ? batch[0]!.spans : batch.flatMap((w) => w.spans)
+    const started = performance.now()
+    flushing = options
+      .insert(spans)
+      .then(
+        () => {
+          stats.batchesWritten++
+          stats.spansWritten += spans.length
+          stats.lastBatchMs = performance.now() - started
+          for (const w of batch) w.resolve()
+        },
+        (error: unknown) => {
+          options.logger.warn('span batch failed; its senders will retry', { spans: spans.length, error })
+          for (const w of batch) w.reject(error)
+        },
+      )
+      .finally(() => {
+        flushing = undefined
+        schedule()
+      })
+    return flushing
+  }
+
+  return {
+    write(spans) {
+      if (spans.length === 0) return Promise.resolve()
+      return new Promise<void>((resolve, reject) => {
+        waiting.push({ spans, resolve, reject })
+        queuedSpans += spans.length
+        schedule()
+      })
+    },
+    stats: () => ({ queuedSpans, ...stats }),
+    async start() {},
+    async shutdown() {
+      // Drain: flush until nothing is queued or in flight.
+      while (flushing || waiting.length > 0) {
+        await (flushing ?? flush())
+      }
+    },
+  }
+}
