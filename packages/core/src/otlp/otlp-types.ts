@@ -1,0 +1,122 @@
+/**
+ * The raw, typed form of an OTLP `ExportTraceServiceRequest`: what both decoders (protobuf and
+ * OTLP/JSON) produce and what the encoder writes back. It mirrors the wire messages field for
+ * field, so a request can be split and re-encoded without losing anything the receiver
+ * understands; normalization into `Span` happens later, in `normalize.ts`.
+ *
+ * Every field is always present (proto3 defaults: '' / 0 / empty array / empty bytes), so
+ * consumers never test for `undefined` and every object of one kind has one hidden class.
+ */
+
+/** Attribute values as OTLP `AnyValue`, tagged by their oneof case. `empty` is an unset oneof. */
+export type OtlpAnyValue =
+  | { readonly type: 'string'; readonly value: string }
+  | { readonly type: 'bool'; readonly value: boolean }
+  /** int64, kept exact: a JS number cannot hold every int64. */
+  | { readonly type: 'int'; readonly value: bigint }
+  | { readonly type: 'double'; readonly value: number }
+  | { readonly type: 'array'; readonly value: OtlpAnyValue[] }
+  | { readonly type: 'kvlist'; readonly value: OtlpKeyValue[] }
+  | { readonly type: 'bytes'; readonly value: Uint8Array }
+  | { readonly type: 'empty'; readonly value: null }
+
+/** OTLP `KeyValue`. */
+export interface OtlpKeyValue {
+  key: string
+  value: OtlpAnyValue
+}
+
+/** OTLP `EntityRef` (development status upstream; carried through untouched). */
+export interface OtlpEntityRef {
+  schemaUrl: string
+  type: string
+  idKeys: string[]
+  descriptionKeys: string[]
+}
+
+/** OTLP `Resource`. */
+export interface OtlpResource {
+  attributes: OtlpKeyValue[]
+  droppedAttributesCount: number
+  entityRefs: OtlpEntityRef[]
+}
+
+/** OTLP `InstrumentationScope`. */
+export interface OtlpInstrumentationScope {
+  name: string
+  version: string
+  attributes: OtlpKeyValue[]
+  droppedAttributesCount: number
+}
+
+/** OTLP `Span.Event`. */
+export interface OtlpSpanEvent {
+  /** Nanoseconds since the Unix epoch (fixed64). */
+  timeUnixNano: bigint
+  name: string
+  attributes: OtlpKeyValue[]
+  droppedAttributesCount: number
+}
+
+/** OTLP `Span.Link`. */
+export interface OtlpSpanLink {
+  traceId: Uint8Array
+  spanId: Uint8Array
+  traceState: string
+  attributes: OtlpKeyValue[]
+  droppedAttributesCount: number
+  flags: number
+}
+
+/** OTLP `Status`. `code` is the raw enum number (0 unset, 1 ok, 2 error; others kept as sent). */
+export interface OtlpStatus {
+  message: string
+  code: number
+}
+
+/** OTLP `Span`. Ids are raw bytes, unvalidated: normalization decides what is acceptable. */
+export interface OtlpSpan {
+  traceId: Uint8Array
+  spanId: Uint8Array
+  traceState: string
+  /** Empty for a root span. */
+  parentSpanId: Uint8Array
+  flags: number
+  name: string
+  /** Raw `SpanKind` enum number (unknown values kept as sent). */
+  kind: number
+  startTimeUnixNano: bigint
+  endTimeUnixNano: bigint
+  attributes: OtlpKeyValue[]
+  droppedAttributesCount: number
+  events: OtlpSpanEvent[]
+  droppedEventsCount: number
+  links: OtlpSpanLink[]
+  droppedLinksCount: number
+  status: OtlpStatus
+}
+
+/** OTLP `ScopeSpans`. */
+export interface OtlpScopeSpans {
+  scope: OtlpInstrumentationScope
+  spans: OtlpSpan[]
+  schemaUrl: string
+}
+
+/** OTLP `ResourceSpans`. */
+export interface OtlpResourceSpans {
+  resource: OtlpResource
+  scopeSpans: OtlpScopeSpans[]
+  schemaUrl: string
+}
+
+/** OTLP `ExportTraceServiceRequest`, the body of `POST /v1/traces` and of the gRPC `Export` call. */
+export interface OtlpExportTraceRequest {
+  resourceSpans: OtlpResourceSpans[]
+}
+
+/** The two OTLP/HTTP body encodings. */
+export type OtlpFormat = 'protobuf' | 'json'
+
+/** The shared zero-length id, for absent `bytes` fields (never written to). */
+export const EMPTY_BYTES: Uint8Array = new Uint8Array(0)

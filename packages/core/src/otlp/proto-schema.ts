@@ -1,0 +1,45 @@
+import path from 'node:path'
+import protobuf from 'protobufjs'
+
+/*
+ * The protobuf types of the wire contract, loaded by reflection from proto/ at module load
+ * (a few milliseconds, once). Measured against pbjs/pbts static code decoding 1000-span GenAI
+ * requests, interleaved in one process, the two were within noise of each other (medians of
+ * 123k vs 124k and 125k vs 112k spans/s): protobufjs generates the same decoder code at run
+ * time. Reflection wins on upkeep, with no generated code to keep in sync with the .proto files.
+ *
+ * The hot path (request decode/encode) has its own hand-written codec, decode-protobuf.ts and
+ * encode-protobuf.ts, about 2.5 times as fast as either; these types encode the small response
+ * bodies, and the tests hold that codec to the .proto files through them.
+ */
+
+/** The repository's proto/ directory, found from this file so any working directory works. */
+export const PROTO_DIR: string = path.resolve(import.meta.dirname, '../../../../proto')
+
+/** The .proto files loaded, relative to `PROTO_DIR` (their imports are resolved from there). */
+const PROTO_FILES = ['opentelemetry/proto/collector/trace/v1/trace_service.proto', 'google/rpc/status.proto']
+
+function loadRoot(): protobuf.Root {
+  const root = new protobuf.Root()
+  // Imports are written relative to proto/ (`opentelemetry/proto/common/v1/common.proto`).
+  root.resolvePath = (_origin, target) => (path.isAbsolute(target) ? target : path.join(PROTO_DIR, target))
+  root.loadSync(PROTO_FILES, { keepCase: false })
+  root.resolveAll()
+  return root
+}
+
+/** Every type of the wire contract, resolved. */
+export const protoRoot: protobuf.Root = loadRoot()
+
+/** `opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest`. */
+export const ExportTraceServiceRequestType: protobuf.Type = protoRoot.lookupType(
+  'opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest',
+)
+
+/** `opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse`. */
+export const ExportTraceServiceResponseType: protobuf.Type = protoRoot.lookupType(
+  'opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse',
+)
+
+/** `google.rpc.Status`, the body of OTLP/HTTP error responses. */
+export const RpcStatusType: protobuf.Type = protoRoot.lookupType('google.rpc.Status')
