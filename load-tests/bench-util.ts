@@ -1,0 +1,89 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import os from 'node:os'
+import { join } from 'node:path'
+
+/** The machine a benchmark ran on, printed with its figures. */
+export function machineDescription(): string {
+  const cpus = os.cpus()
+  const memGiB = (os.totalmem() / 1024 ** 3).toFixed(1)
+  return `${cpus[0]?.model ?? 'unknown CPU'} × ${cpus.length} cores, ${memGiB} GiB, ${os.platform()} ${os.release()}, Node ${process.version}`
+}
+
+/** A free loopback port (bound then released). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+/** Percentile of sorted values (nearest rank). */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
+  return sorted[index]!
+}
+
+/** Peak resident set size of a process, in MiB (Linux VmHWM). */
+export function peakRssMiB(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+    const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN)
+    return kb / 1024
+  } catch {
+    return Number.NaN
+  }
+}
+
+export interface SpansiftProcess {
+  child: ChildProcess
+  otlpUrl: string
+  apiUrl: string
+  stop(): Promise<void>
+}
+
+const repoRoot = join(import.meta.dirname, '..')
+
+/** Starts `spansift start` as its own process, as `npm start` would, and waits until its API answers. */
+export async function startSpansiftProcess(env: Record<string, string>): Promise<SpansiftProcess> {
+  const otlpPort = await freePort()
+  const apiPort = await freePort()
+  const child = spawn(process.execPath, [join(repoRoot, 'services/cli/src/main.ts'), 'start'], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      SPANSIFT_OTLP_HTTP_PORT: String(otlpPort),
+      SPANSIFT_API_PORT: String(apiPort),
+      SPANSIFT_LOG_LEVEL: 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  })
+  const apiUrl = `http://127.0.0.1:${apiPort}`
+  const deadline = Date.now() + 60_000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`spansift exited with ${child.exitCode} before it was ready`)
+    try {
+      if ((await fetch(`${apiUrl}/healthz`)).ok) break
+    } catch {}
+    if (Date.now() > deadline) throw new Error('spansift did not become ready within 60 s')
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  return {
+    child,
+    otlpUrl: `http://127.0.0.1:${otlpPort}/v1/traces`,
+    apiUrl,
+    async stop() {
+      if (child.exitCode !== null) return
+      const exited = new Promise((r) => child.once('exit', r))
+      child.kill('SIGTERM')
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 30_000))])
+      if (child.exitCode === null) child.kill('SIGKILL')
+    },
+  }
+}

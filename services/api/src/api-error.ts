@@ -1,0 +1,34 @@
+import { ErrorCode, httpStatusByErrorCode, SpansiftError } from '@spansift/core/error-codes'
+import type { Context } from 'hono'
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import { ZodError } from 'zod'
+
+/** The one place an error becomes an HTTP answer: `{error: {code, message}}` with the code's status. */
+export function errorResponse(error: unknown, c: Context, onUnexpected: (error: unknown) => void): Response {
+  const known = toSpansiftError(error)
+  if (!known) onUnexpected(error)
+  const failure = known ?? new SpansiftError(ErrorCode.internal, 'internal error')
+  const status = httpStatusByErrorCode[failure.code] as ContentfulStatusCode
+  const body = {
+    error: {
+      code: failure.code,
+      message: failure.message,
+      ...(failure.details ? { details: failure.details } : {}),
+    },
+  }
+  if (failure.code === ErrorCode.unavailable) c.header('retry-after', '2')
+  return c.json(body, status)
+}
+
+function toSpansiftError(error: unknown): SpansiftError | undefined {
+  if (error instanceof SpansiftError) return error
+  if (error instanceof ZodError) {
+    const message = error.issues
+      .map((issue) => `${issue.path.length ? issue.path.join('.') : 'body'}: ${issue.message}`)
+      .join('; ')
+    return new SpansiftError(ErrorCode.invalidArgument, message)
+  }
+  if (error instanceof SyntaxError)
+    return new SpansiftError(ErrorCode.badRequest, 'the request body is not valid JSON')
+  return undefined
+}

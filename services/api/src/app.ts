@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto'
+import type { ApiKeysRepository } from '@spansift/clickhouse/api-keys-repository'
+import type { ApplicationsRepository } from '@spansift/clickhouse/applications-repository'
+import type { SpansRepository } from '@spansift/clickhouse/spans-repository'
+import { API_KEY_PREFIX, generateApiKey, hashApiKey } from '@spansift/core/api-key'
+import type { Authenticator } from '@spansift/core/authenticator'
+import { ErrorCode, SpansiftError } from '@spansift/core/error-codes'
+import type { Logger } from '@spansift/core/logger'
+import { spanToJson } from '@spansift/core/span-json'
+import { parseLookupRange } from '@spansift/core/time-range'
+import { Hono } from 'hono'
+import { z } from 'zod'
+import { errorResponse } from './api-error.ts'
+import { type ApiEnv, applicationScope, authenticate, requireAdmin } from './auth-middleware.ts'
+import { buildOpenApiDocument } from './openapi.ts'
+import { registerAddTraceRoute } from './routes/add-trace-route.ts'
+import type { DatasetRouteDependencies } from './routes/dataset-route-dependencies.ts'
+import { registerDatasetRoutes } from './routes/datasets-routes.ts'
+import { registerFromSpansRoute } from './routes/from-spans-route.ts'
+
+export interface ApiDependencies extends DatasetRouteDependencies {
+  authenticator: Authenticator
+  applications: ApplicationsRepository
+  apiKeys: ApiKeysRepository
+  spans: SpansRepository
+  logger: Logger
+  /** True when the API's dependencies answer (for /readyz). */
+  ready(): Promise<boolean>
+}
+
+const createApplicationBody = z.strictObject({ name: z.string().trim().min(1).max(200) })
+const uuid = z.uuid({ message: 'must be a UUID' })
+const traceIdParam = z
+  .string()
+  .regex(/^[0-9a-fA-F]{32}$/, { message: 'trace_id must be 32 hex characters (16 bytes)' })
+  .transform((s) => s.toLowerCase())
+
+/** The HTTP API (Hono). Routes translate HTTP into repository calls; errors go through `onError`. */
+export function createApiApp(deps: ApiDependencies): Hono<ApiEnv> {
+  const app = new Hono<ApiEnv>()
+  const logger = deps.logger.child({ component: 'api' })
+
+  app.onError((error, c) =>
+    errorResponse(error, c, (unexpected) =>
+      logger.error('request failed', { error: unexpected, path: c.req.path }),
+    ),
+  )
+  app.notFound((c) =>
+    errorResponse(
+      new SpansiftError(ErrorCode.notFound, `no route ${c.req.method} ${c.req.path}`),
+      c,
+      () => {},
+    ),
+  )
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }))
+  const openApi = buildOpenApiDocument()
+  app.get('/openapi.json', (c) => c.json(openApi))
+  app.get('/readyz', async (c) =>
+    (await deps.ready()) ? c.json({ status: 'ready' }) : c.json({ status: 'not ready' }, 503),
+  )
+
+  const v1 = new Hono<ApiEnv>()
+  v1.use('*', authenticate(deps.authenticator))
+
+  v1.post('/applications', async (c) => {
+    requireAdmin(c.get('principal'))
+    const { name } = createApplicationBody.parse(await c.req.json())
+    const application = { id: randomUUID(), name }
+    await deps.applications.create(application)
+    return c.json(application, 201)
+  })
+
+  v1.get('/applications', async (c) => {
+    requireAdmin(c.get('principal'))
+    const applications = await deps.applications.list()
+    return c.json({
+      applications: applications.map((a) => ({ id: a.id, name: a.name, created_at: a.createdAt })),
+    })
+  })
+
+  v1.post('/applications/:id/keys', async (c) => {
+    requireAdmin(c.get('principal'))
+    const id = uuid.parse(c.req.param('id'))
+    if (!(await deps.applications.get(id)))
+      throw new SpansiftError(ErrorCode.notFound, `no application ${id}`)
+    const key = generateApiKey()
+    await deps.apiKeys.create({
+      keyHash: hashApiKey(key),
+      applicationId: id,
+      keyPrefix: key.slice(0, API_KEY_PREFIX.length + 6),
+    })
+    return c.json({ key, application_id: id }, 201)
+  })
+
+  v1.get('/traces/:trace_id', async (c) => {
+    const traceId = traceIdParam.parse(c.req.param('trace_id'))
+    const applicationId = applicationScope(c.get('principal'), c.req.query('application_id'))
+    if (c.req.query('application_id')) uuid.parse(applicationId)
+    const range = parseLookupRange(c.req.query('start_time'), c.req.query('end_time'))
+    const spans = await deps.spans.findTrace(applicationId, traceId, range)
+    // A trace of another application and a trace that does not exist look the same.
+    if (spans.length === 0)
+      throw new SpansiftError(ErrorCode.notFound, `no spans of trace ${traceId} in that time range`)
+    return c.json({ spans: spans.map(spanToJson) })
+  })
+
+  registerDatasetRoutes(v1, deps)
+  app.route('/v1', v1)
+
+  // The two routes shaped like hosted products' public APIs, under the same authentication.
+  const v3 = new Hono<ApiEnv>()
+  v3.use('*', authenticate(deps.authenticator))
+  registerFromSpansRoute(v3, deps)
+  app.route('/v3', v3)
+  const publicV2 = new Hono<ApiEnv>()
+  publicV2.use('*', authenticate(deps.authenticator))
+  registerAddTraceRoute(publicV2, deps)
+  app.route('/api/public/v2', publicV2)
+  return app
+}

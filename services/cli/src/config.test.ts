@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { ConfigError, parseConfig } from './config.ts'
+
+test('defaults are those of the contract', () => {
+  const config = parseConfig({ PATH: '/usr/bin' })
+  assert.equal(config.host, '127.0.0.1')
+  assert.equal(config.otlpHttpPort, 4318)
+  assert.equal(config.otlpGrpcPort, 4317)
+  assert.equal(config.apiPort, 8080)
+  assert.equal(config.dataDir, './data')
+  assert.equal(config.clickhouseUrl, undefined)
+  assert.equal(config.kafkaBrokers, undefined)
+  assert.equal(config.spanRetentionDays, 30)
+})
+
+test('values are parsed and typed', () => {
+  const config = parseConfig({
+    SPANSIFT_API_PORT: '9090',
+    SPANSIFT_KAFKA_BROKERS: '127.0.0.1:9092,localhost:9093',
+    SPANSIFT_CLICKHOUSE_URL: 'http://u:p@ch:8123/spansift',
+    SPANSIFT_SPAN_RETENTION_DAYS: '7',
+  })
+  assert.equal(config.apiPort, 9090)
+  assert.deepEqual(config.kafkaBrokers, ['127.0.0.1:9092', 'localhost:9093'])
+  assert.equal(config.clickhouseUrl, 'http://u:p@ch:8123/spansift')
+  assert.equal(config.spanRetentionDays, 7)
+})
+
+test('a bad value stops start with a message naming the variable', () => {
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ SPANSIFT_API_PORT: 'eighty' }, /SPANSIFT_API_PORT/],
+    [{ SPANSIFT_OTLP_HTTP_PORT: '70000' }, /SPANSIFT_OTLP_HTTP_PORT/],
+    [{ SPANSIFT_SPAN_RETENTION_DAYS: '0' }, /SPANSIFT_SPAN_RETENTION_DAYS/],
+    [{ SPANSIFT_CLICKHOUSE_URL: 'ftp://x' }, /SPANSIFT_CLICKHOUSE_URL/],
+    [{ SPANSIFT_KAFKA_BROKERS: 'nohostport' }, /SPANSIFT_KAFKA_BROKERS/],
+    [{ SPANSIFT_ADMIN_KEY: 'short' }, /SPANSIFT_ADMIN_KEY: must be at least 16/],
+    [{ SPANSIFT_API_PROT: '1' }, /SPANSIFT_API_PROT: not a spansift setting/],
+  ]
+  for (const [env, message] of cases) {
+    assert.throws(
+      () => parseConfig(env),
+      (error: unknown) => error instanceof ConfigError && message.test(error.message),
+    )
+  }
+})
