@@ -90,7 +90,7 @@ const ALL_COLUMNS = `dataset_id, version_id, item_id, application_id, trace_id, 
   rule_id, inputs, expected_outputs, metadata, extras, inputs_hash, annotation, annotation_status, feedback_category,
   expected_output, priority, labels, created_at, updated_at, is_deleted`
 
-const SELECT_COLUMNS = `dataset_id, toString(version_id) AS version_id, item_id, application_id, trace_id, span_id,
+const SELECT_COLUMNS = `dataset_id, version_id, item_id, application_id, trace_id, span_id,
   toString(toUnixTimestamp64Nano(span_start_time)) AS span_start_ns, source_kind, rule_id, inputs, expected_outputs,
   metadata, extras, inputs_hash, annotation, annotation_status, feedback_category, expected_output, priority, labels,
   created_at, updated_at`
@@ -193,7 +193,7 @@ export function createDatasetItemsRepository(runner: QueryRunner): DatasetItemsR
     async countByVersion(datasetId) {
       const rows = await runner.select<{ version_id: string; n: string }>(
         'dataset-items.count-by-version',
-        `SELECT toString(version_id) AS version_id, count() AS n FROM ${datasetItems} FINAL
+        `SELECT version_id, count() AS n FROM ${datasetItems} FINAL
          WHERE dataset_id = {dataset_id:UUID} GROUP BY version_id`,
         { dataset_id: datasetId },
       )

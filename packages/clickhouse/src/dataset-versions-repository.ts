@@ -39,7 +39,7 @@ export function createDatasetVersionsRepository(runner: QueryRunner): DatasetVer
     async list(datasetId) {
       const rows = await runner.select<Row>(
         'dataset-versions.list',
-        `SELECT dataset_id, toString(version_id) AS version_id, number, status, created_at, published_at
+        `SELECT dataset_id, version_id, number, status, created_at, published_at
          FROM ${datasetVersions} FINAL WHERE dataset_id = {dataset_id:UUID} ORDER BY number`,
         { dataset_id: datasetId },
       )

@@ -41,6 +41,12 @@ export const migrations: readonly Migration[] = [
     // message) is one row to every FINAL read. The TTL drops whole parts only
     // (ttl_only_drop_parts) instead of rewriting them; its length is reconciled with
     // SPANSIFT_SPAN_RETENTION_DAYS at start (see ensureSpanRetention).
+    // Granules of 256 rows, not 8,192: from-spans resolves up to 200 (trace, span) refs
+    // a request and each ref costs at least one granule, so coarse granules would read
+    // most of an application's month (2% of a 10M-span table in the benchmark; 0.46%
+    // with 256). The primary index grows 32× (~250 MB per billion spans). Compressed
+    // blocks may be as small as 4 KiB, because a lookup decompresses at least one block
+    // per column per granule it reads (~40% lower lookup latency for ~6% more disk).
     statements: (t) => [
       `CREATE TABLE IF NOT EXISTS ${t.spans} (
         application_id UUID,
@@ -71,7 +77,7 @@ export const migrations: readonly Migration[] = [
       PARTITION BY toYYYYMM(start_time)
       ORDER BY (application_id, trace_id, span_id)
       TTL toDateTime(start_time) + INTERVAL 30 DAY
-      SETTINGS ttl_only_drop_parts = 1`,
+      SETTINGS ttl_only_drop_parts = 1, index_granularity = 256, min_compress_block_size = 4096`,
     ],
   },
   {

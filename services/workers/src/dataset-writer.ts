@@ -104,7 +104,11 @@ export function createDatasetWriter(options: DatasetWriterOptions): DatasetWrite
     })
   }
 
-  async function append(datasetId: string, candidates: readonly AppendCandidate[]): Promise<AppendResult> {
+  async function append(
+    datasetId: string,
+    candidates: readonly AppendCandidate[],
+    ensureDraftAlways: boolean,
+  ): Promise<AppendResult> {
     const dataset = await requireDataset(datasetId)
     for (const c of candidates) {
       if (c.applicationId !== dataset.applicationId) {
@@ -147,7 +151,7 @@ export function createDatasetWriter(options: DatasetWriterOptions): DatasetWrite
     assertWithinCap({ kind: dataset.kind, current: count, adding: fresh.length, caps })
 
     let versionId = current?.versionId
-    if (fresh.length > 0) {
+    if (fresh.length > 0 || ensureDraftAlways) {
       const draft = await ensureDraft(datasetId, known)
       versionId = draft.versionId
       const now = clock()
@@ -247,7 +251,8 @@ export function createDatasetWriter(options: DatasetWriterOptions): DatasetWrite
       await datasets.save(dataset, now)
       return dataset
     },
-    append: (datasetId, candidates) => mutex.run(datasetId, () => append(datasetId, candidates)),
+    append: (datasetId, candidates, appendOptions) =>
+      mutex.run(datasetId, () => append(datasetId, candidates, appendOptions?.ensureDraft ?? false)),
     patchItem: (datasetId, itemId, patch) =>
       mutex.run(datasetId, () =>
         changeItem(datasetId, itemId, async (item) => {

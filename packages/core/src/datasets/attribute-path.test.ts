@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { resolveAttributePath } from './attribute-path.ts'
+import { testSpan } from './test-span.ts'
+
+const span = testSpan()
+
+test('built-ins resolve ahead of attributes', () => {
+  assert.equal(resolveAttributePath(span, 'trace.id'), span.traceId)
+  assert.equal(resolveAttributePath(span, 'span.id'), span.spanId)
+  assert.equal(resolveAttributePath(span, 'span.name'), 'chat gpt-4o')
+  assert.equal(resolveAttributePath(span, 'service.name'), 'support-bot')
+  assert.equal(resolveAttributePath(span, 'span.start_time'), '2023-11-14T22:13:20.123456789Z')
+  assert.equal(resolveAttributePath(span, 'span.duration_ns'), '1000000000')
+  assert.equal(resolveAttributePath(span, 'span.status'), 'ok')
+})
+
+test('dotted attribute keys are one key; then resource attributes', () => {
+  assert.equal(resolveAttributePath(span, 'gen_ai.request.model'), 'gpt-4o')
+  assert.equal(resolveAttributePath(span, 'gen_ai.usage.input_tokens'), 42)
+  assert.equal(resolveAttributePath(span, 'deployment.environment'), 'prod')
+  assert.equal(resolveAttributePath(span, 'resource.service.name'), 'support-bot')
+  assert.equal(resolveAttributePath(span, 'attributes.gen_ai.request.model'), 'gpt-4o')
+  assert.equal(resolveAttributePath(span, 'attributes.deployment.environment'), undefined)
+})
+
+test('a path walks into structured values after the longest key prefix', () => {
+  assert.deepEqual(resolveAttributePath(span, 'gen_ai.prompt'), [{ role: 'user', content: 'hi' }])
+  assert.equal(resolveAttributePath(span, 'gen_ai.prompt.0.content'), 'hi')
+  assert.equal(resolveAttributePath(span, 'gen_ai.prompt.1.content'), undefined)
+  assert.equal(resolveAttributePath(span, 'gen_ai.prompt.x'), undefined)
+})
+
+test('missing paths resolve to undefined; a null attribute is null', () => {
+  assert.equal(resolveAttributePath(span, 'no.such.key'), undefined)
+  assert.equal(resolveAttributePath(span, ''), undefined)
+  assert.equal(resolveAttributePath(span, 'nothing'), null)
+})

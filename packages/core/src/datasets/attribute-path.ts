@@ -1,0 +1,73 @@
+import type { AttributeValue, Span } from '../span-model.ts'
+import { formatRfc3339Nano } from '../time.ts'
+
+const STATUS_NAMES = ['unset', 'ok', 'error'] as const
+
+/** Values every span has, addressable by these names ahead of its attributes. */
+const BUILT_INS: Record<string, (span: Span) => AttributeValue> = {
+  'trace.id': (s) => s.traceId,
+  'span.id': (s) => s.spanId,
+  'span.parent_id': (s) => s.parentSpanId,
+  'span.name': (s) => s.name,
+  'span.kind': (s) => s.kind,
+  'service.name': (s) => s.serviceName,
+  'span.start_time': (s) => formatRfc3339Nano(s.startTimeUnixNano),
+  'span.end_time': (s) => formatRfc3339Nano(s.endTimeUnixNano),
+  // A decimal string: nanosecond durations do not fit a JSON number exactly.
+  'span.duration_ns': (s) => s.durationNano.toString(),
+  'span.status': (s) => STATUS_NAMES[s.statusCode] ?? 'unset',
+  'span.status_message': (s) => s.statusMessage,
+  'scope.name': (s) => s.scopeName,
+  'scope.version': (s) => s.scopeVersion,
+  'application.id': (s) => s.applicationId,
+}
+
+/** The built-in path names (for documentation and validation messages). */
+export const BUILT_IN_PATHS = Object.keys(BUILT_INS)
+
+/**
+ * Resolves an attribute path against a span: a built-in (`trace.id`, `span.name`, …),
+ * else the span's attributes, else its resource attributes. Attribute keys keep their
+ * dots (`gen_ai.request.model` is one key); when no key matches the whole path, the
+ * longest matching key prefix is taken and the rest walks into the value's structure
+ * (`gen_ai.prompt.0.content`). `attributes.x` / `resource.x` force one source.
+ * Returns undefined when the path resolves to nothing. Pure; the rules feature reuses it.
+ */
+export function resolveAttributePath(span: Span, path: string): AttributeValue | undefined {
+  if (path.startsWith('attributes.')) return lookup(span.attributes, path.slice('attributes.'.length))
+  if (path.startsWith('resource.')) return lookup(span.resourceAttributes, path.slice('resource.'.length))
+  const builtIn = BUILT_INS[path]
+  if (builtIn) return builtIn(span)
+  const own = lookup(span.attributes, path)
+  if (own !== undefined) return own
+  return lookup(span.resourceAttributes, path)
+}
+
+function lookup(attributes: Record<string, AttributeValue>, path: string): AttributeValue | undefined {
+  if (path === '') return undefined
+  if (Object.hasOwn(attributes, path)) return attributes[path]
+  // Longest key that is a dotted prefix of the path, then walk the rest.
+  const parts = path.split('.')
+  for (let cut = parts.length - 1; cut >= 1; cut--) {
+    const key = parts.slice(0, cut).join('.')
+    if (Object.hasOwn(attributes, key)) {
+      const found = walk(attributes[key] as AttributeValue, parts.slice(cut))
+      if (found !== undefined) return found
+    }
+  }
+  return undefined
+}
+
+function walk(value: AttributeValue, rest: string[]): AttributeValue | undefined {
+  let current: AttributeValue | undefined = value
+  for (const step of rest) {
+    if (current === null || current === undefined || typeof current !== 'object') return undefined
+    if (Array.isArray(current)) {
+      if (!/^\d+$/.test(step)) return undefined
+      current = current[Number(step)]
+    } else {
+      current = Object.hasOwn(current, step) ? current[step] : undefined
+    }
+  }
+  return current
+}

@@ -1,0 +1,58 @@
+import type { AppendCandidate } from './append-candidate.ts'
+import type { Annotations, Dataset, DatasetItem, DatasetKind, DatasetVersion } from './dataset-model.ts'
+
+/** What creating a dataset takes. */
+export interface NewDataset {
+  name: string
+  applicationId: string
+  kind: DatasetKind
+  excludeDatasetId: string | null
+}
+
+/** One candidate's outcome: in the dataset (added now, or already there) under `itemId`. */
+export interface AppendedItem {
+  traceId: string
+  spanId: string
+  itemId: string
+  added: boolean
+}
+
+export interface AppendResult {
+  datasetId: string
+  /** The version the rows are in (the draft when anything was added). */
+  versionId: number | undefined
+  items: AppendedItem[]
+  /** Candidates left out because they overlap the excluded eval dataset. */
+  excluded: Array<{ traceId: string; spanId: string }>
+  warnings: string[]
+  /** Rows removed from training datasets that exclude this eval dataset (they now overlap it). */
+  purgedFromTraining: number
+}
+
+/** The reviewer-owned fields a PATCH may change. */
+export type AnnotationPatch = Partial<Annotations>
+
+/**
+ * The port every writer of dataset rows and versions goes through (API routes today,
+ * rule workers next): the implementation serializes changes per dataset so caps,
+ * leakage and versions hold without transactions.
+ */
+export interface DatasetWriter {
+  create(dataset: NewDataset): Promise<Dataset>
+  /**
+   * Appends candidates to a dataset's draft: leakage guard (training), columns
+   * compatibility or bootstrap, exact cap, idempotent by item id. All or nothing.
+   * `ensureDraft` answers with a draft version even when every row was already there
+   * (add-trace always names the draft it added to).
+   */
+  append(
+    datasetId: string,
+    candidates: readonly AppendCandidate[],
+    options?: { ensureDraft?: boolean },
+  ): Promise<AppendResult>
+  patchItem(datasetId: string, itemId: string, patch: AnnotationPatch): Promise<DatasetItem>
+  deleteItem(datasetId: string, itemId: string): Promise<void>
+  /** Freezes the draft as a published version. */
+  publish(datasetId: string): Promise<DatasetVersion>
+  deleteDataset(datasetId: string): Promise<void>
+}

@@ -1,0 +1,183 @@
+import { type ZodType, z } from 'zod'
+import {
+  addTraceBody,
+  addTraceResponse,
+  createDatasetBody,
+  datasetItemSchema,
+  datasetSchema,
+  errorSchema,
+  exportQuery,
+  fromSpansBody,
+  fromSpansResponse,
+  listDatasetsQuery,
+  listItemsQuery,
+  listItemsResponse,
+  patchItemBody,
+} from './routes/dataset-schemas.ts'
+
+type JsonObject = Record<string, unknown>
+
+const json = (schema: ZodType, io: 'input' | 'output') =>
+  z.toJSONSchema(schema, { io, unrepresentable: 'any' })
+
+const body = (schema: ZodType) => ({
+  required: true,
+  content: { 'application/json': { schema: json(schema, 'input') } },
+})
+
+const answer = (description: string, schema?: ZodType) =>
+  schema
+    ? { description, content: { 'application/json': { schema: json(schema, 'output') } } }
+    : { description }
+
+/** Query parameters from a zod object schema, one per property. */
+function queryParameters(schema: ZodType): JsonObject[] {
+  const object = json(schema, 'input') as { properties?: Record<string, JsonObject>; required?: string[] }
+  return Object.entries(object.properties ?? {}).map(([name, property]) => ({
+    name,
+    in: 'query',
+    required: object.required?.includes(name) ?? false,
+    schema: property,
+    ...(typeof property.description === 'string' ? { description: property.description } : {}),
+  }))
+}
+
+const pathParameter = (name: string, description: string, format = 'uuid') => ({
+  name,
+  in: 'path',
+  required: true,
+  description,
+  schema: { type: 'string', format },
+})
+
+const errors = {
+  '400': answer('invalid request', errorSchema),
+  '401': answer('missing or invalid key', errorSchema),
+  '403': answer('a key used outside its application', errorSchema),
+  '404': answer('not found, or another application’s', errorSchema),
+}
+
+/**
+ * The OpenAPI 3.1 document of the dataset API, generated from the zod schemas the
+ * routes validate with (z.toJSONSchema), so the document cannot drift from the code.
+ */
+export function buildOpenApiDocument(): JsonObject {
+  const datasetId = pathParameter('id', 'dataset id')
+  const itemId = pathParameter('item_id', 'item id')
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'spansift API',
+      version: '1.0.0',
+      description: 'Turn OpenTelemetry spans into eval and training datasets.',
+    },
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer' },
+        apiKey: { type: 'apiKey', in: 'header', name: 'X-API-KEY' },
+      },
+    },
+    security: [{ bearer: [] }, { apiKey: [] }],
+    paths: {
+      '/v1/datasets': {
+        post: {
+          summary: 'Create a dataset',
+          requestBody: body(createDatasetBody),
+          responses: { '201': answer('the dataset', datasetSchema), ...errors },
+        },
+        get: {
+          summary: 'List datasets',
+          parameters: queryParameters(listDatasetsQuery),
+          responses: { '200': answer('datasets', z.object({ datasets: z.array(datasetSchema) })), ...errors },
+        },
+      },
+      '/v1/datasets/{id}': {
+        parameters: [datasetId],
+        get: {
+          summary: 'Get a dataset',
+          responses: { '200': answer('the dataset', datasetSchema), ...errors },
+        },
+        delete: {
+          summary: 'Delete a dataset and its rows',
+          responses: {
+            '204': answer('deleted'),
+            '409': answer('a training dataset excludes it', errorSchema),
+            ...errors,
+          },
+        },
+      },
+      '/v1/datasets/{id}/publish': {
+        parameters: [datasetId],
+        post: {
+          summary: 'Publish the draft version (freeze it)',
+          responses: {
+            '200': answer('the dataset', datasetSchema),
+            '409': answer('no draft, or empty', errorSchema),
+            ...errors,
+          },
+        },
+      },
+      '/v1/datasets/{id}/items': {
+        parameters: [datasetId],
+        get: {
+          summary: 'Review queue: list rows, filtered and paginated',
+          parameters: queryParameters(listItemsQuery),
+          responses: { '200': answer('a page of rows', listItemsResponse), ...errors },
+        },
+      },
+      '/v1/datasets/{id}/items/{item_id}': {
+        parameters: [datasetId, itemId],
+        get: { summary: 'Get a row', responses: { '200': answer('the row', datasetItemSchema), ...errors } },
+        patch: {
+          summary: 'Annotate a row',
+          requestBody: body(patchItemBody),
+          responses: { '200': answer('the row', datasetItemSchema), ...errors },
+        },
+        delete: { summary: 'Delete a row', responses: { '204': answer('deleted'), ...errors } },
+      },
+      '/v1/datasets/{id}/export': {
+        parameters: [datasetId],
+        get: {
+          summary: 'Export a version as JSONL, CSV, Parquet, or (training) chat fine-tuning JSONL',
+          parameters: queryParameters(exportQuery),
+          responses: {
+            '200': {
+              description: 'the rows, streamed',
+              content: {
+                'application/x-ndjson': {},
+                'text/csv': {},
+                'application/vnd.apache.parquet': {},
+              },
+            },
+            ...errors,
+          },
+        },
+      },
+      '/v3/evals/datasets/{dataset_id}/items/from-spans': {
+        parameters: [pathParameter('dataset_id', 'Dataset UUID')],
+        post: {
+          summary: 'Bulk add spans to a dataset',
+          requestBody: body(fromSpansBody),
+          responses: {
+            '200': answer('Dataset items created from spans', fromSpansResponse),
+            '409': answer('cap reached, or every candidate excluded by the leakage guard', errorSchema),
+            '422': answer('the dataset has no column for a variable the mapping yields', errorSchema),
+            ...errors,
+          },
+        },
+      },
+      '/api/public/v2/dataset-versions/add-trace': {
+        post: {
+          summary: 'Add a trace (or a span and its direct children) as a row of the draft version',
+          requestBody: body(addTraceBody),
+          responses: {
+            '200': answer('Trace added to draft dataset.', addTraceResponse),
+            '409': answer('cap reached, or excluded by the leakage guard', errorSchema),
+            '422': answer('incompatible columns', errorSchema),
+            ...errors,
+          },
+        },
+      },
+    },
+  }
+}

@@ -1,0 +1,204 @@
+import { MAX_LOOKUP_RANGE_DAYS } from '@spansift/core/time-range'
+import { z } from 'zod'
+
+/**
+ * The zod schemas of the dataset routes: the routes validate with them and the
+ * OpenAPI document (/openapi.json) is generated from them, so the two cannot drift.
+ */
+
+export const uuidSchema = z.uuid({ message: 'must be a UUID' })
+
+export const traceIdSchema = z
+  .string()
+  .regex(/^[0-9a-fA-F]{32}$/, { message: 'trace_id must be 32 hex characters (16 bytes)' })
+  .transform((s) => s.toLowerCase())
+
+export const spanIdSchema = z
+  .string()
+  .regex(/^[0-9a-fA-F]{16}$/, { message: 'span_id must be 16 hex characters (8 bytes)' })
+  .transform((s) => s.toLowerCase())
+
+const fieldMapping = z
+  .record(z.string().min(1).max(200), z.string().min(1).max(500))
+  .refine((m) => Object.keys(m).length <= 100, { message: 'at most 100 fields per bucket' })
+
+export const mappingSchema = z
+  .strictObject({
+    inputs: fieldMapping.optional(),
+    expected_outputs: fieldMapping.optional(),
+    metadata: fieldMapping.optional(),
+    extras: fieldMapping.optional(),
+  })
+  .meta({
+    description:
+      'Buckets of {field_key: attribute_path}. A path is a built-in (trace.id, span.id, span.name, service.name, span.start_time, span.duration_ns, span.status, …), else a span attribute key, else a resource attribute key; `attributes.`/`resource.` force one source; a path may walk into structured values (gen_ai.prompt.0.content). A path resolving to nothing leaves the field out.',
+  })
+
+export const datasetKindSchema = z.enum(['eval', 'training'])
+
+export const createDatasetBody = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  application_id: uuidSchema
+    .optional()
+    .meta({ description: 'Required with the admin key; an application key defaults to its own.' }),
+  kind: datasetKindSchema,
+  exclude_dataset_id: uuidSchema.nullable().optional().meta({
+    description: 'Training datasets only: the eval dataset (same application) whose rows it must never hold.',
+  }),
+})
+
+export const datasetColumnSchema = z.object({
+  name: z.string(),
+  bucket: z.enum(['inputs', 'expected_outputs']),
+})
+
+export const datasetVersionSchema = z.object({
+  id: z
+    .number()
+    .int()
+    .meta({ description: 'Globally unique integer id (add-trace answers it as draft_dataset_id).' }),
+  number: z.number().int(),
+  status: z.enum(['draft', 'published']),
+  row_count: z.number().int(),
+  created_at: z.string(),
+  published_at: z.string().nullable(),
+})
+
+export const datasetSchema = z.object({
+  id: uuidSchema,
+  group_id: z.number().int().positive(),
+  name: z.string(),
+  application_id: uuidSchema,
+  kind: datasetKindSchema,
+  exclude_dataset_id: uuidSchema.nullable(),
+  row_count: z
+    .number()
+    .int()
+    .meta({ description: 'Rows of the current version (the draft, else the latest published).' }),
+  columns: z.array(datasetColumnSchema),
+  versions: z.array(datasetVersionSchema),
+  created_at: z.string(),
+})
+
+export const listDatasetsQuery = z.strictObject({ application_id: uuidSchema.optional() })
+
+const rfc3339 = z.string().meta({ format: 'date-time' })
+const cell = z.union([
+  z.string(),
+  z.number(),
+  z.boolean(),
+  z.object({ type: z.enum(['image', 'pdf']), ref: z.string() }),
+])
+const bucket = z.record(z.string(), cell)
+
+export const datasetItemSchema = z.object({
+  item_id: uuidSchema,
+  version_id: z.number().int(),
+  inputs: bucket,
+  expected_outputs: bucket,
+  metadata: bucket,
+  extras: bucket,
+  source: z.object({
+    kind: z.enum(['api', 'rule', 'add_trace']),
+    application_id: uuidSchema,
+    trace_id: z.string(),
+    span_id: z.string(),
+    span_start_time: rfc3339,
+    rule_id: z.string().optional(),
+  }),
+  annotation: z.string().nullable(),
+  annotation_status: z.enum(['empty', 'filled']),
+  feedback_category: z.string().nullable(),
+  expected_output: z.string().nullable(),
+  priority: z.enum(['high', 'medium', 'low']).nullable(),
+  labels: z.array(z.string()),
+  created_at: rfc3339,
+  updated_at: rfc3339,
+})
+
+export const listItemsQuery = z.strictObject({
+  annotation_status: z.enum(['empty', 'filled']).optional(),
+  feedback_category: z.string().min(1).max(200).optional(),
+  priority: z.enum(['high', 'medium', 'low']).optional(),
+  rule_id: z.string().min(1).max(200).optional(),
+  created_from: rfc3339.optional().meta({ description: 'Rows added at or after (RFC 3339).' }),
+  created_to: rfc3339.optional().meta({ description: 'Rows added before (RFC 3339).' }),
+  version: z.coerce
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .meta({ description: 'Version number; default: the current version.' }),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: z.string().max(500).optional(),
+})
+
+export const listItemsResponse = z.object({
+  items: z.array(datasetItemSchema),
+  next_cursor: z.string().nullable(),
+})
+
+export const patchItemBody = z
+  .strictObject({
+    annotation: z.string().max(100_000).nullable().optional(),
+    annotation_status: z.enum(['empty', 'filled']).optional(),
+    feedback_category: z.string().max(200).nullable().optional(),
+    expected_output: z.string().max(1_000_000).nullable().optional(),
+    priority: z.enum(['high', 'medium', 'low']).nullable().optional(),
+    labels: z.array(z.string().min(1).max(200)).max(100).optional(),
+  })
+  .refine((body) => Object.keys(body).length > 0, { message: 'name at least one field to change' })
+
+export const exportQuery = z.strictObject({
+  format: z.enum(['jsonl', 'csv', 'parquet', 'chat-jsonl']),
+  version: z.coerce.number().int().positive().optional(),
+})
+
+export const spanRefSchema = z.strictObject({ trace_id: traceIdSchema, span_id: spanIdSchema })
+
+export const fromSpansBody = z.strictObject({
+  application_id: uuidSchema,
+  start_time: rfc3339.meta({ description: 'Start of the time range (inclusive, UTC).' }),
+  end_time: rfc3339.meta({
+    description: `End of the time range (exclusive, UTC); at most ${MAX_LOOKUP_RANGE_DAYS} days after start_time.`,
+  }),
+  spans: z.array(spanRefSchema).min(1).max(200),
+  mapping: mappingSchema,
+})
+
+const refJson = z.object({ trace_id: z.string(), span_id: z.string() })
+
+export const fromSpansResponse = z.object({
+  api_version: z.literal('3.0'),
+  kind: z.literal('NORMAL'),
+  data: z.object({
+    items: z.array(z.object({ trace_id: z.string(), span_id: z.string(), item_id: uuidSchema })),
+    not_found: z
+      .array(refJson)
+      .meta({ description: 'Refs that match no span of the application in the range.' }),
+    excluded: z.number().int().meta({ description: 'Candidates left out by the leakage guard.' }),
+    excluded_spans: z.array(refJson),
+    added: z.number().int().meta({ description: 'Rows new to the dataset (the rest were already there).' }),
+    warnings: z.array(z.string()),
+  }),
+})
+
+export const addTraceBody = z.strictObject({
+  dataset_group_id: z.number().int().min(1),
+  trace_id: z.string().min(1),
+  span_id: z.string().min(1).nullable().optional(),
+})
+
+export const addTraceResponse = z.object({
+  success: z.literal(true),
+  draft_dataset_id: z.number().int(),
+  mode: z.enum(['trace', 'span']),
+})
+
+export const errorSchema = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    details: z.record(z.string(), z.unknown()).optional(),
+  }),
+})
