@@ -3,6 +3,7 @@ import { test } from 'node:test'
 import type { Span } from '@spansift/core/span-model'
 import { createInProcessBus } from './in-process-bus.ts'
 import { BusUnavailableError } from './span-bus.ts'
+import { spanBusConformance } from './span-bus-conformance.ts'
 
 const spans = (n: number) => Array.from({ length: n }, (_, i) => ({ spanId: String(i) }) as unknown as Span)
 
@@ -57,3 +58,5 @@ test('refuses before start and after shutdown', async () => {
   await bus.shutdown()
   await assert.rejects(bus.publish(spans(1)), BusUnavailableError)
 })
+
+spanBusConformance('in-process', () => createInProcessBus({ maxInFlightSpans: 10_000 }))

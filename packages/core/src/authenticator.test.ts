@@ -39,3 +39,21 @@ test('without a configured admin key no key is admin', async () => {
   assert.equal(await auth.authenticate(''), undefined)
   assert.equal(await auth.authenticate('admin-secret'), undefined)
 })
+
+test('when the lookup fails, an expired entry is used; without one the error goes up', async () => {
+  let clock = 0
+  let down = false
+  const auth = createAuthenticator({
+    findApplicationId: async () => {
+      if (down) throw new Error('ECONNREFUSED')
+      return 'app-1'
+    },
+    cacheTtlMs: 1000,
+    now: () => clock,
+  })
+  assert.deepEqual(await auth.authenticate('known'), { kind: 'application', applicationId: 'app-1' })
+  down = true
+  clock = 5000
+  assert.deepEqual(await auth.authenticate('known'), { kind: 'application', applicationId: 'app-1' })
+  await assert.rejects(auth.authenticate('never-seen'), /ECONNREFUSED/)
+})

@@ -22,7 +22,10 @@ export interface Authenticator {
 
 /**
  * Resolves API keys to principals. Lookups (including misses, so a flood of wrong keys
- * does not reach ClickHouse) are cached briefly by key hash.
+ * does not reach ClickHouse) are cached briefly by key hash. When a lookup fails (the
+ * storage is unreachable) an expired entry is still used, so a ClickHouse outage does
+ * not turn away exporters whose keys were seen recently; without one the error goes up
+ * and the caller answers retryable.
  */
 export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
   const ttl = options.cacheTtlMs ?? 30_000
@@ -45,6 +48,10 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
         .then((applicationId): Principal | undefined =>
           applicationId ? { kind: 'application', applicationId } : undefined,
         )
+        .catch((error: unknown) => {
+          if (cached) return cached.principal
+          throw error
+        })
         .then((principal) => {
           if (cache.size >= maxEntries) cache.delete(cache.keys().next().value as string)
           cache.set(keyHash, { principal, expires: now() + ttl })

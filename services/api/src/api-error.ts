@@ -1,3 +1,4 @@
+import { isNetworkError } from '@spansift/clickhouse/query-runner'
 import { ErrorCode, httpStatusByErrorCode, SpansiftError } from '@spansift/core/error-codes'
 import type { Context } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'

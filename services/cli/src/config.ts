@@ -20,6 +20,7 @@ const environmentSchema = z.strictObject({
     .string()
     .regex(/^[^\s,:]+:\d+(,[^\s,:]+:\d+)*$/, { message: 'must be a comma-separated host:port list' })
     .optional(),
+  SPANSIFT_KAFKA_PARTITIONS: z.coerce.number().int().min(1).max(10_000).default(6),
   SPANSIFT_RULES_DIR: z.string().min(1).default('./rules'),
   SPANSIFT_ADMIN_KEY: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
   SPANSIFT_SPAN_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
@@ -37,6 +38,8 @@ export interface Config {
   dataDir: string
   clickhouseUrl: string | undefined
   kafkaBrokers: string[] | undefined
+  /** Partitions of `spansift.spans` when spansift creates it. */
+  kafkaPartitions: number
   rulesDir: string
   adminKey: string | undefined
   spanRetentionDays: number
@@ -75,6 +78,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     dataDir: e.SPANSIFT_DATA_DIR,
     clickhouseUrl: e.SPANSIFT_CLICKHOUSE_URL,
     kafkaBrokers: e.SPANSIFT_KAFKA_BROKERS?.split(','),
+    kafkaPartitions: e.SPANSIFT_KAFKA_PARTITIONS,
     rulesDir: e.SPANSIFT_RULES_DIR,
     adminKey: e.SPANSIFT_ADMIN_KEY,
     spanRetentionDays: e.SPANSIFT_SPAN_RETENTION_DAYS,

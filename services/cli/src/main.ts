@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util'
 import { openStorage } from '@spansift/clickhouse/storage'
 import { createJsonLogger } from '@spansift/core/logger'
 import { ConfigError, parseConfig } from './config.ts'
+import { parseRoles } from './roles.ts'
 import { createSpansift } from './spansift.ts'
 
 const USAGE = `spansift — turn OpenTelemetry traces into curated datasets
@@ -11,6 +12,8 @@ usage: spansift <command> [options]
 
 commands:
   start       run the receiver, workers and API (embedded bus and storage by default)
+              --role receiver|span-writer|rule-worker|api|all   (repeatable; default all;
+              a subset needs SPANSIFT_KAFKA_BROKERS, the bus between processes)
   migrate     apply pending ClickHouse migrations and exit
 
 options:
@@ -27,10 +30,12 @@ interface Command {
 const commands: Record<string, Command> = {
   start: {
     summary: 'run the receiver, workers and API',
-    async run() {
+    async run(args) {
+      const { values } = parseArgs({ args, options: { role: { type: 'string', multiple: true } } })
+      const roles = parseRoles(values.role ?? [])
       const config = parseConfig(process.env)
       const logger = createJsonLogger({ level: config.logLevel, sink: process.stderr })
-      const spansift = createSpansift(config, logger)
+      const spansift = createSpansift(config, logger, { roles })
       let stopping = false
       const stop = async (signal: string) => {
         if (stopping) return

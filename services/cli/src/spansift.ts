@@ -1,7 +1,8 @@
 import { createApiServer } from '@spansift/api/api-server'
 import { createApiApp } from '@spansift/api/app'
 import { createInProcessBus } from '@spansift/bus/in-process-bus'
-import { ConsumerGroup } from '@spansift/bus/span-bus'
+import { createKafkaBus } from '@spansift/bus/kafka-bus'
+import { ConsumerGroup, type SpanBus } from '@spansift/bus/span-bus'
 import { openStorage, type Storage } from '@spansift/clickhouse/storage'
 import { createAuthenticator } from '@spansift/core/authenticator'
 import type { DatasetCaps } from '@spansift/core/datasets/caps'
@@ -12,6 +13,7 @@ import { createOtlpHttpReceiver } from '@spansift/receiver/otlp-http-receiver'
 import { createDatasetWriter } from '@spansift/workers/dataset-writer'
 import { createSpanWriter } from '@spansift/workers/span-writer'
 import type { Config } from './config.ts'
+import { ROLES, type Role } from './roles.ts'
 
 export interface Spansift {
   start(): Promise<void>
@@ -26,19 +28,26 @@ export interface Spansift {
 /** Wiring choices that are not configuration (tests inject smaller dataset caps). */
 export interface SpansiftOptions {
   datasetCaps?: DatasetCaps
+  /** The roles this process runs; all of them by default. */
+  roles?: ReadonlySet<Role>
+  /** Kafka topic names (tests isolate themselves); the contract's names by default. */
+  kafkaTopic?: string
 }
 
 /** Spans in flight in the embedded pipeline, at most: about 100 MiB of decoded spans. */
 const MAX_IN_FLIGHT_SPANS = 100_000
 
 /**
- * Wires the embedded default: OTLP/HTTP receiver → in-process bus → span writer →
- * ClickHouse (embedded or server), and the API, in one process.
+ * Wires one spansift process: the roles it runs, around the bus (in-process by default,
+ * Kafka with SPANSIFT_KAFKA_BROKERS) and ClickHouse (embedded by default, a server with
+ * SPANSIFT_CLICKHOUSE_URL). The embedded default runs every role in one process:
+ * OTLP/HTTP receiver → in-process bus → span writer → ClickHouse, and the API.
  */
 export function createSpansift(config: Config, logger: Logger, options: SpansiftOptions = {}): Spansift {
-  if (config.kafkaBrokers) {
+  const roles = options.roles ?? new Set(ROLES)
+  if (!config.kafkaBrokers && roles.size < ROLES.length) {
     throw new Error(
-      'SPANSIFT_KAFKA_BROKERS is set, but this build runs the embedded bus only; unset it to start embedded',
+      `running only some roles (${[...roles].join(', ')}) needs the Kafka bus between processes: set SPANSIFT_KAFKA_BROKERS, or run --role all`,
     )
   }
   let storage: Storage | undefined
@@ -85,8 +94,18 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
         ...(options.datasetCaps ? { caps: options.datasetCaps } : {}),
         logger,
       })
-      const bus = createInProcessBus({ maxInFlightSpans: MAX_IN_FLIGHT_SPANS })
-      bus.subscribe(ConsumerGroup.spanWriter, (spans) => writer.write(spans))
+      const bus: SpanBus = config.kafkaBrokers
+        ? createKafkaBus({
+            brokers: config.kafkaBrokers,
+            clientId: `spansift-${[...roles].join('-')}`,
+            partitions: config.kafkaPartitions,
+            logger,
+            ...(options.kafkaTopic
+              ? { topic: options.kafkaTopic, deadLetterTopic: `${options.kafkaTopic}.dlq` }
+              : {}),
+          })
+        : createInProcessBus({ maxInFlightSpans: MAX_IN_FLIGHT_SPANS })
+      if (roles.has('span-writer')) bus.subscribe(ConsumerGroup.spanWriter, (spans) => writer.write(spans))
       const api = createApiServer({
         app: createApiApp({
           authenticator,
@@ -109,8 +128,15 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
       })
       receiverPort = () => receiver.port()
       apiPort = () => api.port()
-      // Sinks before sources.
-      for (const stage of [writer, bus, api, receiver]) {
+      // Sinks before sources; each role contributes its stages. The rule-worker role has
+      // nothing to run until rules exist (TODO #5): it starts and idles.
+      const stages: Stage[] = [
+        ...(roles.has('span-writer') ? [writer] : []),
+        bus,
+        ...(roles.has('api') ? [api] : []),
+        ...(roles.has('receiver') ? [receiver] : []),
+      ]
+      for (const stage of stages) {
         await stage.start()
         started.push(stage)
       }

@@ -109,7 +109,17 @@ export function createOtlpHttpReceiver(options: OtlpHttpReceiverOptions): OtlpHt
       authorization: request.headers.authorization,
       apiKey: headerValue(request.headers['x-api-key']),
     })
-    const principal = await options.authenticator.authenticate(key)
+    let principal: Awaited<ReturnType<Authenticator['authenticate']>>
+    try {
+      principal = await options.authenticator.authenticate(key)
+    } catch (error) {
+      // The key store is unreachable: the exporter keeps its spans and retries.
+      logger.warn('could not check the API key; answering retryable', { error })
+      return {
+        ...status(503, RpcCode.unavailable, 'the API key cannot be checked right now; retry later', format),
+        headers: { 'retry-after': '2' },
+      }
+    }
     if (!principal) {
       return status(
         401,

@@ -1,0 +1,380 @@
+import {
+  Admin,
+  Consumer,
+  type Message,
+  type MessagesStream,
+  ProduceAcks,
+  Producer,
+  stringDeserializer,
+  stringSerializer,
+} from '@platformatic/kafka'
+import type { Logger } from '@spansift/core/logger'
+import { OtlpDecodeError } from '@spansift/core/otlp/decode-error'
+import { decodeExportTraceRequestProtobuf } from '@spansift/core/otlp/decode-protobuf'
+import { encodeExportTraceRequestProtobuf } from '@spansift/core/otlp/encode-protobuf'
+import { normalizeExportTraceRequest } from '@spansift/core/otlp/normalize'
+import { spansToExportRequest } from '@spansift/core/otlp/spans-to-request'
+import type { Span } from '@spansift/core/span-model'
+import { BusUnavailableError, type SpanBatchHandler, type SpanBus } from './span-bus.ts'
+import { DeadLetterHeader, Topic } from './topics.ts'
+
+export interface KafkaBusOptions {
+  brokers: string[]
+  clientId: string
+  /** Partitions of `spansift.spans` when spansift creates it. */
+  partitions: number
+  /** Replication factor when spansift creates topics. */
+  replicationFactor?: number
+  /** Encoded bytes accepted but not yet acknowledged by Kafka, at most; past it publish refuses (429). */
+  maxInFlightBytes?: number
+  /** Produce attempts before a publish fails as unavailable (the exporter then retries). */
+  produceRetries?: number
+  /** A consumer hands its handler at most this many spans at once… */
+  maxBatchSpans?: number
+  /** …or what arrived within this time. */
+  maxBatchDelayMs?: number
+  logger: Logger
+  /** The topic to use (tests isolate themselves with their own). */
+  topic?: string
+  deadLetterTopic?: string
+}
+
+type SpanProducer = Producer<Buffer, Buffer, string, Buffer>
+type SpanConsumer = Consumer<Buffer, Buffer, string, Buffer>
+type SpanMessage = Message<Buffer, Buffer, string, Buffer>
+
+interface PendingSend {
+  messages: Array<{ key: Buffer; value: Buffer }>
+  bytes: number
+  resolve: () => void
+  reject: (error: unknown) => void
+}
+
+/**
+ * The Kafka bus (`@platformatic/kafka`, chosen in docs/kafka-client-comparison.md).
+ *
+ * Publish: spans are grouped by trace, each trace one message (key = hex trace id,
+ * value = OTLP protobuf with the application stamped on the resource, the Collector's
+ * `otlp_proto` encoding), sent by an idempotent acks=all producer. One send is in
+ * flight at a time (the client can duplicate records when several are), so publishes
+ * that arrive meanwhile ride together in the next one. A publish resolves when Kafka
+ * acknowledged every message of it; memory is bounded by `maxInFlightBytes`.
+ *
+ * Subscribe: one consumer per group; messages are batched (size or time), decoded and
+ * handed to the handler; offsets are committed only after the handler succeeded. While
+ * it fails the consumer stops fetching and retries, committing nothing. A message that
+ * can never be decoded goes to the dead-letter topic with the reason.
+ */
+export function createKafkaBus(options: KafkaBusOptions): SpanBus {
+  const topic = options.topic ?? Topic.spans
+  const deadLetterTopic = options.deadLetterTopic ?? Topic.spansDeadLetter
+  const maxInFlightBytes = options.maxInFlightBytes ?? 64 * 1024 * 1024
+  const maxBatchSpans = options.maxBatchSpans ?? 20_000
+  const maxBatchDelayMs = options.maxBatchDelayMs ?? 50
+  const logger = options.logger.child({ component: 'kafka-bus' })
+  const handlers = new Map<string, SpanBatchHandler>()
+  const consumers: Array<{
+    group: string
+    consumer: SpanConsumer
+    stream: MessagesStream<Buffer, Buffer, string, Buffer>
+    stop(): Promise<void>
+  }> = []
+  let producer: SpanProducer | undefined
+  let accepting = false
+  let inFlightBytes = 0
+  const queue: PendingSend[] = []
+  let sending = false
+
+  function createProducer(): SpanProducer {
+    return new Producer<Buffer, Buffer, string, Buffer>({
+      clientId: options.clientId,
+      bootstrapBrokers: options.brokers,
+      idempotent: true,
+      acks: ProduceAcks.ALL,
+      retries: options.produceRetries ?? 3,
+      retryDelay: 500,
+      serializers: { headerKey: stringSerializer },
+    })
+  }
+
+  async function ensureTopics(): Promise<void> {
+    const admin = new Admin({ clientId: `${options.clientId}-admin`, bootstrapBrokers: options.brokers })
+    try {
+      const wanted = [topic, deadLetterTopic]
+      const existing = new Set(await admin.listTopics())
+      const missing = wanted.filter((name) => !existing.has(name))
+      if (missing.length > 0) {
+        try {
+          await admin.createTopics({
+            topics: missing,
+            partitions: options.partitions,
+            replicas: options.replicationFactor ?? 1,
+          })
+          logger.info('topics created', { topics: missing, partitions: options.partitions })
+        } catch (error) {
+          // Another process may have created them first; that is fine if they now exist.
+          const now = new Set(await admin.listTopics())
+          if (!missing.every((name) => now.has(name))) throw error
+        }
+      }
+      // Topics exist before their partitions have leaders; wait until every one has.
+      for (let attempt = 0; attempt < 300; attempt++) {
+        const metadata = await admin.metadata({ topics: wanted, forceUpdate: true })
+        const ready = wanted.every((name) => {
+          const partitions = metadata.topics.get(name)?.partitions ?? []
+          return partitions.length > 0 && partitions.every((p) => p.leader >= 0)
+        })
+        if (ready) return
+        await new Promise((r) => setTimeout(r, 100))
+      }
+      throw new Error(`Kafka topics ${wanted.join(', ')} have no leaders after 30 s`)
+    } finally {
+      await admin.close()
+    }
+  }
+
+  /** Sends everything queued in one call, repeatedly, one call in flight. */
+  async function drainQueue(): Promise<void> {
+    if (sending) return
+    sending = true
+    try {
+      while (queue.length > 0) {
+        const batch = queue.splice(0, queue.length)
+        try {
+          await producer!.send({
+            messages: batch.flatMap((pending) =>
+              pending.messages.map((m) => ({ topic, key: m.key, value: m.value })),
+            ),
+          })
+          for (const pending of batch) pending.resolve()
+        } catch (error) {
+          logger.warn('Kafka did not acknowledge a send; answering retryable', {
+            messages: batch.length,
+            error,
+          })
+          const unavailable = new BusUnavailableError(
+            'unavailable',
+            'Kafka did not acknowledge the spans; retry later',
+            2,
+          )
+          for (const pending of batch) pending.reject(unavailable)
+        } finally {
+          for (const pending of batch) inFlightBytes -= pending.bytes
+        }
+      }
+    } finally {
+      sending = false
+    }
+  }
+
+  function subscribeGroup(group: string, handler: SpanBatchHandler) {
+    const consumer: SpanConsumer = new Consumer<Buffer, Buffer, string, Buffer>({
+      clientId: `${options.clientId}-${group}`,
+      groupId: group,
+      bootstrapBrokers: options.brokers,
+      autocommit: false,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1_000,
+      deserializers: { headerKey: stringDeserializer },
+    })
+    const deadLetters: SpanProducer = createProducer()
+    let buffered: SpanMessage[] = []
+    let bufferedSpans = 0
+    let decoded: Span[] = []
+    let deadLettered: Array<{ message: SpanMessage; reason: string }> = []
+    let timer: NodeJS.Timeout | undefined
+    let flushing: Promise<void> | undefined
+    let stopped = false
+
+    async function toDeadLetter(message: SpanMessage, reason: string): Promise<void> {
+      await deadLetters.send({
+        messages: [
+          {
+            topic: deadLetterTopic,
+            key: message.key,
+            value: message.value,
+            headers: {
+              [DeadLetterHeader.reason]: Buffer.from(reason),
+              [DeadLetterHeader.sourceTopic]: Buffer.from(message.topic),
+              [DeadLetterHeader.sourcePartition]: Buffer.from(String(message.partition)),
+              [DeadLetterHeader.sourceOffset]: Buffer.from(String(message.offset)),
+              [DeadLetterHeader.consumerGroup]: Buffer.from(group),
+            },
+          },
+        ],
+      })
+      logger.warn('message sent to the dead-letter topic', {
+        group,
+        partition: message.partition,
+        offset: message.offset,
+        reason,
+      })
+    }
+
+    async function flush(stream: MessagesStream<Buffer, Buffer, string, Buffer>): Promise<void> {
+      if (timer) clearTimeout(timer)
+      timer = undefined
+      if (buffered.length === 0) return
+      const messages = buffered
+      const spans = decoded
+      const toDeadLetters = deadLettered
+      buffered = []
+      decoded = []
+      deadLettered = []
+      bufferedSpans = 0
+      stream.pause()
+      // Store (and dead-letter) first, commit after: a crash in between redelivers, and
+      // storage deduplicates. Nothing is committed that is neither stored nor dead-lettered.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          while (toDeadLetters.length > 0) {
+            const { message, reason } = toDeadLetters[0]!
+            await toDeadLetter(message, reason)
+            toDeadLetters.shift()
+          }
+          if (spans.length > 0) await handler(spans)
+          break
+        } catch (error) {
+          if (stopped) return // nothing committed: the messages are redelivered after restart
+          const delay = Math.min(5_000, 100 * 2 ** Math.min(attempt, 6))
+          logger.warn('batch handler failed; holding the batch and retrying', {
+            group,
+            attempt,
+            delay,
+            error,
+          })
+          await new Promise((r) => setTimeout(r, delay))
+        }
+      }
+      const lastByPartition = new Map<number, SpanMessage>()
+      for (const message of messages) lastByPartition.set(message.partition, message)
+      try {
+        await Promise.all([...lastByPartition.values()].map((message) => message.commit()))
+      } catch (error) {
+        // The partitions moved to another member; it re-reads from the last commit and
+        // stores again what this batch stored, which the tables deduplicate.
+        logger.warn('offset commit failed (rebalance?); the messages will be redelivered', { group, error })
+      }
+      if (!stopped) stream.resume()
+    }
+
+    return {
+      group,
+      consumer,
+      async start() {
+        const stream = await consumer.consume({
+          topics: [topic],
+          autocommit: false,
+          mode: 'committed',
+          fallbackMode: 'earliest',
+        })
+        stream.on('data', (message: SpanMessage) => {
+          buffered.push(message)
+          try {
+            const request = decodeExportTraceRequestProtobuf(message.value)
+            const { spans, rejectedSpans, rejectionMessage } = normalizeExportTraceRequest(request)
+            if (rejectedSpans > 0) {
+              deadLettered.push({ message, reason: `${rejectedSpans} spans rejected: ${rejectionMessage}` })
+            }
+            for (const span of spans) decoded.push(span)
+            bufferedSpans += spans.length
+          } catch (error) {
+            const reason =
+              error instanceof OtlpDecodeError ? `undecodable: ${error.message}` : `failed: ${String(error)}`
+            deadLettered.push({ message, reason })
+          }
+          if (bufferedSpans >= maxBatchSpans) {
+            flushing = flush(stream).finally(() => {
+              flushing = undefined
+            })
+          } else if (!timer) {
+            timer = setTimeout(() => {
+              flushing = flush(stream).finally(() => {
+                flushing = undefined
+              })
+            }, maxBatchDelayMs)
+          }
+        })
+        stream.on('error', (error) => logger.error('consumer stream error', { group, error }))
+        consumers.push({
+          group,
+          consumer,
+          stream,
+          async stop() {
+            stopped = true
+            if (timer) clearTimeout(timer)
+            await flushing
+            await stream.close()
+            await consumer.close()
+            await deadLetters.close()
+          },
+        })
+      },
+    }
+  }
+
+  return {
+    subscribe(group, handler) {
+      if (handlers.has(group)) throw new Error(`group ${group} is already subscribed`)
+      handlers.set(group, handler)
+    },
+    async start() {
+      await ensureTopics()
+      producer = createProducer()
+      for (const [group, handler] of handlers) await subscribeGroup(group, handler).start()
+      accepting = true
+      logger.info('Kafka bus started', { brokers: options.brokers, topic, groups: [...handlers.keys()] })
+    },
+    async shutdown() {
+      accepting = false
+      for (let waited = 0; (queue.length > 0 || sending) && waited < 30_000; waited += 20) {
+        await new Promise((r) => setTimeout(r, 20))
+      }
+      for (const { stop } of consumers.splice(0)) await stop()
+      await producer?.close()
+      producer = undefined
+    },
+    publish(spans: readonly Span[]): Promise<void> {
+      if (!accepting) {
+        return Promise.reject(
+          new BusUnavailableError('unavailable', 'spansift is not accepting spans (starting or stopping)'),
+        )
+      }
+      if (spans.length === 0) return Promise.resolve()
+      const messages = encodeTraces(spans)
+      const bytes = messages.reduce((sum, m) => sum + m.value.byteLength, 0)
+      if (inFlightBytes > 0 && inFlightBytes + bytes > maxInFlightBytes) {
+        return Promise.reject(
+          new BusUnavailableError(
+            'overloaded',
+            `too many bytes waiting for Kafka (${inFlightBytes}); retry later`,
+          ),
+        )
+      }
+      inFlightBytes += bytes
+      return new Promise<void>((resolve, reject) => {
+        queue.push({ messages, bytes, resolve, reject })
+        void drainQueue()
+      })
+    },
+  }
+}
+
+/** One message per trace: key = hex trace id, value = that trace's spans as OTLP protobuf. */
+export function encodeTraces(spans: readonly Span[]): Array<{ key: Buffer; value: Buffer }> {
+  const byTrace = new Map<string, Span[]>()
+  for (const span of spans) {
+    const list = byTrace.get(span.traceId)
+    if (list) list.push(span)
+    else byTrace.set(span.traceId, [span])
+  }
+  const messages: Array<{ key: Buffer; value: Buffer }> = []
+  for (const [traceId, traceSpans] of byTrace) {
+    const bytes = encodeExportTraceRequestProtobuf(spansToExportRequest(traceSpans))
+    messages.push({
+      key: Buffer.from(traceId),
+      value: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    })
+  }
+  return messages
+}

@@ -1,0 +1,15 @@
+/** Kafka topic and header names, in one place. */
+export const Topic = {
+  /** key = hex trace id, value = OTLP ExportTraceServiceRequest (protobuf) of one trace's spans. */
+  spans: 'spansift.spans',
+  /** Messages a consumer can never process, with the reason in headers. */
+  spansDeadLetter: 'spansift.spans.dlq',
+} as const
+
+export const DeadLetterHeader = {
+  reason: 'spansift.dlq.reason',
+  sourceTopic: 'spansift.dlq.topic',
+  sourcePartition: 'spansift.dlq.partition',
+  sourceOffset: 'spansift.dlq.offset',
+  consumerGroup: 'spansift.dlq.group',
+} as const

@@ -1,0 +1,201 @@
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { openStorage, type Storage } from '@spansift/clickhouse/storage'
+import { tableNames } from '@spansift/clickhouse/tables'
+import { silentLogger } from '@spansift/core/logger'
+import { startOwnBroker, type TestBroker } from './test-kafka-broker.ts'
+import { startClickHouseProcess, startSpansiftProcess, type TestProcess } from './test-processes.ts'
+
+// The distributed wiring as separate processes: a receiver (+ API), span writers in one
+// consumer group, a real Kafka broker, and one ClickHouse shared over HTTP (the embedded
+// engine behind the ClickHouse HTTP interface). Processes are killed and restarted.
+
+const ADMIN_KEY = 'faults-admin-key-0123456789'
+const hex = (bytes: number) => randomBytes(bytes).toString('hex')
+const nowNano = () => (BigInt(Date.now()) * 1_000_000n).toString()
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+let broker: TestBroker
+let clickhouse: { process: TestProcess; url: string }
+let clickhouseDir: string
+let storage: Storage
+let env: Record<string, string>
+let front: TestProcess
+let otlpUrl: string
+let appKey: string
+const processes: TestProcess[] = []
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net')
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+async function spawnRole(roles: string[], extra: Record<string, string> = {}): Promise<TestProcess> {
+  const p = await startSpansiftProcess(roles, { ...env, ...extra })
+  processes.push(p)
+  return p
+}
+
+before(async () => {
+  broker = await startOwnBroker()
+  clickhouseDir = mkdtempSync(join(tmpdir(), 'spansift-faults-ch-'))
+  clickhouse = await startClickHouseProcess(clickhouseDir)
+  const otlpPort = await freePort()
+  const apiPort = await freePort()
+  env = {
+    SPANSIFT_KAFKA_BROKERS: broker.brokers,
+    SPANSIFT_CLICKHOUSE_URL: `${clickhouse.url}/spansift`,
+    SPANSIFT_ADMIN_KEY: ADMIN_KEY,
+    SPANSIFT_KAFKA_PARTITIONS: '6',
+    SPANSIFT_OTLP_HTTP_PORT: String(otlpPort),
+    SPANSIFT_API_PORT: String(apiPort),
+  }
+  front = await spawnRole(['receiver', 'api'])
+  otlpUrl = `http://127.0.0.1:${otlpPort}/v1/traces`
+  const api = `http://127.0.0.1:${apiPort}`
+  const headers = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' }
+  const app = (await (await fetch(`${api}/v1/applications`, { method: 'POST', headers, body: '{"name":"faults"}' })).json()) as {
+    id: string
+  }
+  appKey = ((await (await fetch(`${api}/v1/applications/${app.id}/keys`, { method: 'POST', headers })).json()) as { key: string })
+    .key
+  storage = await openStorage({ url: env.SPANSIFT_CLICKHOUSE_URL, dataDir: '', logger: silentLogger, migrate: false, spanRetentionDays: 30 })
+})
+
+after(async () => {
+  for (const p of processes.reverse()) await p.stop(10_000)
+  await storage?.close()
+  await clickhouse?.process.stop()
+  await broker?.destroy()
+  rmSync(clickhouseDir, { recursive: true, force: true })
+})
+
+/** Sends exports of 10 fresh spans until `stop()`; records which spans were acknowledged. Bounded: 120 s, 20,000 exports. */
+function startLoad() {
+  const acknowledged = new Set<string>()
+  const answers: Record<string, number> = {}
+  let stopping = false
+  const done = (async () => {
+    const deadline = Date.now() + 120_000
+    for (let i = 0; i < 20_000 && !stopping && Date.now() < deadline; i++) {
+      const spans = Array.from({ length: 10 }, () => ({ traceId: hex(16), spanId: hex(8) }))
+      const body = JSON.stringify({
+        resourceSpans: [
+          {
+            resource: { attributes: [{ key: 'service.name', value: { stringValue: 'load' } }] },
+            scopeSpans: [
+              {
+                spans: spans.map((s) => ({ ...s, name: 'op', startTimeUnixNano: nowNano(), endTimeUnixNano: nowNano() })),
+              },
+            ],
+          },
+        ],
+      })
+      try {
+        const response = await fetch(otlpUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${appKey}` },
+          body,
+          signal: AbortSignal.timeout(20_000),
+        })
+        await response.arrayBuffer()
+        answers[response.status] = (answers[response.status] ?? 0) + 1
+        if (response.status === 200) for (const s of spans) acknowledged.add(s.spanId)
+      } catch {
+        answers.none = (answers.none ?? 0) + 1
+      }
+      await sleep(10)
+    }
+  })()
+  return {
+    acknowledged,
+    answers,
+    async stop() {
+      stopping = true
+      await done
+    },
+  }
+}
+
+async function stored(): Promise<{ ids: Set<string>; rawRows: number }> {
+  const { spans } = tableNames(storage.runner.database)
+  const rows = await storage.runner.select<{ span_id: string }>('test', `SELECT span_id FROM ${spans} FINAL`)
+  const [raw] = await storage.runner.select<{ n: string }>('test', `SELECT count() AS n FROM ${spans}`)
+  return { ids: new Set(rows.map((r) => r.span_id)), rawRows: Number(raw?.n ?? 0) }
+}
+
+/** Waits (bounded) until every acknowledged span is stored; asserts none is missing or doubled. */
+async function assertAllStoredOnce(acknowledged: Set<string>): Promise<{ rawRows: number; distinct: number }> {
+  const deadline = Date.now() + 90_000
+  let current = await stored()
+  while ([...acknowledged].some((id) => !current.ids.has(id)) && Date.now() < deadline) {
+    await sleep(500)
+    current = await stored()
+  }
+  const missing = [...acknowledged].filter((id) => !current.ids.has(id))
+  assert.deepEqual(missing.length, 0, `${missing.length} of ${acknowledged.size} acknowledged spans are not stored`)
+  const { spans } = tableNames(storage.runner.database)
+  const [counts] = await storage.runner.select<{ rows: string; distinct: string }>(
+    'test',
+    `SELECT count() AS rows, uniqExact(span_id) AS distinct FROM ${spans} FINAL`,
+  )
+  assert.equal(Number(counts!.rows), Number(counts!.distinct), 'a span is read more than once')
+  return { rawRows: current.rawRows, distinct: Number(counts!.distinct) }
+}
+
+describe('distributed wiring under faults', () => {
+  test('a span writer killed with SIGKILL mid-batch and restarted: no span lost, none duplicated', async (t) => {
+    const writer = await spawnRole(['span-writer'])
+    const load = startLoad()
+    await sleep(3_000)
+    await writer.kill()
+    await sleep(2_000)
+    const restarted = await spawnRole(['span-writer'])
+    await sleep(3_000)
+    await load.stop()
+    const result = await assertAllStoredOnce(load.acknowledged)
+    t.diagnostic(`answers ${JSON.stringify(load.answers)}; ${result.distinct} spans stored, ${result.rawRows} rows before merges`)
+    await restarted.stop()
+  })
+
+  test('ClickHouse unreachable for a while: the writer pauses, commits nothing, then catches up', async (t) => {
+    const writer = await spawnRole(['span-writer'])
+    const load = startLoad()
+    await sleep(2_000)
+    const port = new URL(clickhouse.url).port
+    await clickhouse.process.kill()
+    await sleep(6_000)
+    clickhouse = await startClickHouseProcess(clickhouseDir, Number(port))
+    await sleep(3_000)
+    await load.stop()
+    const result = await assertAllStoredOnce(load.acknowledged)
+    t.diagnostic(`answers ${JSON.stringify(load.answers)}; ${result.distinct} spans stored`)
+    assert.match(writer.output(), /batch handler failed; holding the batch and retrying/)
+    await writer.stop()
+  })
+
+  test('two span writers in one group, one killed: the other takes its partitions', async (t) => {
+    const first = await spawnRole(['span-writer'])
+    const second = await spawnRole(['span-writer'])
+    const load = startLoad()
+    await sleep(3_000)
+    await first.kill()
+    // The group notices the dead member after its session timeout (10 s), then rebalances.
+    await sleep(15_000)
+    await load.stop()
+    const result = await assertAllStoredOnce(load.acknowledged)
+    t.diagnostic(`answers ${JSON.stringify(load.answers)}; ${result.distinct} spans stored`)
+    assert.equal(second.child.exitCode, null, 'the surviving writer is still running')
+    await second.stop()
+    assert.ok(front.child.exitCode === null)
+  })
+})

@@ -1,0 +1,159 @@
+import assert from 'node:assert/strict'
+import { randomBytes, randomUUID } from 'node:crypto'
+import { after, describe, test } from 'node:test'
+import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto'
+import { resourceFromAttributes } from '@opentelemetry/resources'
+import { SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace'
+import { kafkaTestBrokers } from '@spansift/bus/kafka-test-broker'
+import { tableNames } from '@spansift/clickhouse/tables'
+import { type RunningSpansift, rangeAroundNow, startSpansift } from './test-harness.ts'
+import { startOwnBroker, type TestBroker } from './test-kafka-broker.ts'
+
+// receiver → Kafka (the real broker) → span writer → ClickHouse, in one process with
+// every role, or against a broker the test stops and restarts.
+
+const hex = (bytes: number) => randomBytes(bytes).toString('hex')
+const nowNano = () => (BigInt(Date.now()) * 1_000_000n).toString()
+
+function jsonExport(spans: Array<{ traceId: string; spanId: string }>): string {
+  return JSON.stringify({
+    resourceSpans: [
+      {
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'load' } }] },
+        scopeSpans: [
+          {
+            scope: { name: 'fault-test' },
+            spans: spans.map((s) => ({
+              traceId: s.traceId,
+              spanId: s.spanId,
+              name: 'op',
+              kind: 1,
+              startTimeUnixNano: nowNano(),
+              endTimeUnixNano: nowNano(),
+            })),
+          },
+        ],
+      },
+    ],
+  })
+}
+
+async function storedSpanIds(
+  s: RunningSpansift,
+): Promise<{ distinct: number; rows: number; ids: Set<string> }> {
+  const { spans } = tableNames(s.spansift.storage().runner.database)
+  const rows = await s.spansift
+    .storage()
+    .runner.select<{ span_id: string }>('test', `SELECT span_id FROM ${spans} FINAL`)
+  const ids = new Set(rows.map((r) => r.span_id))
+  return { distinct: ids.size, rows: rows.length, ids }
+}
+
+describe('the Kafka wiring', () => {
+  let s: RunningSpansift | undefined
+  after(async () => {
+    await s?.stop()
+  })
+
+  test('official exporter → receiver → Kafka → span writer → ClickHouse → API', async () => {
+    const topic = `it.spans.${randomUUID().slice(0, 8)}`
+    s = await startSpansift({ SPANSIFT_KAFKA_BROKERS: kafkaTestBrokers().join(',') }, { kafkaTopic: topic })
+    const app = await s.createApplication('kafka-e2e')
+    const provider = new TracerProvider({
+      resource: resourceFromAttributes({ 'service.name': 'kafka-e2e' }),
+      spanProcessors: [
+        new SimpleSpanProcessor({
+          exporter: new ProtoExporter({ url: s.otlpUrl, headers: { authorization: `Bearer ${app.key}` } }),
+        }),
+      ],
+    })
+    const span = provider.getTracer('t').startSpan('chat')
+    span.setAttribute('gen_ai.request.model', 'gpt-4o')
+    const traceId = span.spanContext().traceId
+    span.end()
+    await provider.forceFlush()
+    await provider.shutdown()
+    // The export was acknowledged once Kafka had it; the span writer stores it shortly after.
+    const deadline = Date.now() + 30_000
+    let read = await s.api('GET', `/v1/traces/${traceId}?${rangeAroundNow()}`, app.key)
+    while (read.status === 404 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100))
+      read = await s.api('GET', `/v1/traces/${traceId}?${rangeAroundNow()}`, app.key)
+    }
+    assert.equal(read.status, 200)
+    assert.equal(read.body.spans[0].attributes['gen_ai.request.model'], 'gpt-4o')
+    assert.equal(read.body.spans[0].application_id, app.id)
+  })
+})
+
+describe('broker stopped and restarted during a steady load', () => {
+  let broker: TestBroker | undefined
+  let s: RunningSpansift | undefined
+  after(async () => {
+    await s?.stop()
+    await broker?.destroy()
+  })
+
+  test('every acknowledged span is stored exactly once; exports while it was down were answered retryable', async (t) => {
+    broker = await startOwnBroker()
+    s = await startSpansift({ SPANSIFT_KAFKA_BROKERS: broker.brokers })
+    const app = await s.createApplication('broker-restart')
+    const acknowledged = new Set<string>()
+    const answers = new Map<number, number>()
+    let stopping = false
+    const load = (async () => {
+      // Bounded: at most 60 s or 5,000 exports.
+      const deadline = Date.now() + 60_000
+      for (let i = 0; i < 5_000 && !stopping && Date.now() < deadline; i++) {
+        const spans = Array.from({ length: 10 }, () => ({ traceId: hex(16), spanId: hex(8) }))
+        try {
+          const response = await fetch(s!.otlpUrl, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${app.key}` },
+            body: jsonExport(spans),
+            signal: AbortSignal.timeout(20_000),
+          })
+          await response.arrayBuffer()
+          answers.set(response.status, (answers.get(response.status) ?? 0) + 1)
+          if (response.status === 200) for (const sp of spans) acknowledged.add(sp.spanId)
+          else {
+            assert.ok([429, 503].includes(response.status), `unexpected status ${response.status}`)
+            assert.ok(Number(response.headers.get('retry-after')) >= 1)
+          }
+        } catch (error) {
+          answers.set(0, (answers.get(0) ?? 0) + 1) // no answer at all: nothing acknowledged
+          if (!(error instanceof Error)) throw error
+        }
+        await new Promise((r) => setTimeout(r, 20))
+      }
+    })()
+    await new Promise((r) => setTimeout(r, 3_000))
+    const before = acknowledged.size
+    await broker.stop()
+    await new Promise((r) => setTimeout(r, 6_000))
+    await broker.start()
+    await new Promise((r) => setTimeout(r, 6_000))
+    stopping = true
+    await load
+
+    t.diagnostic(
+      `answers by status: ${JSON.stringify(Object.fromEntries(answers))}; acknowledged spans: ${acknowledged.size}`,
+    )
+    assert.ok(before > 0, 'exports were acknowledged before the outage')
+    assert.ok(
+      (answers.get(503) ?? 0) + (answers.get(429) ?? 0) > 0,
+      `no retryable answer: ${JSON.stringify([...answers])}`,
+    )
+    assert.ok(acknowledged.size > before, 'exports were acknowledged again after the broker came back')
+
+    const deadline = Date.now() + 60_000
+    let stored = await storedSpanIds(s)
+    while ([...acknowledged].some((id) => !stored.ids.has(id)) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250))
+      stored = await storedSpanIds(s)
+    }
+    const missing = [...acknowledged].filter((id) => !stored.ids.has(id))
+    assert.deepEqual(missing, [], `${missing.length} acknowledged spans are not stored`)
+    assert.equal(stored.rows, stored.distinct, 'a span is stored more than once')
+  })
+})
