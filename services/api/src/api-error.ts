@@ -31,5 +31,9 @@ function toSpansiftError(error: unknown): SpansiftError | undefined {
   }
   if (error instanceof SyntaxError)
     return new SpansiftError(ErrorCode.badRequest, 'the request body is not valid JSON')
+  // ClickHouse out of reach is temporary: say so (503 with Retry-After), not 500.
+  if (isNetworkError(error)) {
+    return new SpansiftError(ErrorCode.unavailable, 'storage is unreachable right now; retry later')
+  }
   return undefined
 }
