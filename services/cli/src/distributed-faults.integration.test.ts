@@ -63,12 +63,23 @@ before(async () => {
   otlpUrl = `http://127.0.0.1:${otlpPort}/v1/traces`
   const api = `http://127.0.0.1:${apiPort}`
   const headers = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' }
-  const app = (await (await fetch(`${api}/v1/applications`, { method: 'POST', headers, body: '{"name":"faults"}' })).json()) as {
+  const app = (await (
+    await fetch(`${api}/v1/applications`, { method: 'POST', headers, body: '{"name":"faults"}' })
+  ).json()) as {
     id: string
   }
-  appKey = ((await (await fetch(`${api}/v1/applications/${app.id}/keys`, { method: 'POST', headers })).json()) as { key: string })
-    .key
-  storage = await openStorage({ url: env.SPANSIFT_CLICKHOUSE_URL, dataDir: '', logger: silentLogger, migrate: false, spanRetentionDays: 30 })
+  appKey = (
+    (await (await fetch(`${api}/v1/applications/${app.id}/keys`, { method: 'POST', headers })).json()) as {
+      key: string
+    }
+  ).key
+  storage = await openStorage({
+    url: env.SPANSIFT_CLICKHOUSE_URL,
+    dataDir: '',
+    logger: silentLogger,
+    migrate: false,
+    spanRetentionDays: 30,
+  })
 })
 
 after(async () => {
@@ -94,7 +105,12 @@ function startLoad() {
             resource: { attributes: [{ key: 'service.name', value: { stringValue: 'load' } }] },
             scopeSpans: [
               {
-                spans: spans.map((s) => ({ ...s, name: 'op', startTimeUnixNano: nowNano(), endTimeUnixNano: nowNano() })),
+                spans: spans.map((s) => ({
+                  ...s,
+                  name: 'op',
+                  startTimeUnixNano: nowNano(),
+                  endTimeUnixNano: nowNano(),
+                })),
               },
             ],
           },
@@ -134,7 +150,9 @@ async function stored(): Promise<{ ids: Set<string>; rawRows: number }> {
 }
 
 /** Waits (bounded) until every acknowledged span is stored; asserts none is missing or doubled. */
-async function assertAllStoredOnce(acknowledged: Set<string>): Promise<{ rawRows: number; distinct: number }> {
+async function assertAllStoredOnce(
+  acknowledged: Set<string>,
+): Promise<{ rawRows: number; distinct: number }> {
   const deadline = Date.now() + 90_000
   let current = await stored()
   while ([...acknowledged].some((id) => !current.ids.has(id)) && Date.now() < deadline) {
@@ -142,7 +160,11 @@ async function assertAllStoredOnce(acknowledged: Set<string>): Promise<{ rawRows
     current = await stored()
   }
   const missing = [...acknowledged].filter((id) => !current.ids.has(id))
-  assert.deepEqual(missing.length, 0, `${missing.length} of ${acknowledged.size} acknowledged spans are not stored`)
+  assert.deepEqual(
+    missing.length,
+    0,
+    `${missing.length} of ${acknowledged.size} acknowledged spans are not stored`,
+  )
   const { spans } = tableNames(storage.runner.database)
   const [counts] = await storage.runner.select<{ rows: string; distinct: string }>(
     'test',
@@ -163,7 +185,9 @@ describe('distributed wiring under faults', () => {
     await sleep(3_000)
     await load.stop()
     const result = await assertAllStoredOnce(load.acknowledged)
-    t.diagnostic(`answers ${JSON.stringify(load.answers)}; ${result.distinct} spans stored, ${result.rawRows} rows before merges`)
+    t.diagnostic(
+      `answers ${JSON.stringify(load.answers)}; ${result.distinct} spans stored, ${result.rawRows} rows before merges`,
+    )
     await restarted.stop()
   })
 
