@@ -44,6 +44,8 @@ export function peakRssMiB(pid: number): number {
 export interface SpansiftProcess {
   child: ChildProcess
   otlpUrl: string
+  /** The OTLP/gRPC receiver's `host:port`. */
+  otlpGrpcAddress: string
   apiUrl: string
   stop(): Promise<void>
 }
@@ -53,11 +55,13 @@ const repoRoot = join(import.meta.dirname, '..')
 /** Starts `spansift start` as its own process, as `npm start` would, and waits until its API answers. */
 export async function startSpansiftProcess(env: Record<string, string>): Promise<SpansiftProcess> {
   const otlpPort = await freePort()
+  const otlpGrpcPort = await freePort()
   const apiPort = await freePort()
   const child = spawn(process.execPath, [join(repoRoot, 'services/cli/src/main.ts'), 'start'], {
     env: {
       PATH: process.env.PATH ?? '',
       SPANSIFT_OTLP_HTTP_PORT: String(otlpPort),
+      SPANSIFT_OTLP_GRPC_PORT: String(otlpGrpcPort),
       SPANSIFT_API_PORT: String(apiPort),
       SPANSIFT_LOG_LEVEL: 'warn',
       ...env,
@@ -77,6 +81,7 @@ export async function startSpansiftProcess(env: Record<string, string>): Promise
   return {
     child,
     otlpUrl: `http://127.0.0.1:${otlpPort}/v1/traces`,
+    otlpGrpcAddress: `127.0.0.1:${otlpGrpcPort}`,
     apiUrl,
     async stop() {
       if (child.exitCode !== null) return

@@ -1,21 +1,31 @@
 /**
- * Ingest benchmark: OTLP/HTTP protobuf requests of 1,000 GenAI-sized spans sent at full
- * speed to a real `spansift start` process (embedded bus, embedded ClickHouse) for a
+ * Ingest benchmark: OTLP protobuf requests of 1,000 GenAI-sized spans sent at full speed,
+ * over OTLP/HTTP (`fetch`) or OTLP/gRPC (a raw grpc-js client, one channel per exporter),
+ * to a real `spansift start` process (embedded bus, embedded ClickHouse) for a
  * bounded time. Prints stored spans/s (a 200 means stored), request latency p50/p99,
  * the server's peak RSS, and, in the same run, the decode-only rate of the same payloads
  * on one core (the ceiling). Then it opens the data directory and checks that every
  * acknowledged span is in ClickHouse.
  *
- *   node load-tests/ingest-benchmark.ts [--seconds=15] [--concurrency=4]
+ *   node load-tests/ingest-benchmark.ts [--transport=http|grpc] [--seconds=15] [--concurrency=4]
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import {
+  type Client,
+  credentials,
+  Metadata,
+  makeGenericClientConstructor,
+  type ServiceError,
+  status,
+} from '@grpc/grpc-js'
 import { openStorage } from '@spansift/clickhouse/storage'
 import { silentLogger } from '@spansift/core/logger'
 import { decodeExportTraceRequestProtobuf } from '@spansift/core/otlp/decode-protobuf'
 import { normalizeExportTraceRequest } from '@spansift/core/otlp/normalize'
+import { traceServiceDefinition } from '@spansift/receiver/otlp-grpc-receiver'
 import { machineDescription, peakRssMiB, percentile, startSpansiftProcess } from './bench-util.ts'
 import { buildGenAiRequest } from './genai-payload.ts'
 
@@ -24,8 +34,13 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '15' },
     concurrency: { type: 'string', default: '4' },
     requests: { type: 'string', default: '120' },
+    transport: { type: 'string', default: 'http' },
   },
 })
+if (values.transport !== 'http' && values.transport !== 'grpc') {
+  throw new Error(`--transport must be http or grpc, not ${values.transport}`)
+}
+const TRANSPORT: 'http' | 'grpc' = values.transport
 const SECONDS = Number(values.seconds)
 const CONCURRENCY = Number(values.concurrency)
 const DISTINCT_REQUESTS = Number(values.requests)
@@ -80,6 +95,41 @@ try {
     key: string
   }
 
+  // One request's round trip; true when acknowledged (stored), false when refused as retryable.
+  type Send = (body: Uint8Array) => Promise<boolean>
+  const httpSend: Send = async (body) => {
+    const response = await fetch(server.otlpUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf', authorization: `Bearer ${key}` },
+      body,
+    })
+    await response.arrayBuffer()
+    return response.status === 200
+  }
+  type TraceServiceClient = Client & {
+    Export(body: Uint8Array, metadata: Metadata, callback: (error: ServiceError | null) => void): void
+  }
+  const TraceServiceClient = makeGenericClientConstructor(traceServiceDefinition, 'TraceService')
+  const grpcClients: TraceServiceClient[] = []
+  const grpcSender = (): Send => {
+    // Each exporter has its own channel (its own HTTP/2 connection), as separate SDKs would.
+    const client = new TraceServiceClient(server.otlpGrpcAddress, credentials.createInsecure(), {
+      'grpc.use_local_subchannel_pool': 1,
+    }) as unknown as TraceServiceClient
+    grpcClients.push(client)
+    const metadata = new Metadata()
+    metadata.set('authorization', `Bearer ${key}`)
+    return (body) =>
+      new Promise((resolve, reject) =>
+        client.Export(body, metadata, (error) => {
+          if (!error) resolve(true)
+          else if (error.code === status.RESOURCE_EXHAUSTED || error.code === status.UNAVAILABLE)
+            resolve(false)
+          else reject(error)
+        }),
+      )
+  }
+
   const latencies: number[] = []
   const acknowledged = new Set<number>()
   let storedSpans = 0
@@ -88,16 +138,11 @@ try {
   const deadline = performance.now() + SECONDS * 1000
   const started = performance.now()
   async function exporter(): Promise<void> {
+    const send = TRANSPORT === 'grpc' ? grpcSender() : httpSend
     while (performance.now() < deadline) {
       const index = next++ % bodies.length
       const sent = performance.now()
-      const response = await fetch(server.otlpUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-protobuf', authorization: `Bearer ${key}` },
-        body: bodies[index]!,
-      })
-      await response.arrayBuffer()
-      if (response.status === 200) {
+      if (await send(bodies[index]!)) {
         latencies.push(performance.now() - sent)
         storedSpans += SPANS_PER_REQUEST
         acknowledged.add(index)
@@ -108,6 +153,7 @@ try {
     }
   }
   await Promise.all(Array.from({ length: CONCURRENCY }, exporter))
+  for (const client of grpcClients) client.close()
   const elapsed = (performance.now() - started) / 1000
   const rss = peakRssMiB(server.child.pid!)
   latencies.sort((a, b) => a - b)
@@ -123,7 +169,9 @@ try {
 
   const storedRate = storedSpans / elapsed
   console.log('')
-  console.log(`ingest, OTLP/HTTP protobuf, ${CONCURRENCY} concurrent exporters, ${SECONDS} s:`)
+  console.log(
+    `ingest, ${TRANSPORT === 'grpc' ? 'OTLP/gRPC' : 'OTLP/HTTP'} protobuf, ${CONCURRENCY} concurrent exporters, ${SECONDS} s:`,
+  )
   console.log(
     `  stored:            ${Math.round(storedRate).toLocaleString('en-US')} spans/s (${storedSpans.toLocaleString('en-US')} spans in ${latencies.length} requests; ${refused} refused as retryable)`,
   )

@@ -375,7 +375,10 @@ try {
   const writers: TestProcess[] = []
   for (let i = 0; i < WRITERS; i++) writers.push(await spawnRole(['span-writer'], {}))
   const otlpPort = await freePort()
-  const receiver = await spawnRole(['receiver'], { SPANSIFT_OTLP_HTTP_PORT: String(otlpPort) })
+  const receiver = await spawnRole(['receiver'], {
+    SPANSIFT_OTLP_HTTP_PORT: String(otlpPort),
+    SPANSIFT_OTLP_GRPC_PORT: '0',
+  })
   const otlpUrl = `http://127.0.0.1:${otlpPort}/v1/traces`
 
   const storage: Storage = await openStorage({

@@ -42,6 +42,7 @@ export interface KafkaBusOptions {
 type SpanProducer = Producer<Buffer, Buffer, string, Buffer>
 type SpanConsumer = Consumer<Buffer, Buffer, string, Buffer>
 type SpanMessage = Message<Buffer, Buffer, string, Buffer>
+type SpanStream = MessagesStream<Buffer, Buffer, string, Buffer>
 
 interface PendingSend {
   messages: Array<{ key: Buffer; value: Buffer }>
@@ -73,12 +74,7 @@ export function createKafkaBus(options: KafkaBusOptions): SpanBus {
   const maxBatchDelayMs = options.maxBatchDelayMs ?? 50
   const logger = options.logger.child({ component: 'kafka-bus' })
   const handlers = new Map<string, SpanBatchHandler>()
-  const consumers: Array<{
-    group: string
-    consumer: SpanConsumer
-    stream: MessagesStream<Buffer, Buffer, string, Buffer>
-    stop(): Promise<void>
-  }> = []
+  const consumers: Array<{ group: string; stop(): Promise<void> }> = []
   let producer: SpanProducer | undefined
   let accepting = false
   let inFlightBytes = 0
@@ -168,15 +164,6 @@ export function createKafkaBus(options: KafkaBusOptions): SpanBus {
   }
 
   function subscribeGroup(group: string, handler: SpanBatchHandler) {
-    const consumer: SpanConsumer = new Consumer<Buffer, Buffer, string, Buffer>({
-      clientId: `${options.clientId}-${group}`,
-      groupId: group,
-      bootstrapBrokers: options.brokers,
-      autocommit: false,
-      sessionTimeout: 10_000,
-      heartbeatInterval: 1_000,
-      deserializers: { headerKey: stringDeserializer },
-    })
     const deadLetters: SpanProducer = createProducer()
     let buffered: SpanMessage[] = []
     let bufferedSpans = 0
@@ -185,6 +172,8 @@ export function createKafkaBus(options: KafkaBusOptions): SpanBus {
     let timer: NodeJS.Timeout | undefined
     let flushing: Promise<void> | undefined
     let stopped = false
+    let current: { consumer: SpanConsumer; stream: SpanStream | undefined } | undefined
+    let loop: Promise<void> | undefined
 
     async function toDeadLetter(message: SpanMessage, reason: string): Promise<void> {
       await deadLetters.send({
@@ -211,7 +200,7 @@ export function createKafkaBus(options: KafkaBusOptions): SpanBus {
       })
     }
 
-    async function flush(stream: MessagesStream<Buffer, Buffer, string, Buffer>): Promise<void> {
+    async function flush(stream: SpanStream): Promise<void> {
       if (timer) clearTimeout(timer)
       timer = undefined
       if (buffered.length === 0) return
@@ -251,61 +240,118 @@ export function createKafkaBus(options: KafkaBusOptions): SpanBus {
       try {
         await Promise.all([...lastByPartition.values()].map((message) => message.commit()))
       } catch (error) {
-        // The partitions moved to another member; it re-reads from the last commit and
-        // stores again what this batch stored, which the tables deduplicate.
-        logger.warn('offset commit failed (rebalance?); the messages will be redelivered', { group, error })
+        // The partitions moved to another member, or the connection died; the next reader
+        // starts from the last commit and stores again what this batch stored, which the
+        // tables deduplicate.
+        logger.warn('offset commit failed; the messages will be redelivered', { group, error })
       }
       if (!stopped) stream.resume()
     }
 
-    return {
-      group,
-      consumer,
-      async start() {
-        const stream = await consumer.consume({
+    function startFlush(stream: SpanStream): void {
+      flushing = flush(stream).finally(() => {
+        flushing = undefined
+      })
+    }
+
+    function receive(stream: SpanStream, message: SpanMessage): void {
+      buffered.push(message)
+      try {
+        const request = decodeExportTraceRequestProtobuf(message.value)
+        const { spans, rejectedSpans, rejectionMessage } = normalizeExportTraceRequest(request)
+        if (rejectedSpans > 0) {
+          deadLettered.push({ message, reason: `${rejectedSpans} spans rejected: ${rejectionMessage}` })
+        }
+        for (const span of spans) decoded.push(span)
+        bufferedSpans += spans.length
+      } catch (error) {
+        const reason =
+          error instanceof OtlpDecodeError ? `undecodable: ${error.message}` : `failed: ${String(error)}`
+        deadLettered.push({ message, reason })
+      }
+      if (bufferedSpans >= maxBatchSpans) startFlush(stream)
+      else if (!timer) timer = setTimeout(() => startFlush(stream), maxBatchDelayMs)
+    }
+
+    /** One consumer's life: join the group, consume until the stream fails or is closed. Resolves with why it ended. */
+    async function consumeUntilEnd(): Promise<unknown> {
+      const consumer = new Consumer<Buffer, Buffer, string, Buffer>({
+        clientId: `${options.clientId}-${group}`,
+        groupId: group,
+        bootstrapBrokers: options.brokers,
+        autocommit: false,
+        sessionTimeout: 10_000,
+        heartbeatInterval: 1_000,
+        deserializers: { headerKey: stringDeserializer },
+      })
+      current = { consumer, stream: undefined }
+      let stream: SpanStream
+      try {
+        stream = await consumer.consume({
           topics: [topic],
           autocommit: false,
           mode: 'committed',
           fallbackMode: 'earliest',
         })
-        stream.on('data', (message: SpanMessage) => {
-          buffered.push(message)
-          try {
-            const request = decodeExportTraceRequestProtobuf(message.value)
-            const { spans, rejectedSpans, rejectionMessage } = normalizeExportTraceRequest(request)
-            if (rejectedSpans > 0) {
-              deadLettered.push({ message, reason: `${rejectedSpans} spans rejected: ${rejectionMessage}` })
-            }
-            for (const span of spans) decoded.push(span)
-            bufferedSpans += spans.length
-          } catch (error) {
-            const reason =
-              error instanceof OtlpDecodeError ? `undecodable: ${error.message}` : `failed: ${String(error)}`
-            deadLettered.push({ message, reason })
+      } catch (error) {
+        current = undefined
+        await consumer.close(true).catch(() => undefined)
+        return error
+      }
+      current = { consumer, stream }
+      if (stopped) {
+        // Stopped while joining the group.
+        current = undefined
+        await stream.close().catch(() => undefined)
+        await consumer.close(true).catch(() => undefined)
+        return undefined
+      }
+      const ended = new Promise<unknown>((resolve) => {
+        stream.once('error', resolve)
+        stream.once('close', () => resolve(undefined))
+      })
+      stream.on('data', (message: SpanMessage) => receive(stream, message))
+      const reason = await ended
+      // A running flush ends (its commit may fail); what was read but not flushed is
+      // dropped: it is not committed, so the next consumer reads it again.
+      if (timer) clearTimeout(timer)
+      timer = undefined
+      await flushing
+      buffered = []
+      decoded = []
+      deadLettered = []
+      bufferedSpans = 0
+      current = undefined
+      await stream.close().catch(() => undefined)
+      await consumer.close(true).catch(() => undefined)
+      return reason
+    }
+
+    return {
+      group,
+      async start() {
+        // The consumer is rebuilt whenever its stream fails (a broker outage outlasting the
+        // client's own retries ends the stream), so a group never stops consuming for good.
+        loop = (async () => {
+          for (let attempt = 0; !stopped; attempt++) {
+            const reason = await consumeUntilEnd()
+            if (stopped) return
+            const delay = Math.min(5_000, 250 * 2 ** Math.min(attempt, 5))
+            logger.warn('consumer ended; rejoining the group', { group, delay, error: reason })
+            await new Promise((r) => setTimeout(r, delay))
           }
-          if (bufferedSpans >= maxBatchSpans) {
-            flushing = flush(stream).finally(() => {
-              flushing = undefined
-            })
-          } else if (!timer) {
-            timer = setTimeout(() => {
-              flushing = flush(stream).finally(() => {
-                flushing = undefined
-              })
-            }, maxBatchDelayMs)
-          }
-        })
-        stream.on('error', (error) => logger.error('consumer stream error', { group, error }))
+        })()
         consumers.push({
           group,
-          consumer,
-          stream,
           async stop() {
             stopped = true
             if (timer) clearTimeout(timer)
             await flushing
-            await stream.close()
-            await consumer.close()
+            // Ends the running consumer: its stream's close (or, while it is still joining
+            // the group, the consumer's own close) ends the loop.
+            if (current?.stream) await current.stream.close().catch(() => undefined)
+            else await current?.consumer.close(true).catch(() => undefined)
+            await loop
             await deadLetters.close()
           },
         })

@@ -57,6 +57,7 @@ before(async () => {
     SPANSIFT_ADMIN_KEY: ADMIN_KEY,
     SPANSIFT_KAFKA_PARTITIONS: '6',
     SPANSIFT_OTLP_HTTP_PORT: String(otlpPort),
+    SPANSIFT_OTLP_GRPC_PORT: '0',
     SPANSIFT_API_PORT: String(apiPort),
   }
   front = await spawnRole(['receiver', 'api'])

@@ -130,7 +130,8 @@ describe('broker stopped and restarted during a steady load', () => {
     await new Promise((r) => setTimeout(r, 3_000))
     const before = acknowledged.size
     await broker.stop()
-    await new Promise((r) => setTimeout(r, 6_000))
+    // Longer than the client's own retries last, so the consumers' streams fail and are rebuilt.
+    await new Promise((r) => setTimeout(r, 12_000))
     await broker.start()
     await new Promise((r) => setTimeout(r, 6_000))
     stopping = true

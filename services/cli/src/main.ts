@@ -56,6 +56,7 @@ const commands: Record<string, Command> = {
       const ports = spansift.ports()
       logger.info('spansift started', {
         otlp_http_port: ports.otlpHttp,
+        otlp_grpc_port: ports.otlpGrpc,
         api_port: ports.api,
         host: config.host,
       })

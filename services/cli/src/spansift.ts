@@ -9,6 +9,8 @@ import type { DatasetCaps } from '@spansift/core/datasets/caps'
 import type { DatasetWriter } from '@spansift/core/datasets/dataset-writer-port'
 import type { Stage } from '@spansift/core/lifecycle'
 import type { Logger } from '@spansift/core/logger'
+import type { Span } from '@spansift/core/span-model'
+import { createOtlpGrpcReceiver } from '@spansift/receiver/otlp-grpc-receiver'
 import { createOtlpHttpReceiver } from '@spansift/receiver/otlp-http-receiver'
 import { createDatasetWriter } from '@spansift/workers/dataset-writer'
 import { createSpanWriter } from '@spansift/workers/span-writer'
@@ -19,7 +21,7 @@ export interface Spansift {
   start(): Promise<void>
   /** Stops sources first (receivers, API), then drains the bus and the writer, then closes storage. */
   shutdown(): Promise<void>
-  ports(): { otlpHttp: number; api: number }
+  ports(): { otlpHttp: number; otlpGrpc: number; api: number }
   storage(): Storage
   /** The dataset writer every append goes through (the API's, and tests racing it). */
   datasetWriter(): DatasetWriter
@@ -41,7 +43,7 @@ const MAX_IN_FLIGHT_SPANS = 100_000
  * Wires one spansift process: the roles it runs, around the bus (in-process by default,
  * Kafka with SPANSIFT_KAFKA_BROKERS) and ClickHouse (embedded by default, a server with
  * SPANSIFT_CLICKHOUSE_URL). The embedded default runs every role in one process:
- * OTLP/HTTP receiver → in-process bus → span writer → ClickHouse, and the API.
+ * OTLP/HTTP and OTLP/gRPC receivers → in-process bus → span writer → ClickHouse, and the API.
  */
 export function createSpansift(config: Config, logger: Logger, options: SpansiftOptions = {}): Spansift {
   const roles = options.roles ?? new Set(ROLES)
@@ -53,11 +55,12 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
   let storage: Storage | undefined
   let datasetWriter: DatasetWriter | undefined
   const started: Stage[] = []
-  let receiverPort = () => config.otlpHttpPort
+  let httpReceiverPort = () => config.otlpHttpPort
+  let grpcReceiverPort = () => config.otlpGrpcPort
   let apiPort = () => config.apiPort
 
   return {
-    ports: () => ({ otlpHttp: receiverPort(), api: apiPort() }),
+    ports: () => ({ otlpHttp: httpReceiverPort(), otlpGrpc: grpcReceiverPort(), api: apiPort() }),
     storage: () => {
       if (!storage) throw new Error('spansift is not started')
       return storage
@@ -119,14 +122,16 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
         port: config.apiPort,
         logger,
       })
-      const receiver = createOtlpHttpReceiver({
+      const receiverOptions = {
         host: config.host,
-        port: config.otlpHttpPort,
         authenticator,
-        publish: (spans) => bus.publish(spans),
+        publish: (spans: readonly Span[]) => bus.publish(spans),
         logger,
-      })
-      receiverPort = () => receiver.port()
+      }
+      const httpReceiver = createOtlpHttpReceiver({ ...receiverOptions, port: config.otlpHttpPort })
+      const grpcReceiver = createOtlpGrpcReceiver({ ...receiverOptions, port: config.otlpGrpcPort })
+      httpReceiverPort = () => httpReceiver.port()
+      grpcReceiverPort = () => grpcReceiver.port()
       apiPort = () => api.port()
       // Sinks before sources; each role contributes its stages. The rule-worker role has
       // nothing to run until rules exist (TODO #5): it starts and idles.
@@ -134,7 +139,7 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
         ...(roles.has('span-writer') ? [writer] : []),
         bus,
         ...(roles.has('api') ? [api] : []),
-        ...(roles.has('receiver') ? [receiver] : []),
+        ...(roles.has('receiver') ? [httpReceiver, grpcReceiver] : []),
       ]
       for (const stage of stages) {
         await stage.start()

@@ -12,6 +12,8 @@ export const ADMIN_KEY = 'test-admin-key-0123456789'
 export interface RunningSpansift {
   spansift: Spansift
   otlpUrl: string
+  /** The OTLP/gRPC receiver's `host:port` (a gRPC target, no scheme). */
+  otlpGrpcAddress: string
   apiUrl: string
   /** Calls the API with a key and a JSON body; returns status and parsed body. */
   api(method: string, path: string, key: string, body?: unknown): Promise<{ status: number; body: any }>
@@ -61,6 +63,7 @@ export async function startSpansift(
   return {
     spansift,
     otlpUrl: `http://127.0.0.1:${ports.otlpHttp}/v1/traces`,
+    otlpGrpcAddress: `127.0.0.1:${ports.otlpGrpc}`,
     apiUrl,
     api,
     async createApplication(name) {

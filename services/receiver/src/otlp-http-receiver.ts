@@ -1,19 +1,18 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { BusUnavailableError } from '@spansift/bus/span-bus'
 import { extractApiKey } from '@spansift/core/api-key'
 import type { Authenticator } from '@spansift/core/authenticator'
 import type { Stage } from '@spansift/core/lifecycle'
 import type { Logger } from '@spansift/core/logger'
 import type { Span } from '@spansift/core/span-model'
 import {
-  decodeRequest,
-  encodeResponse,
-  encodeStatus,
-  isDecodeError,
-  normalize,
-  type OtlpFormat,
-} from './otlp-codec.ts'
+  type IngestDeps,
+  type IngestOutcome,
+  type IngestOutcomeKind,
+  ingestExport,
+  RPC_CODE_BY_OUTCOME,
+} from './ingest-export.ts'
+import { encodeResponse, encodeStatus, type OtlpFormat } from './otlp-codec.ts'
 import { BodyError, readBody } from './read-body.ts'
 
 /** The OTLP/HTTP body limit, after decompression (the Collector's default is 20 MiB too). */
@@ -22,14 +21,30 @@ export const DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024
 /** google.rpc.Code values used in OTLP error bodies. */
 const RpcCode = {
   invalidArgument: 3,
-  permissionDenied: 7,
-  resourceExhausted: 8,
   internal: 13,
-  unavailable: 14,
-  unauthenticated: 16,
   notFound: 5,
   unimplemented: 12,
 } as const
+
+/** The HTTP status of every export outcome (the OTLP/HTTP specification's mapping). */
+const HTTP_STATUS_BY_OUTCOME: Record<IngestOutcomeKind, number> = {
+  accepted: 200,
+  partial: 200,
+  invalid: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  overloaded: 429,
+  unavailable: 503,
+}
+
+/** The HTTP status of every body that could not be read. */
+const BODY_ERROR_STATUS: Record<BodyError['kind'], number> = {
+  too_large: 413,
+  bad_encoding: 400,
+  unsupported_encoding: 415,
+  aborted: 400,
+  empty: 400,
+}
 
 export interface OtlpHttpReceiverOptions {
   host: string
@@ -75,6 +90,7 @@ const CONTENT_TYPES: Record<OtlpFormat, string> = {
 export function createOtlpHttpReceiver(options: OtlpHttpReceiverOptions): OtlpHttpReceiver {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
   const logger = options.logger.child({ component: 'otlp-http' })
+  const deps: IngestDeps = { authenticator: options.authenticator, publish: options.publish, logger }
   let server: Server | undefined
 
   async function handle(
@@ -109,83 +125,50 @@ export function createOtlpHttpReceiver(options: OtlpHttpReceiverOptions): OtlpHt
       authorization: request.headers.authorization,
       apiKey: headerValue(request.headers['x-api-key']),
     })
-    let principal: Awaited<ReturnType<Authenticator['authenticate']>>
+    let outcome: IngestOutcome
     try {
-      principal = await options.authenticator.authenticate(key)
-    } catch (error) {
-      // The key store is unreachable: the exporter keeps its spans and retries.
-      logger.warn('could not check the API key; answering retryable', { error })
-      return {
-        ...status(503, RpcCode.unavailable, 'the API key cannot be checked right now; retry later', format),
-        headers: { 'retry-after': '2' },
-      }
-    }
-    if (!principal) {
-      return status(
-        401,
-        RpcCode.unauthenticated,
-        key ? 'the API key is not valid' : 'an API key is required',
+      outcome = await ingestExport(deps, {
+        key,
         format,
-      )
-    }
-    if (principal.kind !== 'application') {
-      return status(
-        403,
-        RpcCode.permissionDenied,
-        'exporting spans needs an application key, not the admin key',
-        format,
-      )
-    }
-
-    let body: Buffer
-    try {
-      body = await readBody(request, maxBodyBytes)
+        body: async () => {
+          const body = await readBody(request, maxBodyBytes)
+          if (body.length === 0) throw new BodyError('empty', 'the request body is empty')
+          return body
+        },
+      })
     } catch (error) {
       if (!(error instanceof BodyError)) throw error
-      const code = { too_large: 413, bad_encoding: 400, unsupported_encoding: 415, aborted: 400 }[error.kind]
-      return status(code, RpcCode.invalidArgument, error.message, format)
+      return status(BODY_ERROR_STATUS[error.kind], RpcCode.invalidArgument, error.message, format)
     }
-    if (body.length === 0) return status(400, RpcCode.invalidArgument, 'the request body is empty', format)
-
-    let decoded: ReturnType<typeof decodeRequest>
-    try {
-      decoded = decodeRequest(format, body)
-    } catch (error) {
-      if (!isDecodeError(error)) throw error
-      return status(
-        400,
-        RpcCode.invalidArgument,
-        `the ${format} body is not a valid ExportTraceServiceRequest: ${error.message}`,
-        format,
-      )
-    }
-    const { spans, rejectedSpans, rejectionMessage } = normalize(decoded, principal.applicationId)
-
-    try {
-      await options.publish(spans)
-    } catch (error) {
-      if (error instanceof BusUnavailableError) {
-        const code = error.reason === 'overloaded' ? 429 : 503
-        const rpc = error.reason === 'overloaded' ? RpcCode.resourceExhausted : RpcCode.unavailable
+    switch (outcome.kind) {
+      case 'accepted':
+        return { status: 200, body: encodeResponse(undefined, format), format, accepted: outcome.accepted }
+      case 'partial':
         return {
-          ...status(code, rpc, error.message, format),
-          headers: { 'retry-after': String(error.retryAfterSeconds) },
+          status: 200,
+          body: encodeResponse({ rejectedSpans: outcome.rejected, errorMessage: outcome.message }, format),
+          format,
+          accepted: outcome.accepted,
+          rejected: outcome.rejected,
         }
-      }
-      // Storage failed: nothing was acknowledged, the exporter keeps the spans and retries.
-      logger.warn('export not stored; answering retryable', { spans: spans.length, error })
-      return {
-        ...status(503, RpcCode.unavailable, 'the spans could not be stored right now; retry later', format),
-        headers: { 'retry-after': '2' },
-      }
-    }
-    const partial = rejectedSpans > 0 ? { rejectedSpans, errorMessage: rejectionMessage } : undefined
-    return {
-      status: 200,
-      body: encodeResponse(partial, format),
-      format,
-      accepted: spans.length,
-      rejected: rejectedSpans,
+      case 'overloaded':
+      case 'unavailable':
+        return {
+          ...status(
+            HTTP_STATUS_BY_OUTCOME[outcome.kind],
+            RPC_CODE_BY_OUTCOME[outcome.kind],
+            outcome.message,
+            format,
+          ),
+          headers: { 'retry-after': String(outcome.retryAfterSeconds) },
+        }
+      default:
+        return status(
+          HTTP_STATUS_BY_OUTCOME[outcome.kind],
+          RPC_CODE_BY_OUTCOME[outcome.kind],
+          outcome.message,
+          format,
+        )
     }
   }
 

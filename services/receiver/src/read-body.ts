@@ -3,7 +3,7 @@ import { createGunzip, type Gunzip } from 'node:zlib'
 
 /** Why a body could not be read; each maps to one OTLP/HTTP answer. */
 export class BodyError extends Error {
-  readonly kind: 'too_large' | 'bad_encoding' | 'unsupported_encoding' | 'aborted'
+  readonly kind: 'too_large' | 'bad_encoding' | 'unsupported_encoding' | 'aborted' | 'empty'
 
   constructor(kind: BodyError['kind'], message: string) {
     super(message)

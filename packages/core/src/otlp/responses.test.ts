@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import protobuf from 'protobufjs'
 import { ExportTraceServiceResponseType, RpcStatusType } from './proto-schema.ts'
-import { encodeExportTraceResponse, encodeRpcStatus } from './responses.ts'
+import {
+  encodeExportTraceResponse,
+  encodeRetryStatus,
+  encodeRpcStatus,
+  RETRY_INFO_TYPE_URL,
+} from './responses.ts'
 
 describe('encodeExportTraceResponse', () => {
   it('is an empty message without partial success', () => {
@@ -42,5 +48,29 @@ describe('encodeRpcStatus', () => {
 
   it('encodes google.rpc.Status in JSON', () => {
     assert.deepEqual(JSON.parse(encodeRpcStatus(14, 'try later', 'json')), { code: 14, message: 'try later' })
+  })
+})
+
+describe('encodeRetryStatus', () => {
+  it('encodes google.rpc.Status with one google.rpc.RetryInfo detail', () => {
+    const bytes = encodeRetryStatus(14, 'the spans could not be stored right now; retry later', 2)
+    const status = RpcStatusType.toObject(RpcStatusType.decode(bytes)) as {
+      code: number
+      message: string
+      details: Array<{ type_url: string; value: Uint8Array }>
+    }
+    assert.equal(status.code, 14)
+    assert.equal(status.message, 'the spans could not be stored right now; retry later')
+    assert.equal(status.details.length, 1)
+    assert.equal(status.details[0]!.type_url, RETRY_INFO_TYPE_URL)
+    // RetryInfo { Duration retry_delay = 1 }, Duration { int64 seconds = 1; int32 nanos = 2 }, as
+    // google/rpc/error_details.proto declares them.
+    const root = protobuf.parse(`syntax = "proto3";
+      message Duration { int64 seconds = 1; int32 nanos = 2; }
+      message RetryInfo { Duration retry_delay = 1; }`).root
+    const retryInfo = root.lookupType('RetryInfo')
+    assert.deepEqual(retryInfo.toObject(retryInfo.decode(status.details[0]!.value), { longs: Number }), {
+      retryDelay: { seconds: 2 },
+    })
   })
 })

@@ -1,3 +1,4 @@
+import protobuf from 'protobufjs'
 import type { OtlpFormat } from './otlp-types.ts'
 import { ExportTraceServiceResponseType, RpcStatusType } from './proto-schema.ts'
 
@@ -64,6 +65,30 @@ export function encodeRpcStatus(code: number, message: string, format: OtlpForma
 export function encodeRpcStatus(code: number, message: string, format: OtlpFormat): Uint8Array | string {
   if (format === 'json') return JSON.stringify({ code, message })
   return plain(RpcStatusType.encode(RpcStatusType.fromObject({ code, message })).finish())
+}
+
+/** The `google.protobuf.Any` type URL of `google.rpc.RetryInfo`, as gRPC clients look it up. */
+export const RETRY_INFO_TYPE_URL = 'type.googleapis.com/google.rpc.RetryInfo'
+
+/**
+ * Encodes a `google.rpc.Status` carrying one detail, a `google.rpc.RetryInfo` with
+ * `retry_delay` = `retryDelaySeconds`: the `grpc-status-details-bin` trailer of a retryable
+ * OTLP/gRPC error. OTLP exporters read the delay from it (the Go exporter retries
+ * RESOURCE_EXHAUSTED only when it is there). `code` must equal the call's gRPC status.
+ */
+export function encodeRetryStatus(code: number, message: string, retryDelaySeconds: number): Uint8Array {
+  // RetryInfo { google.protobuf.Duration retry_delay = 1 }, Duration { int64 seconds = 1 }:
+  // two nested fields, written directly rather than loading error_details.proto for them.
+  const retryInfo = protobuf.Writer.create()
+    .uint32((1 << 3) | 2)
+    .fork()
+    .uint32((1 << 3) | 0)
+    .int64(Math.max(0, Math.ceil(retryDelaySeconds)))
+    .ldelim()
+    .finish()
+  // protobufjs's built-in google.protobuf.Any keeps its snake_case field names.
+  const status = { code, message, details: [{ type_url: RETRY_INFO_TYPE_URL, value: retryInfo }] }
+  return plain(RpcStatusType.encode(status).finish())
 }
 
 /** protobufjs hands out Buffers in Node; callers get the plain Uint8Array the signature promises. */

@@ -1,0 +1,171 @@
+import {
+  status as GrpcStatus,
+  Metadata,
+  type MetadataValue,
+  Server,
+  ServerCredentials,
+  type ServerUnaryCall,
+  type ServiceDefinition,
+  type sendUnaryData,
+} from '@grpc/grpc-js'
+import { extractApiKey } from '@spansift/core/api-key'
+import type { Authenticator } from '@spansift/core/authenticator'
+import type { Stage } from '@spansift/core/lifecycle'
+import type { Logger } from '@spansift/core/logger'
+import { encodeExportTraceResponse, encodeRetryStatus } from '@spansift/core/otlp/responses'
+import type { Span } from '@spansift/core/span-model'
+import { type IngestDeps, type IngestOutcome, ingestExport, RPC_CODE_BY_OUTCOME } from './ingest-export.ts'
+
+/** The OTLP/gRPC message limit, after decompression: the same 20 MiB as OTLP/HTTP. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 20 * 1024 * 1024
+
+/** The full name of the one method served. */
+export const TRACE_EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export'
+
+/** How long shutdown waits for calls in flight before cutting them off. */
+const SHUTDOWN_GRACE_MS = 10_000
+
+export interface OtlpGrpcReceiverOptions {
+  host: string
+  port: number
+  authenticator: Authenticator
+  /** Takes accepted spans; resolves once they are durable. */
+  publish(spans: readonly Span[]): Promise<void>
+  logger: Logger
+  maxMessageBytes?: number
+}
+
+export interface OtlpGrpcReceiver extends Stage {
+  /** The port actually bound (useful with port 0). */
+  port(): number
+}
+
+const identity = (bytes: Buffer): Buffer => bytes
+const toBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+
+/**
+ * `opentelemetry.proto.collector.trace.v1.TraceService`, built by hand so grpc-js hands
+ * the handler the raw request bytes: the hand-written codec decodes them (faster than a
+ * generated one), and a malformed message becomes INVALID_ARGUMENT with the decoder's
+ * reason rather than grpc-js's generic INTERNAL for a throwing deserializer. The client
+ * half serves tests and the benchmark, which send encoded requests.
+ */
+export const traceServiceDefinition = {
+  Export: {
+    path: TRACE_EXPORT_PATH,
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: toBuffer,
+    requestDeserialize: identity,
+    responseSerialize: toBuffer,
+    responseDeserialize: identity,
+  },
+} satisfies ServiceDefinition
+
+/**
+ * OTLP/gRPC trace receiver, per the OTLP specification: the key from `authorization:
+ * Bearer` or `x-api-key` metadata, gzip (grpc-js inflates it, and enforces the 20 MiB
+ * limit on the inflated message, stopping a gzip bomb early), partial success for spans it
+ * cannot take, and the retryable statuses UNAVAILABLE and RESOURCE_EXHAUSTED with a
+ * `google.rpc.RetryInfo` when the pipeline cannot store now. Shares its behaviour with the
+ * OTLP/HTTP receiver through `ingestExport`.
+ */
+export function createOtlpGrpcReceiver(options: OtlpGrpcReceiverOptions): OtlpGrpcReceiver {
+  const logger = options.logger.child({ component: 'otlp-grpc' })
+  const deps: IngestDeps = { authenticator: options.authenticator, publish: options.publish, logger }
+  const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
+  let server: Server | undefined
+  let boundPort: number | undefined
+
+  function exportTraces(
+    call: ServerUnaryCall<Buffer, Uint8Array>,
+    callback: sendUnaryData<Uint8Array>,
+  ): void {
+    const key = extractApiKey({
+      authorization: firstString(call.metadata.get('authorization')),
+      apiKey: firstString(call.metadata.get('x-api-key')),
+    })
+    ingestExport(deps, { key, format: 'protobuf', body: async () => call.request }).then(
+      (outcome) => answer(outcome, callback),
+      (error: unknown) => {
+        logger.error('export failed unexpectedly', { error })
+        callback({ code: GrpcStatus.INTERNAL, details: 'internal error' })
+      },
+    )
+  }
+
+  function answer(outcome: IngestOutcome, callback: sendUnaryData<Uint8Array>): void {
+    switch (outcome.kind) {
+      case 'accepted':
+        callback(null, encodeExportTraceResponse(undefined, 'protobuf'))
+        break
+      case 'partial':
+        callback(
+          null,
+          encodeExportTraceResponse(
+            { rejectedSpans: outcome.rejected, errorMessage: outcome.message },
+            'protobuf',
+          ),
+        )
+        break
+      case 'overloaded':
+      case 'unavailable': {
+        const code = RPC_CODE_BY_OUTCOME[outcome.kind]
+        const trailers = new Metadata()
+        trailers.set(
+          'grpc-status-details-bin',
+          toBuffer(encodeRetryStatus(code, outcome.message, outcome.retryAfterSeconds)),
+        )
+        callback({ code, details: outcome.message, metadata: trailers })
+        break
+      }
+      default:
+        callback({ code: RPC_CODE_BY_OUTCOME[outcome.kind], details: outcome.message })
+    }
+  }
+
+  return {
+    port: () => boundPort ?? options.port,
+    async start() {
+      const grpcServer = new Server({ 'grpc.max_receive_message_length': maxMessageBytes })
+      grpcServer.addService(traceServiceDefinition, { Export: exportTraces })
+      boundPort = await new Promise<number>((resolve, reject) => {
+        grpcServer.bindAsync(
+          `${hostForAddress(options.host)}:${options.port}`,
+          ServerCredentials.createInsecure(),
+          (error, port) => (error ? reject(error) : resolve(port)),
+        )
+      })
+      server = grpcServer
+      logger.info('OTLP/gRPC receiver listening', { host: options.host, port: boundPort })
+    },
+    async shutdown() {
+      const closing = server
+      if (!closing) return
+      server = undefined
+      // Calls in flight are answered (their spans are stored or refused) before the port closes.
+      await new Promise<void>((resolve) => {
+        const deadline = setTimeout(() => {
+          logger.warn('OTLP/gRPC calls still in flight at shutdown; cutting them off')
+          closing.forceShutdown()
+          resolve()
+        }, SHUTDOWN_GRACE_MS)
+        closing.tryShutdown(() => {
+          clearTimeout(deadline)
+          resolve()
+        })
+      })
+      boundPort = undefined
+    },
+  }
+}
+
+function firstString(values: MetadataValue[]): string | undefined {
+  const value = values[0]
+  return typeof value === 'string' ? value : undefined
+}
+
+/** IPv6 literals are bracketed in a gRPC target (`[::1]:4317`). */
+function hostForAddress(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host
+}
