@@ -63,6 +63,7 @@ export async function startSpansiftProcess(env: Record<string, string>): Promise
       SPANSIFT_OTLP_HTTP_PORT: String(otlpPort),
       SPANSIFT_OTLP_GRPC_PORT: String(otlpGrpcPort),
       SPANSIFT_API_PORT: String(apiPort),
+      SPANSIFT_METRICS_PORT: '0',
       SPANSIFT_LOG_LEVEL: 'warn',
       ...env,
     },

@@ -40,6 +40,7 @@ const spansift = createSpansift(
     SPANSIFT_API_PORT: '0',
     SPANSIFT_OTLP_HTTP_PORT: '0',
     SPANSIFT_OTLP_GRPC_PORT: '0',
+    SPANSIFT_METRICS_PORT: '0',
     SPANSIFT_ADMIN_KEY: ADMIN_KEY,
     // Twelve months back must survive the insert (rows past the TTL are dropped).
     SPANSIFT_SPAN_RETENTION_DAYS: '400',

@@ -342,6 +342,8 @@ try {
     SPANSIFT_CLICKHOUSE_URL: clickhouseUrl,
     SPANSIFT_ADMIN_KEY: ADMIN_KEY,
     SPANSIFT_KAFKA_PARTITIONS: String(PARTITIONS),
+    // Several processes on one machine: each its own ephemeral ops port.
+    SPANSIFT_METRICS_PORT: '0',
   }
   async function spawnRole(roles: string[], extra: Record<string, string>): Promise<TestProcess> {
     const p = await startSpansiftProcess(roles, { ...baseEnv, ...extra })

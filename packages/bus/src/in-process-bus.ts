@@ -1,9 +1,12 @@
+import { type Metrics, noopMetrics } from '@spansift/core/metrics'
 import type { Span } from '@spansift/core/span-model'
 import { BusUnavailableError, type SpanBatchHandler, type SpanBus } from './span-bus.ts'
 
 export interface InProcessBusOptions {
   /** Spans accepted but not yet processed, at most; past it publish refuses (retryable). */
   maxInFlightSpans: number
+  /** Where the in-flight gauge goes; nowhere by default. */
+  metrics?: Metrics
 }
 
 /**
@@ -17,6 +20,10 @@ export function createInProcessBus(
   const handlers = new Map<string, SpanBatchHandler>()
   let inFlight = 0
   let accepting = false
+  const inFlightGauge = (options.metrics ?? noopMetrics).gauge({
+    name: 'spansift_bus_in_flight_spans',
+    help: 'Spans published to the in-process bus and not yet processed by every group.',
+  })
 
   return {
     get inFlightSpans() {
@@ -29,6 +36,8 @@ export function createInProcessBus(
     async start() {
       accepting = true
     },
+    // Nothing outside the process to wait for.
+    ready: async () => true,
     async shutdown() {
       accepting = false
       // Let what was accepted finish: its senders are waiting for the answer.
@@ -44,10 +53,12 @@ export function createInProcessBus(
         throw new BusUnavailableError('overloaded', `too many spans in flight (${inFlight}); retry later`)
       }
       inFlight += spans.length
+      inFlightGauge.set(inFlight)
       try {
         await Promise.all([...handlers.values()].map((handle) => handle(spans)))
       } finally {
         inFlight -= spans.length
+        inFlightGauge.set(inFlight)
       }
     },
   }

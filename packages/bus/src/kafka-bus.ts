@@ -9,6 +9,7 @@ import {
   stringSerializer,
 } from '@platformatic/kafka'
 import type { Logger } from '@spansift/core/logger'
+import { type Metrics, noopMetrics } from '@spansift/core/metrics'
 import { OtlpDecodeError } from '@spansift/core/otlp/decode-error'
 import { decodeExportTraceRequestProtobuf } from '@spansift/core/otlp/decode-protobuf'
 import { encodeExportTraceRequestProtobuf } from '@spansift/core/otlp/encode-protobuf'
@@ -37,7 +38,14 @@ export interface KafkaBusOptions {
   /** The topic to use (tests isolate themselves with their own). */
   topic?: string
   deadLetterTopic?: string
+  /** Where the bus's metrics go (in-flight bytes, consumed, committed, dead-lettered, lag); nowhere by default. */
+  metrics?: Metrics
 }
+
+/** How often a consumer samples its lag (one ListOffsets request per sample). */
+const LAG_SAMPLE_INTERVAL_MS = 10_000
+/** How long `ready()` waits for the broker's metadata answer. */
+const READY_TIMEOUT_MS = 2_000
 
 type SpanProducer = Producer<Buffer, Buffer, string, Buffer>
 type SpanConsumer = Consumer<Buffer, Buffer, string, Buffer>
@@ -80,6 +88,35 @@ export function createKafkaBus(options: KafkaBusOptions): SpanBus {
   let inFlightBytes = 0
   const queue: PendingSend[] = []
   let sending = false
+  const metrics = options.metrics ?? noopMetrics
+  const inFlightGauge = metrics.gauge({
+    name: 'spansift_bus_in_flight_bytes',
+    help: 'Encoded bytes published to Kafka and not yet acknowledged.',
+  })
+  const produced = metrics.counter({
+    name: 'spansift_kafka_messages_produced_total',
+    help: 'Messages (one per trace) Kafka acknowledged.',
+  })
+  const consumed = metrics.counter({
+    name: 'spansift_kafka_messages_consumed_total',
+    help: 'Messages read from the spans topic, by consumer group.',
+    labelNames: ['group'],
+  })
+  const committed = metrics.counter({
+    name: 'spansift_kafka_batches_committed_total',
+    help: 'Consumer batches handled and committed, by consumer group.',
+    labelNames: ['group'],
+  })
+  const deadLetteredCount = metrics.counter({
+    name: 'spansift_kafka_dead_lettered_total',
+    help: 'Messages sent to the dead-letter topic, by consumer group.',
+    labelNames: ['group'],
+  })
+  const lagGauge = metrics.gauge({
+    name: 'spansift_kafka_consumer_lag_messages',
+    help: `Messages on the spans topic not yet committed by this process's consumer, summed over its assigned partitions, by group (sampled every ${LAG_SAMPLE_INTERVAL_MS / 1000} s).`,
+    labelNames: ['group'],
+  })
 
   function createProducer(): SpanProducer {
     return new Producer<Buffer, Buffer, string, Buffer>({
@@ -143,6 +180,10 @@ export function createKafkaBus(options: KafkaBusOptions): SpanBus {
             ),
           })
           for (const pending of batch) pending.resolve()
+          produced.inc(
+            undefined,
+            batch.reduce((sum, pending) => sum + pending.messages.length, 0),
+          )
         } catch (error) {
           logger.warn('Kafka did not acknowledge a send; answering retryable', {
             messages: batch.length,
@@ -156,6 +197,7 @@ export function createKafkaBus(options: KafkaBusOptions): SpanBus {
           for (const pending of batch) pending.reject(unavailable)
         } finally {
           for (const pending of batch) inFlightBytes -= pending.bytes
+          inFlightGauge.set(inFlightBytes)
         }
       }
     } finally {
@@ -192,6 +234,7 @@ export function createKafkaBus(options: KafkaBusOptions): SpanBus {
           },
         ],
       })
+      deadLetteredCount.inc({ group })
       logger.warn('message sent to the dead-letter topic', {
         group,
         partition: message.partition,
@@ -239,6 +282,7 @@ export function createKafkaBus(options: KafkaBusOptions): SpanBus {
       for (const message of messages) lastByPartition.set(message.partition, message)
       try {
         await Promise.all([...lastByPartition.values()].map((message) => message.commit()))
+        committed.inc({ group })
       } catch (error) {
         // The partitions moved to another member, or the connection died; the next reader
         // starts from the last commit and stores again what this batch stored, which the
@@ -256,6 +300,7 @@ export function createKafkaBus(options: KafkaBusOptions): SpanBus {
 
     function receive(stream: SpanStream, message: SpanMessage): void {
       buffered.push(message)
+      consumed.inc({ group })
       try {
         const request = decodeExportTraceRequestProtobuf(message.value)
         const { spans, rejectedSpans, rejectionMessage } = normalizeExportTraceRequest(request)
@@ -299,9 +344,16 @@ export function createKafkaBus(options: KafkaBusOptions): SpanBus {
         return error
       }
       current = { consumer, stream }
+      consumer.on('consumer:lag', (lag) => {
+        let total = 0n
+        for (const partitionLag of lag.get(topic) ?? []) if (partitionLag > 0n) total += partitionLag
+        lagGauge.set(Number(total), { group })
+      })
+      consumer.startLagMonitoring({ topics: [topic] }, LAG_SAMPLE_INTERVAL_MS)
       if (stopped) {
         // Stopped while joining the group.
         current = undefined
+        consumer.stopLagMonitoring()
         await stream.close().catch(() => undefined)
         await consumer.close(true).catch(() => undefined)
         return undefined
@@ -322,6 +374,7 @@ export function createKafkaBus(options: KafkaBusOptions): SpanBus {
       deadLettered = []
       bufferedSpans = 0
       current = undefined
+      consumer.stopLagMonitoring()
       await stream.close().catch(() => undefined)
       await consumer.close(true).catch(() => undefined)
       return reason
@@ -371,6 +424,24 @@ export function createKafkaBus(options: KafkaBusOptions): SpanBus {
       accepting = true
       logger.info('Kafka bus started', { brokers: options.brokers, topic, groups: [...handlers.keys()] })
     },
+    async ready() {
+      const client = producer
+      if (!accepting || !client) return false
+      let timer: NodeJS.Timeout | undefined
+      const timeout = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), READY_TIMEOUT_MS)
+      })
+      // A metadata round trip to a broker: cheap, and it fails when no broker answers.
+      const answer = client.metadata({ topics: [topic], forceUpdate: true }).then(
+        () => true,
+        () => false,
+      )
+      try {
+        return await Promise.race([answer, timeout])
+      } finally {
+        clearTimeout(timer)
+      }
+    },
     async shutdown() {
       accepting = false
       for (let waited = 0; (queue.length > 0 || sending) && waited < 30_000; waited += 20) {
@@ -398,6 +469,7 @@ export function createKafkaBus(options: KafkaBusOptions): SpanBus {
         )
       }
       inFlightBytes += bytes
+      inFlightGauge.set(inFlightBytes)
       return new Promise<void>((resolve, reject) => {
         queue.push({ messages, bytes, resolve, reject })
         void drainQueue()

@@ -111,6 +111,7 @@ export function spanBusConformance(name: string, makeBus: () => SpanBus): void {
     bus.subscribe('g', async () => {})
     await assert.rejects(bus.publish([conformanceSpan()]), { name: 'BusUnavailableError' })
     await bus.start()
+    assert.equal(await bus.ready(), true, 'a started bus is ready')
     await bus.shutdown()
     await assert.rejects(bus.publish([conformanceSpan()]), { name: 'BusUnavailableError' })
   })

@@ -18,6 +18,8 @@ export interface SpanBus extends Stage {
   publish(spans: readonly Span[]): Promise<void>
   /** Registers a consumer group's handler; call before `start()`. */
   subscribe(group: string, handler: SpanBatchHandler): void
+  /** True when the bus can take spans now (for /readyz): started, and its broker answers. Cheap. */
+  ready(): Promise<boolean>
 }
 
 /** The bus cannot take more right now (backpressure, broker down). The sender should retry later. */

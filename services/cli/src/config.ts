@@ -9,6 +9,7 @@ const environmentSchema = z.strictObject({
   SPANSIFT_OTLP_HTTP_PORT: port.default(4318),
   SPANSIFT_OTLP_GRPC_PORT: port.default(4317),
   SPANSIFT_API_PORT: port.default(8080),
+  SPANSIFT_METRICS_PORT: port.default(9464),
   SPANSIFT_DATA_DIR: z.string().min(1).default('./data'),
   SPANSIFT_CLICKHOUSE_URL: z
     .url({
@@ -35,6 +36,8 @@ export interface Config {
   otlpHttpPort: number
   otlpGrpcPort: number
   apiPort: number
+  /** The ops server: /metrics, /healthz, /readyz (every role). */
+  metricsPort: number
   dataDir: string
   clickhouseUrl: string | undefined
   kafkaBrokers: string[] | undefined
@@ -75,6 +78,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     otlpHttpPort: e.SPANSIFT_OTLP_HTTP_PORT,
     otlpGrpcPort: e.SPANSIFT_OTLP_GRPC_PORT,
     apiPort: e.SPANSIFT_API_PORT,
+    metricsPort: e.SPANSIFT_METRICS_PORT,
     dataDir: e.SPANSIFT_DATA_DIR,
     clickhouseUrl: e.SPANSIFT_CLICKHOUSE_URL,
     kafkaBrokers: e.SPANSIFT_KAFKA_BROKERS?.split(','),

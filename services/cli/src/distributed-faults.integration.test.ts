@@ -59,6 +59,8 @@ before(async () => {
     SPANSIFT_OTLP_HTTP_PORT: String(otlpPort),
     SPANSIFT_OTLP_GRPC_PORT: '0',
     SPANSIFT_API_PORT: String(apiPort),
+    // Several processes side by side: each its own ephemeral ops port.
+    SPANSIFT_METRICS_PORT: '0',
   }
   front = await spawnRole(['receiver', 'api'])
   otlpUrl = `http://127.0.0.1:${otlpPort}/v1/traces`

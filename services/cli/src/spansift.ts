@@ -15,13 +15,18 @@ import { createOtlpHttpReceiver } from '@spansift/receiver/otlp-http-receiver'
 import { createDatasetWriter } from '@spansift/workers/dataset-writer'
 import { createSpanWriter } from '@spansift/workers/span-writer'
 import type { Config } from './config.ts'
+import { createOpsServer, type OpsServer } from './ops-server.ts'
+import { createPrometheusMetrics } from './prometheus-metrics.ts'
 import { ROLES, type Role } from './roles.ts'
 
 export interface Spansift {
   start(): Promise<void>
-  /** Stops sources first (receivers, API), then drains the bus and the writer, then closes storage. */
+  /**
+   * Stops sources first (receivers, API), then drains the bus and the writer, then closes
+   * storage; the ops server (/metrics, /healthz, /readyz) goes last.
+   */
   shutdown(): Promise<void>
-  ports(): { otlpHttp: number; otlpGrpc: number; api: number }
+  ports(): { otlpHttp: number; otlpGrpc: number; api: number; metrics: number }
   storage(): Storage
   /** The dataset writer every append goes through (the API's, and tests racing it). */
   datasetWriter(): DatasetWriter
@@ -58,9 +63,28 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
   let httpReceiverPort = () => config.otlpHttpPort
   let grpcReceiverPort = () => config.otlpGrpcPort
   let apiPort = () => config.apiPort
+  let bus: SpanBus | undefined
+  // Metrics live as long as this instance (one registry each: tests run several per process).
+  const metrics = createPrometheusMetrics()
+  // Started first and stopped last, so a process is observable while it starts and drains.
+  const ops: OpsServer = createOpsServer({
+    host: config.host,
+    port: config.metricsPort,
+    scrape: () => metrics.scrape(),
+    readinessChecks: {
+      clickhouse: async () => (storage ? storage.ping() : false),
+      bus: async () => (bus ? bus.ready() : false),
+    },
+    logger,
+  })
 
   return {
-    ports: () => ({ otlpHttp: httpReceiverPort(), otlpGrpc: grpcReceiverPort(), api: apiPort() }),
+    ports: () => ({
+      otlpHttp: httpReceiverPort(),
+      otlpGrpc: grpcReceiverPort(),
+      api: apiPort(),
+      metrics: ops.port(),
+    }),
     storage: () => {
       if (!storage) throw new Error('spansift is not started')
       return storage
@@ -70,6 +94,7 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
       return datasetWriter
     },
     async start() {
+      await ops.start()
       storage = await openStorage({
         url: config.clickhouseUrl,
         dataDir: config.dataDir,
@@ -87,6 +112,7 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
         maxBatchSpans: 20_000,
         maxDelayMs: 25,
         logger: logger.child({ component: 'span-writer' }),
+        metrics,
       })
       // The one dataset writer of this process: appends from the API (and, next, the rule
       // workers) to a dataset are serialized here, so caps hold exactly.
@@ -96,19 +122,23 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
         items: store.datasetItems,
         ...(options.datasetCaps ? { caps: options.datasetCaps } : {}),
         logger,
+        metrics,
       })
-      const bus: SpanBus = config.kafkaBrokers
+      const spanBus: SpanBus = config.kafkaBrokers
         ? createKafkaBus({
             brokers: config.kafkaBrokers,
             clientId: `spansift-${[...roles].join('-')}`,
             partitions: config.kafkaPartitions,
             logger,
+            metrics,
             ...(options.kafkaTopic
               ? { topic: options.kafkaTopic, deadLetterTopic: `${options.kafkaTopic}.dlq` }
               : {}),
           })
-        : createInProcessBus({ maxInFlightSpans: MAX_IN_FLIGHT_SPANS })
-      if (roles.has('span-writer')) bus.subscribe(ConsumerGroup.spanWriter, (spans) => writer.write(spans))
+        : createInProcessBus({ maxInFlightSpans: MAX_IN_FLIGHT_SPANS, metrics })
+      bus = spanBus
+      if (roles.has('span-writer'))
+        spanBus.subscribe(ConsumerGroup.spanWriter, (spans) => writer.write(spans))
       const api = createApiServer({
         app: createApiApp({
           authenticator,
@@ -125,8 +155,9 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
       const receiverOptions = {
         host: config.host,
         authenticator,
-        publish: (spans: readonly Span[]) => bus.publish(spans),
+        publish: (spans: readonly Span[]) => spanBus.publish(spans),
         logger,
+        metrics,
       }
       const httpReceiver = createOtlpHttpReceiver({ ...receiverOptions, port: config.otlpHttpPort })
       const grpcReceiver = createOtlpGrpcReceiver({ ...receiverOptions, port: config.otlpGrpcPort })
@@ -137,7 +168,7 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
       // nothing to run until rules exist (TODO #5): it starts and idles.
       const stages: Stage[] = [
         ...(roles.has('span-writer') ? [writer] : []),
-        bus,
+        spanBus,
         ...(roles.has('api') ? [api] : []),
         ...(roles.has('receiver') ? [httpReceiver, grpcReceiver] : []),
       ]
@@ -155,9 +186,14 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
           logger.error('shutdown step failed', { error })
         }
       }
-      await storage?.close()
-      storage = undefined
-      datasetWriter = undefined
+      try {
+        await storage?.close()
+      } finally {
+        storage = undefined
+        datasetWriter = undefined
+        bus = undefined
+        await ops.shutdown()
+      }
     },
   }
 }

@@ -15,6 +15,8 @@ export interface RunningSpansift {
   /** The OTLP/gRPC receiver's `host:port` (a gRPC target, no scheme). */
   otlpGrpcAddress: string
   apiUrl: string
+  /** The ops server's base URL (`/metrics`, `/healthz`, `/readyz`). */
+  metricsUrl: string
   /** Calls the API with a key and a JSON body; returns status and parsed body. */
   api(method: string, path: string, key: string, body?: unknown): Promise<{ status: number; body: any }>
   /** Creates an application and one key for it. */
@@ -35,6 +37,7 @@ export async function startSpansift(
     SPANSIFT_OTLP_HTTP_PORT: '0',
     SPANSIFT_OTLP_GRPC_PORT: '0',
     SPANSIFT_API_PORT: '0',
+    SPANSIFT_METRICS_PORT: '0',
     SPANSIFT_DATA_DIR: dataDir,
     SPANSIFT_ADMIN_KEY: ADMIN_KEY,
     SPANSIFT_CLICKHOUSE_URL: process.env.SPANSIFT_CLICKHOUSE_URL ?? '',
@@ -65,6 +68,7 @@ export async function startSpansift(
     otlpUrl: `http://127.0.0.1:${ports.otlpHttp}/v1/traces`,
     otlpGrpcAddress: `127.0.0.1:${ports.otlpGrpc}`,
     apiUrl,
+    metricsUrl: `http://127.0.0.1:${ports.metrics}`,
     api,
     async createApplication(name) {
       const app = await api('POST', '/v1/applications', ADMIN_KEY, { name })

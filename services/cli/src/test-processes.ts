@@ -69,7 +69,8 @@ export async function startSpansiftProcess(
     process.execPath,
     [join(repoRoot, 'services/cli/src/main.ts'), 'start', ...roles.flatMap((role) => ['--role', role])],
     {
-      env: { PATH: process.env.PATH ?? '', SPANSIFT_LOG_LEVEL: 'info', ...env },
+      // An ephemeral ops port unless the test names one: several processes run side by side.
+      env: { PATH: process.env.PATH ?? '', SPANSIFT_LOG_LEVEL: 'info', SPANSIFT_METRICS_PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   )

@@ -1,8 +1,13 @@
 import { BusUnavailableError } from '@spansift/bus/span-bus'
 import type { Authenticator, Principal } from '@spansift/core/authenticator'
 import type { Logger } from '@spansift/core/logger'
+import { DURATION_BUCKETS_SECONDS, type Metrics, noopMetrics } from '@spansift/core/metrics'
 import type { Span } from '@spansift/core/span-model'
 import { decodeRequest, isDecodeError, normalize, type OtlpFormat } from './otlp-codec.ts'
+import { BodyError } from './read-body.ts'
+
+/** The transport an export came over: a metrics label. */
+export type Transport = 'http' | 'grpc'
 
 /** What a receiver needs to take an export: who may send, and where accepted spans go. */
 export interface IngestDeps {
@@ -10,10 +15,13 @@ export interface IngestDeps {
   /** Takes accepted spans; resolves once they are durable. */
   publish(spans: readonly Span[]): Promise<void>
   logger: Logger
+  /** The ingest metrics of this process (see `createIngestMetrics`); none by default. */
+  metrics?: IngestMetrics
 }
 
 /** One export, as any transport hands it over. */
 export interface IngestRequest {
+  transport: Transport
   /** The API key the request carried, if any. */
   key: string | undefined
   format: OtlpFormat
@@ -61,12 +69,87 @@ export const RPC_CODE_BY_OUTCOME: Record<IngestOutcomeKind, number> = {
 const STORAGE_RETRY_AFTER_SECONDS = 2
 
 /**
- * Takes one OTLP trace export, whatever the transport: authenticate the key (an
+ * How a request ended, as the export duration histogram labels it: the outcome kinds,
+ * plus the body errors a transport raises before the export could be decoded
+ * (`too_large`; any other unreadable body is `invalid`) and `internal`.
+ */
+export type ExportResult = IngestOutcomeKind | 'too_large' | 'internal'
+
+/** The metrics every export records, whatever its transport. Label values are closed sets. */
+export interface IngestMetrics {
+  spansReceived(transport: Transport, count: number): void
+  spansAccepted(transport: Transport, count: number): void
+  spansRejected(transport: Transport, reason: SpanRejection, count: number): void
+  exportFinished(transport: Transport, result: ExportResult, seconds: number): void
+}
+
+/** Why spans of a decoded export were not stored. */
+export type SpanRejection = 'bad_ids' | 'overloaded' | 'unavailable'
+
+/** Creates the ingest metrics on `metrics` (both receivers of a process share them). */
+export function createIngestMetrics(metrics: Metrics): IngestMetrics {
+  const received = metrics.counter({
+    name: 'spansift_spans_received_total',
+    help: 'Spans decoded from OTLP exports (valid or not), by transport.',
+    labelNames: ['transport'],
+  })
+  const accepted = metrics.counter({
+    name: 'spansift_spans_accepted_total',
+    help: 'Spans accepted (durable on the bus) by transport.',
+    labelNames: ['transport'],
+  })
+  const rejected = metrics.counter({
+    name: 'spansift_spans_rejected_total',
+    help: 'Spans of decoded exports that were not stored, by transport and reason (bad_ids, overloaded, unavailable). Requests refused before decoding count in spansift_export_duration_seconds_count by outcome.',
+    labelNames: ['transport', 'reason'],
+  })
+  const duration = metrics.histogram({
+    name: 'spansift_export_duration_seconds',
+    help: 'OTLP export requests: time to answer, by transport and outcome (its _count counts requests by outcome).',
+    labelNames: ['transport', 'outcome'],
+    buckets: DURATION_BUCKETS_SECONDS,
+  })
+  return {
+    spansReceived: (transport, count) => received.inc({ transport }, count),
+    spansAccepted: (transport, count) => accepted.inc({ transport }, count),
+    spansRejected: (transport, reason, count) => rejected.inc({ transport, reason }, count),
+    exportFinished: (transport, outcome, seconds) => duration.observe(seconds, { transport, outcome }),
+  }
+}
+
+const noopIngestMetrics = createIngestMetrics(noopMetrics)
+
+/**
+ * Takes one OTLP trace export, whatever the transport (see `decideExport`), and records
+ * its metrics: the one place both transports count spans and time requests.
+ */
+export async function ingestExport(deps: IngestDeps, request: IngestRequest): Promise<IngestOutcome> {
+  const metrics = deps.metrics ?? noopIngestMetrics
+  const started = performance.now()
+  let result: ExportResult = 'internal'
+  try {
+    const outcome = await decideExport(deps, request, metrics)
+    result = outcome.kind
+    return outcome
+  } catch (error) {
+    if (error instanceof BodyError) result = error.kind === 'too_large' ? 'too_large' : 'invalid'
+    throw error
+  } finally {
+    metrics.exportFinished(request.transport, result, (performance.now() - started) / 1000)
+  }
+}
+
+/**
+ * Decides one OTLP trace export: authenticate the key (an
  * application key; the admin key cannot export), decode, normalize (spans with bad ids
  * are rejected and counted), publish, and say how it went. Unexpected errors are thrown;
  * the transport answers them as internal errors.
  */
-export async function ingestExport(deps: IngestDeps, request: IngestRequest): Promise<IngestOutcome> {
+async function decideExport(
+  deps: IngestDeps,
+  request: IngestRequest,
+  metrics: IngestMetrics,
+): Promise<IngestOutcome> {
   let principal: Principal | undefined
   try {
     principal = await deps.authenticator.authenticate(request.key)
@@ -101,11 +184,14 @@ export async function ingestExport(deps: IngestDeps, request: IngestRequest): Pr
     }
   }
   const { spans, rejectedSpans, rejectionMessage } = normalize(decoded, principal.applicationId)
+  metrics.spansReceived(request.transport, spans.length + rejectedSpans)
+  if (rejectedSpans > 0) metrics.spansRejected(request.transport, 'bad_ids', rejectedSpans)
 
   try {
     await deps.publish(spans)
   } catch (error) {
     if (error instanceof BusUnavailableError) {
+      metrics.spansRejected(request.transport, error.reason, spans.length)
       return {
         kind: error.reason,
         message: error.message,
@@ -113,6 +199,7 @@ export async function ingestExport(deps: IngestDeps, request: IngestRequest): Pr
       }
     }
     // Storage failed: nothing was acknowledged, the exporter keeps the spans and retries.
+    metrics.spansRejected(request.transport, 'unavailable', spans.length)
     deps.logger.warn('export not stored; answering retryable', { spans: spans.length, error })
     return {
       kind: 'unavailable',
@@ -120,6 +207,7 @@ export async function ingestExport(deps: IngestDeps, request: IngestRequest): Pr
       retryAfterSeconds: STORAGE_RETRY_AFTER_SECONDS,
     }
   }
+  metrics.spansAccepted(request.transport, spans.length)
   return rejectedSpans > 0
     ? { kind: 'partial', accepted: spans.length, rejected: rejectedSpans, message: rejectionMessage }
     : { kind: 'accepted', accepted: spans.length }

@@ -12,9 +12,16 @@ import { extractApiKey } from '@spansift/core/api-key'
 import type { Authenticator } from '@spansift/core/authenticator'
 import type { Stage } from '@spansift/core/lifecycle'
 import type { Logger } from '@spansift/core/logger'
+import { type Metrics, noopMetrics } from '@spansift/core/metrics'
 import { encodeExportTraceResponse, encodeRetryStatus } from '@spansift/core/otlp/responses'
 import type { Span } from '@spansift/core/span-model'
-import { type IngestDeps, type IngestOutcome, ingestExport, RPC_CODE_BY_OUTCOME } from './ingest-export.ts'
+import {
+  createIngestMetrics,
+  type IngestDeps,
+  type IngestOutcome,
+  ingestExport,
+  RPC_CODE_BY_OUTCOME,
+} from './ingest-export.ts'
 
 /** The OTLP/gRPC message limit, after decompression: the same 20 MiB as OTLP/HTTP. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 20 * 1024 * 1024
@@ -32,6 +39,8 @@ export interface OtlpGrpcReceiverOptions {
   /** Takes accepted spans; resolves once they are durable. */
   publish(spans: readonly Span[]): Promise<void>
   logger: Logger
+  /** Where export metrics go (`spansift_spans_*`, `spansift_export_duration_seconds`); nowhere by default. */
+  metrics?: Metrics
   maxMessageBytes?: number
 }
 
@@ -72,7 +81,12 @@ export const traceServiceDefinition = {
  */
 export function createOtlpGrpcReceiver(options: OtlpGrpcReceiverOptions): OtlpGrpcReceiver {
   const logger = options.logger.child({ component: 'otlp-grpc' })
-  const deps: IngestDeps = { authenticator: options.authenticator, publish: options.publish, logger }
+  const deps: IngestDeps = {
+    authenticator: options.authenticator,
+    publish: options.publish,
+    logger,
+    metrics: createIngestMetrics(options.metrics ?? noopMetrics),
+  }
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
   let server: Server | undefined
   let boundPort: number | undefined
@@ -85,7 +99,7 @@ export function createOtlpGrpcReceiver(options: OtlpGrpcReceiverOptions): OtlpGr
       authorization: firstString(call.metadata.get('authorization')),
       apiKey: firstString(call.metadata.get('x-api-key')),
     })
-    ingestExport(deps, { key, format: 'protobuf', body: async () => call.request }).then(
+    ingestExport(deps, { transport: 'grpc', key, format: 'protobuf', body: async () => call.request }).then(
       (outcome) => answer(outcome, callback),
       (error: unknown) => {
         logger.error('export failed unexpectedly', { error })

@@ -15,6 +15,7 @@ import { footprintOf } from '@spansift/core/datasets/leakage-footprint'
 import { createMonotonicClock } from '@spansift/core/datasets/monotonic-clock'
 import { ErrorCode, SpansiftError } from '@spansift/core/error-codes'
 import type { Logger } from '@spansift/core/logger'
+import { type Metrics, noopMetrics } from '@spansift/core/metrics'
 import { createKeyedMutex } from './dataset-mutex.ts'
 
 export interface DatasetWriterOptions {
@@ -25,6 +26,8 @@ export interface DatasetWriterOptions {
   caps?: DatasetCaps
   now?: () => number
   logger: Logger
+  /** Where rows appended (by dataset kind) go; nowhere by default. */
+  metrics?: Metrics
 }
 
 /** Ids of datasets' groups and versions: random positive integers, JSON-safe, with no coordination needed. */
@@ -44,6 +47,11 @@ export function createDatasetWriter(options: DatasetWriterOptions): DatasetWrite
   const clock = createMonotonicClock(options.now)
   const mutex = createKeyedMutex()
   const logger = options.logger.child({ component: 'dataset-writer' })
+  const rowsAppended = (options.metrics ?? noopMetrics).counter({
+    name: 'spansift_dataset_rows_appended_total',
+    help: 'Rows appended to datasets, by dataset kind (eval, training).',
+    labelNames: ['kind'],
+  })
 
   async function requireDataset(datasetId: string): Promise<Dataset> {
     const dataset = await datasets.get(datasetId)
@@ -183,6 +191,7 @@ export function createDatasetWriter(options: DatasetWriterOptions): DatasetWrite
         ),
       )
     }
+    if (fresh.length > 0) rowsAppended.inc({ kind: dataset.kind }, fresh.length)
     if (bootstrapped) await datasets.save({ ...dataset, columns }, clock())
 
     let purgedFromTraining = 0

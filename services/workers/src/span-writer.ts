@@ -1,5 +1,6 @@
 import type { Stage } from '@spansift/core/lifecycle'
 import type { Logger } from '@spansift/core/logger'
+import { DURATION_BUCKETS_SECONDS, type Metrics, noopMetrics } from '@spansift/core/metrics'
 import type { Span } from '@spansift/core/span-model'
 
 export interface SpanWriterOptions {
@@ -10,6 +11,8 @@ export interface SpanWriterOptions {
   /** Flush when the oldest waiting span has waited this long. */
   maxDelayMs: number
   logger: Logger
+  /** Where rows written, batch durations and queue depth go; nowhere by default. */
+  metrics?: Metrics
 }
 
 export interface SpanWriterStats {
@@ -43,6 +46,21 @@ export function createSpanWriter(options: SpanWriterOptions): SpanWriter {
   let timer: NodeJS.Timeout | undefined
   let flushing: Promise<void> | undefined
   const stats = { batchesWritten: 0, spansWritten: 0, lastBatchMs: 0 }
+  const metrics = options.metrics ?? noopMetrics
+  const rowsWritten = metrics.counter({
+    name: 'spansift_span_writer_rows_written_total',
+    help: 'Span rows the span writer inserted into ClickHouse.',
+  })
+  const batchDuration = metrics.histogram({
+    name: 'spansift_span_writer_batch_duration_seconds',
+    help: 'Span writer inserts: time per batch, by outcome (ok, failed).',
+    labelNames: ['outcome'],
+    buckets: DURATION_BUCKETS_SECONDS,
+  })
+  const queueDepth = metrics.gauge({
+    name: 'spansift_span_writer_queue_spans',
+    help: 'Spans queued for the next span writer batch.',
+  })
 
   function schedule(): void {
     if (flushing) return // the running flush picks the queue up when it ends
@@ -60,6 +78,7 @@ export function createSpanWriter(options: SpanWriterOptions): SpanWriter {
     const batch = waiting
     waiting = []
     queuedSpans = 0
+    queueDepth.set(0)
     const spans = batch.length === 1 ? batch[0]!.spans : batch.flatMap((w) => w.spans)
     const started = performance.now()
     flushing = options
@@ -69,9 +88,12 @@ export function createSpanWriter(options: SpanWriterOptions): SpanWriter {
           stats.batchesWritten++
           stats.spansWritten += spans.length
           stats.lastBatchMs = performance.now() - started
+          rowsWritten.inc(undefined, spans.length)
+          batchDuration.observe(stats.lastBatchMs / 1000, { outcome: 'ok' })
           for (const w of batch) w.resolve()
         },
         (error: unknown) => {
+          batchDuration.observe((performance.now() - started) / 1000, { outcome: 'failed' })
           options.logger.warn('span batch failed; its senders will retry', { spans: spans.length, error })
           for (const w of batch) w.reject(error)
         },
@@ -89,6 +111,7 @@ export function createSpanWriter(options: SpanWriterOptions): SpanWriter {
       return new Promise<void>((resolve, reject) => {
         waiting.push({ spans, resolve, reject })
         queuedSpans += spans.length
+        queueDepth.set(queuedSpans)
         schedule()
       })
     },
