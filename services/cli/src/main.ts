@@ -1,40 +1,49 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util'
-import { openStorage } from '@spansift/clickhouse/storage'
 import { createJsonLogger } from '@spansift/core/logger'
+import { applicationsCommand } from './commands/applications.ts'
+import { type CliContext, CliError, type Command, parseCommandArgs, printHelp } from './commands/command.ts'
+import { datasetsCommand } from './commands/datasets.ts'
+import { keysCommand } from './commands/keys.ts'
 import { ConfigError, parseConfig } from './config.ts'
 import { parseRoles } from './roles.ts'
-import { createSpansift } from './spansift.ts'
 
-const USAGE = `spansift — turn OpenTelemetry traces into curated datasets
+const START_HELP = `spansift start — run the receiver, workers and API (embedded bus and storage by default)
 
-usage: spansift <command> [options]
-
-commands:
-  start       run the receiver, workers and API (embedded bus and storage by default)
-              --role receiver|span-writer|rule-worker|api|all   (repeatable; default all;
-              a subset needs SPANSIFT_KAFKA_BROKERS, the bus between processes)
-  migrate     apply pending ClickHouse migrations and exit
+usage: spansift start [--role ROLE]...
 
 options:
+  --role R    receiver, span-writer, rule-worker, api or all (repeatable; default all);
+              a subset needs SPANSIFT_KAFKA_BROKERS, the bus between processes
   -h, --help  show this help
 
 Configuration comes from SPANSIFT_* environment variables (see the README).`
 
-interface Command {
-  summary: string
-  run(args: string[]): Promise<number>
-}
+const MIGRATE_HELP = `spansift migrate — apply pending ClickHouse migrations and exit
+
+usage: spansift migrate
+
+Opens the storage named by SPANSIFT_CLICKHOUSE_URL, or the embedded one in
+SPANSIFT_DATA_DIR (not while a spansift process runs on that directory).`
 
 /** The commands, as a table: adding one is one entry. */
 const commands: Record<string, Command> = {
   start: {
-    summary: 'run the receiver, workers and API',
-    async run(args) {
-      const { values } = parseArgs({ args, options: { role: { type: 'string', multiple: true } } })
+    summary: 'run the receiver, workers and API (embedded bus and storage by default)',
+    help: START_HELP,
+    async run(args, context) {
+      const parsed = parseCommandArgs(
+        'start',
+        args,
+        { role: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } },
+        [],
+      )
+      if (parsed.help) return printHelp(context, commands.start!)
+      const values = parsed.values
       const roles = parseRoles(values.role ?? [])
       const config = parseConfig(process.env)
       const logger = createJsonLogger({ level: config.logLevel, sink: process.stderr })
+      // Loaded here, not at the top: the API commands start fast without the storage engine.
+      const { createSpansift } = await import('./spansift.ts')
       const spansift = createSpansift(config, logger, { roles })
       let stopping = false
       const stop = async (signal: string) => {
@@ -64,10 +73,14 @@ const commands: Record<string, Command> = {
     },
   },
   migrate: {
-    summary: 'apply pending migrations',
-    async run() {
+    summary: 'apply pending ClickHouse migrations and exit',
+    help: MIGRATE_HELP,
+    async run(args, context) {
+      const parsed = parseCommandArgs('migrate', args, { help: { type: 'boolean', short: 'h' } }, [])
+      if (parsed.help) return printHelp(context, commands.migrate!)
       const config = parseConfig(process.env)
       const logger = createJsonLogger({ level: config.logLevel, sink: process.stderr })
+      const { openStorage } = await import('@spansift/clickhouse/storage')
       const storage = await openStorage({
         url: config.clickhouseUrl,
         dataDir: config.dataDir,
@@ -79,35 +92,60 @@ const commands: Record<string, Command> = {
       return 0
     },
   },
+  applications: applicationsCommand,
+  keys: keysCommand,
+  datasets: datasetsCommand,
+}
+
+const USAGE = `spansift — turn OpenTelemetry traces into curated datasets
+
+usage: spansift <command> [options]
+
+commands:
+${Object.entries(commands)
+  .map(([name, command]) => `  ${name.padEnd(14)}${command.summary}`)
+  .join('\n')}
+
+options:
+  -h, --help    show this help (spansift <command> --help for a command's)
+
+The admin commands (applications, keys, datasets) call a running spansift over its
+HTTP API: --api-url (default http://127.0.0.1:$SPANSIFT_API_PORT) and --key (default
+$SPANSIFT_ADMIN_KEY). Configuration comes from SPANSIFT_* environment variables (see the README).`
+
+const context: CliContext = {
+  io: { stdout: process.stdout, stderr: process.stderr },
+  apiDefaults() {
+    const config = parseConfig(process.env)
+    return { apiUrl: `http://127.0.0.1:${config.apiPort}`, key: config.adminKey }
+  },
 }
 
 async function main(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: false,
-    options: { help: { type: 'boolean', short: 'h' } },
-  })
-  const name = positionals[0]
-  if (!name || name === 'help') {
+  const [name, ...rest] = argv
+  if (name === '-h' || name === '--help' || name === 'help') {
     console.log(USAGE)
-    return name ? 0 : values.help ? 0 : 2
+    return 0
   }
-  const command = commands[name]
+  if (name === undefined) {
+    console.error(USAGE)
+    return 2
+  }
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined
   if (!command) {
     console.error(`spansift: unknown command "${name}"; run spansift --help`)
     return 2
   }
-  if (values.help) {
-    console.log(`spansift ${name}: ${command.summary}\n\n${USAGE}`)
-    return 0
-  }
-  return command.run(argv.slice(1))
+  return command.run(rest, context)
 }
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
+    if (error instanceof CliError) {
+      console.error(`spansift: ${error.message}`)
+      process.exit(error.exitCode)
+    }
     if (error instanceof ConfigError) {
       console.error(`spansift: ${error.message}`)
       process.exit(2)

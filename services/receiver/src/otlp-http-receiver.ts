@@ -4,8 +4,10 @@ import { extractApiKey } from '@spansift/core/api-key'
 import type { Authenticator } from '@spansift/core/authenticator'
 import type { Stage } from '@spansift/core/lifecycle'
 import type { Logger } from '@spansift/core/logger'
+import { type Metrics, noopMetrics } from '@spansift/core/metrics'
 import type { Span } from '@spansift/core/span-model'
 import {
+  createIngestMetrics,
   type IngestDeps,
   type IngestOutcome,
   type IngestOutcomeKind,
@@ -53,16 +55,9 @@ export interface OtlpHttpReceiverOptions {
   /** Takes accepted spans; resolves once they are durable. */
   publish(spans: readonly Span[]): Promise<void>
   logger: Logger
+  /** Where export metrics go (`spansift_spans_*`, `spansift_export_duration_seconds`); nowhere by default. */
+  metrics?: Metrics
   maxBodyBytes?: number
-  /** Optional observer of every export's outcome (metrics). */
-  onExport?(outcome: ExportOutcome): void
-}
-
-export interface ExportOutcome {
-  status: number
-  accepted: number
-  rejected: number
-  durationMs: number
 }
 
 export interface OtlpHttpReceiver extends Stage {
@@ -90,12 +85,17 @@ const CONTENT_TYPES: Record<OtlpFormat, string> = {
 export function createOtlpHttpReceiver(options: OtlpHttpReceiverOptions): OtlpHttpReceiver {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
   const logger = options.logger.child({ component: 'otlp-http' })
-  const deps: IngestDeps = { authenticator: options.authenticator, publish: options.publish, logger }
+  const deps: IngestDeps = {
+    authenticator: options.authenticator,
+    publish: options.publish,
+    logger,
+    metrics: createIngestMetrics(options.metrics ?? noopMetrics),
+  }
   let server: Server | undefined
+  /** Set at shutdown: answers close their connection, so keep-alive exporters let the server close. */
+  let stopping = false
 
-  async function handle(
-    request: IncomingMessage,
-  ): Promise<Answer & { accepted?: number; rejected?: number }> {
+  async function handle(request: IncomingMessage): Promise<Answer> {
     const path = (request.url ?? '/').split('?', 1)[0]
     const format = formatOf(request.headers['content-type'])
     const answerFormat = format ?? 'json'
@@ -128,6 +128,7 @@ export function createOtlpHttpReceiver(options: OtlpHttpReceiverOptions): OtlpHt
     let outcome: IngestOutcome
     try {
       outcome = await ingestExport(deps, {
+        transport: 'http',
         key,
         format,
         body: async () => {
@@ -142,14 +143,12 @@ export function createOtlpHttpReceiver(options: OtlpHttpReceiverOptions): OtlpHt
     }
     switch (outcome.kind) {
       case 'accepted':
-        return { status: 200, body: encodeResponse(undefined, format), format, accepted: outcome.accepted }
+        return { status: 200, body: encodeResponse(undefined, format), format }
       case 'partial':
         return {
           status: 200,
           body: encodeResponse({ rejectedSpans: outcome.rejected, errorMessage: outcome.message }, format),
           format,
-          accepted: outcome.accepted,
-          rejected: outcome.rejected,
         }
       case 'overloaded':
       case 'unavailable':
@@ -179,8 +178,9 @@ export function createOtlpHttpReceiver(options: OtlpHttpReceiverOptions): OtlpHt
       'content-type': CONTENT_TYPES[answer.format],
       'content-length': bodyLength,
       ...answer.headers,
-      // A body we stopped reading cannot be followed by another request on this connection.
-      ...(request.complete ? {} : { connection: 'close' }),
+      // A body we stopped reading cannot be followed by another request on this connection;
+      // while shutting down, no connection is kept alive (a busy one would hold the port open).
+      ...(request.complete && !stopping ? {} : { connection: 'close' }),
     })
     response.end(answer.body)
     if (!request.complete) response.on('finish', () => request.destroy())
@@ -193,10 +193,10 @@ export function createOtlpHttpReceiver(options: OtlpHttpReceiverOptions): OtlpHt
   return {
     port: () => (server?.address() as AddressInfo | null)?.port ?? options.port,
     async start() {
+      stopping = false
       server = createServer({ keepAliveTimeout: 65_000 }, (request, response) => {
-        const started = performance.now()
         handle(request)
-          .catch((error: unknown): Answer & { accepted?: number; rejected?: number } => {
+          .catch((error: unknown): Answer => {
             logger.error('export failed unexpectedly', { error })
             return status(
               500,
@@ -205,15 +205,7 @@ export function createOtlpHttpReceiver(options: OtlpHttpReceiverOptions): OtlpHt
               formatOf(request.headers['content-type']) ?? 'json',
             )
           })
-          .then((answer) => {
-            respond(request, response, answer)
-            options.onExport?.({
-              status: answer.status,
-              accepted: answer.accepted ?? 0,
-              rejected: answer.rejected ?? 0,
-              durationMs: performance.now() - started,
-            })
-          })
+          .then((answer) => respond(request, response, answer))
       })
       await new Promise<void>((resolve, reject) => {
         server!.once('error', reject)
@@ -223,6 +215,7 @@ export function createOtlpHttpReceiver(options: OtlpHttpReceiverOptions): OtlpHt
     },
     async shutdown() {
       if (!server) return
+      stopping = true
       const closing = new Promise<void>((resolve) => server!.close(() => resolve()))
       server.closeIdleConnections()
       await closing

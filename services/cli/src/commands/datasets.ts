@@ -1,0 +1,274 @@
+import { createWriteStream } from 'node:fs'
+import { rename, rm } from 'node:fs/promises'
+import { Readable, Transform } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import type { ReadableStream as WebReadableStream } from 'node:stream/web'
+import { apiClientFor } from './api-client.ts'
+import {
+  API_OPTIONS,
+  API_OPTIONS_HELP,
+  CliError,
+  type CliIo,
+  type Command,
+  createCommandGroup,
+  formatTable,
+  parseCommandArgs,
+  printHelp,
+  UsageError,
+} from './command.ts'
+
+interface DatasetVersionJson {
+  id: number
+  number: number
+  status: 'draft' | 'published'
+  row_count: number
+  created_at: string
+  published_at: string | null
+}
+
+interface DatasetJson {
+  id: string
+  group_id: number
+  name: string
+  application_id: string
+  kind: 'eval' | 'training'
+  exclude_dataset_id: string | null
+  row_count: number
+  columns: { name: string; bucket: string }[]
+  versions: DatasetVersionJson[]
+  created_at: string
+}
+
+const EXPORT_FORMATS = ['jsonl', 'csv', 'parquet', 'chat-jsonl'] as const
+type ExportFormat = (typeof EXPORT_FORMATS)[number]
+
+const list: Command = {
+  summary: 'list datasets',
+  help: `spansift datasets list — list datasets
+
+usage: spansift datasets list [--application ID] [options]
+
+options:
+  --application ID  only the datasets of this application
+${API_OPTIONS_HELP}`,
+  async run(args, context) {
+    const parsed = parseCommandArgs(
+      'datasets list',
+      args,
+      { ...API_OPTIONS, application: { type: 'string' } },
+      [],
+    )
+    if (parsed.help) return printHelp(context, list)
+    const client = apiClientFor('datasets list', parsed.values, context)
+    const application = parsed.values.application
+    const query = application === undefined ? '' : `?application_id=${encodeURIComponent(application)}`
+    const body = await client.json<{ datasets: DatasetJson[] }>('GET', `/v1/datasets${query}`)
+    if (parsed.values.json) {
+      context.io.stdout.write(`${JSON.stringify(body)}\n`)
+    } else if (body.datasets.length === 0) {
+      context.io.stdout.write('no datasets\n')
+    } else {
+      const rows = body.datasets.map((d) => [d.id, d.kind, String(d.row_count), d.application_id, d.name])
+      context.io.stdout.write(`${formatTable(['ID', 'KIND', 'ROWS', 'APPLICATION', 'NAME'], rows)}\n`)
+    }
+    return 0
+  },
+}
+
+const show: Command = {
+  summary: 'show a dataset: kind, columns, versions',
+  help: `spansift datasets show — show a dataset: kind, columns, versions
+
+usage: spansift datasets show <id> [options]
+
+options:
+${API_OPTIONS_HELP}`,
+  async run(args, context) {
+    const parsed = parseCommandArgs('datasets show', args, API_OPTIONS, ['<id>'])
+    if (parsed.help) return printHelp(context, show)
+    const client = apiClientFor('datasets show', parsed.values, context)
+    const id = parsed.positionals[0]!
+    const dataset = await client.json<DatasetJson>('GET', `/v1/datasets/${encodeURIComponent(id)}`)
+    context.io.stdout.write(
+      parsed.values.json ? `${JSON.stringify(dataset)}\n` : `${describeDataset(dataset)}\n`,
+    )
+    return 0
+  },
+}
+
+/** A dataset as lines of text. */
+export function describeDataset(d: DatasetJson): string {
+  const fields: [string, string][] = [
+    ['id', d.id],
+    ['name', d.name],
+    ['kind', d.kind],
+    ['application', d.application_id],
+    ['group id', String(d.group_id)],
+    ['excludes', d.exclude_dataset_id ?? '-'],
+    ['rows', String(d.row_count)],
+    ['columns', d.columns.map((c) => `${c.bucket}.${c.name}`).join(', ') || '-'],
+    ['created', d.created_at],
+  ]
+  const width = Math.max(...fields.map(([name]) => name.length)) + 2
+  const versions = d.versions
+    .toSorted((a, b) => a.number - b.number)
+    .map((v) => [
+      `v${v.number}`,
+      v.status,
+      `${v.row_count} rows`,
+      `created ${v.created_at}`,
+      v.published_at ? `published ${v.published_at}` : '',
+    ])
+  return [
+    ...fields.map(([name, value]) => `${name.padEnd(width)}${value}`),
+    'versions:',
+    ...(versions.length === 0
+      ? ['  none']
+      : formatTable(['VERSION', 'STATUS', 'ROWS', 'CREATED', 'PUBLISHED'], versions)
+          .split('\n')
+          .slice(1)
+          .map((line) => `  ${line}`)),
+  ].join('\n')
+}
+
+const exportCommand: Command = {
+  summary: 'export a dataset version as JSONL, CSV, Parquet or chat fine-tuning JSONL',
+  help: `spansift datasets export — export a dataset version
+
+usage: spansift datasets export <id> --format jsonl|csv|parquet|chat-jsonl [--version N] [--output FILE] [options]
+
+Streams the export to FILE (written whole or not at all) or to stdout. With stderr
+on a terminal, shows the bytes written so far.
+
+options:
+  --format F      jsonl, csv, parquet or chat-jsonl (training datasets)   (required)
+  --version N     the version to export (default: the current one, the draft if any)
+  -o, --output F  write to this file instead of stdout
+${API_OPTIONS_HELP.split('\n')
+  .filter((line) => !line.includes('--json'))
+  .join('\n')}`,
+  async run(args, context) {
+    const { json: _json, ...apiOptions } = API_OPTIONS
+    const parsed = parseCommandArgs(
+      'datasets export',
+      args,
+      {
+        ...apiOptions,
+        format: { type: 'string' },
+        version: { type: 'string' },
+        output: { type: 'string', short: 'o' },
+      },
+      ['<id>'],
+    )
+    if (parsed.help) return printHelp(context, exportCommand)
+    const { format, version, output } = parsed.values
+    if (format === undefined) throw new UsageError('--format is required', 'datasets export')
+    if (!(EXPORT_FORMATS as readonly string[]).includes(format)) {
+      throw new UsageError(
+        `--format must be one of ${EXPORT_FORMATS.join(', ')}, got "${format}"`,
+        'datasets export',
+      )
+    }
+    if (version !== undefined && !/^[1-9]\d*$/.test(version)) {
+      throw new UsageError(`--version must be a positive integer, got "${version}"`, 'datasets export')
+    }
+    if (format === 'parquet' && output === undefined && context.io.stdout.isTTY) {
+      throw new UsageError('Parquet is binary: pass --output FILE or redirect stdout', 'datasets export')
+    }
+    const client = apiClientFor('datasets export', parsed.values, context)
+    const id = parsed.positionals[0]!
+    const query = new URLSearchParams({ format, ...(version === undefined ? {} : { version }) })
+    const body = await client.stream(`/v1/datasets/${encodeURIComponent(id)}/export?${query}`)
+    const written = await writeExport(body, output, context.io, format as ExportFormat)
+    if (output !== undefined)
+      context.io.stderr.write(`spansift: wrote ${formatBytes(written)} to ${output}\n`)
+    return 0
+  },
+}
+
+/**
+ * Streams an export to `output` (through a temporary file renamed at the end, so a
+ * failed export leaves no half file) or to stdout; returns the bytes written.
+ */
+async function writeExport(
+  body: ReadableStream<Uint8Array>,
+  output: string | undefined,
+  io: CliIo,
+  format: ExportFormat,
+): Promise<number> {
+  const progress = createProgress(io.stderr)
+  const source = Readable.fromWeb(body as WebReadableStream<Uint8Array>)
+  try {
+    if (output === undefined) {
+      await pipeline(source, progress.counter, io.stdout, { end: false })
+    } else {
+      const partial = `${output}.partial-${process.pid}`
+      try {
+        await pipeline(source, progress.counter, createWriteStream(partial))
+        await rename(partial, output)
+      } catch (error) {
+        await rm(partial, { force: true })
+        throw error
+      }
+    }
+  } catch (error) {
+    progress.done()
+    if (error instanceof CliError) throw error
+    const reason = error instanceof Error ? error.message : String(error)
+    throw new CliError(
+      `the ${format} export stopped after ${formatBytes(progress.bytes())}: ${reason}${output === undefined ? '' : `; ${output} was not written`}`,
+    )
+  }
+  progress.done()
+  return progress.bytes()
+}
+
+/** Counts the bytes passing through; on a terminal, redraws `N bytes written` on stderr now and then. */
+function createProgress(stderr: CliIo['stderr']) {
+  let bytes = 0
+  let lastDraw = 0
+  let drawn = false
+  const draw = () => {
+    stderr.write(`\rspansift: ${formatBytes(bytes)} written`)
+    drawn = true
+  }
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      bytes += chunk.length
+      if (stderr.isTTY && Date.now() - lastDraw >= 100) {
+        lastDraw = Date.now()
+        draw()
+      }
+      callback(null, chunk)
+    },
+  })
+  return {
+    counter,
+    bytes: () => bytes,
+    done() {
+      if (!stderr.isTTY) return
+      draw()
+      if (drawn) stderr.write('\n')
+    },
+  }
+}
+
+/** Bytes in a readable unit. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} bytes`
+  const units = ['KiB', 'MiB', 'GiB', 'TiB']
+  let value = bytes / 1024
+  let unit = 0
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit++
+  }
+  return `${value.toFixed(1)} ${units[unit]} (${bytes} bytes)`
+}
+
+/** `spansift datasets list|show|export`. */
+export const datasetsCommand = createCommandGroup('datasets', 'list, show and export datasets', {
+  list,
+  show,
+  export: exportCommand,
+})
