@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -8,6 +7,7 @@ import { openStorage, type Storage } from '@spansift/clickhouse/storage'
 import { tableNames } from '@spansift/clickhouse/tables'
 import { silentLogger } from '@spansift/core/logger'
 import { startOwnBroker, type TestBroker } from './test-kafka-broker.ts'
+import { freePort, otlpJsonExport, randomHexId } from './test-otlp.ts'
 import { startClickHouseProcess, startSpansiftProcess, type TestProcess } from './test-processes.ts'
 
 // The distributed wiring as separate processes: a receiver (+ API), span writers in one
@@ -15,8 +15,7 @@ import { startClickHouseProcess, startSpansiftProcess, type TestProcess } from '
 // engine behind the ClickHouse HTTP interface). Processes are killed and restarted.
 
 const ADMIN_KEY = 'faults-admin-key-0123456789'
-const hex = (bytes: number) => randomBytes(bytes).toString('hex')
-const nowNano = () => (BigInt(Date.now()) * 1_000_000n).toString()
+const hex = randomHexId
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 let broker: TestBroker
@@ -28,16 +27,6 @@ let front: TestProcess
 let otlpUrl: string
 let appKey: string
 const processes: TestProcess[] = []
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net')
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 async function spawnRole(roles: string[], extra: Record<string, string> = {}): Promise<TestProcess> {
   const p = await startSpansiftProcess(roles, { ...env, ...extra })
@@ -102,23 +91,7 @@ function startLoad() {
     const deadline = Date.now() + 120_000
     for (let i = 0; i < 20_000 && !stopping && Date.now() < deadline; i++) {
       const spans = Array.from({ length: 10 }, () => ({ traceId: hex(16), spanId: hex(8) }))
-      const body = JSON.stringify({
-        resourceSpans: [
-          {
-            resource: { attributes: [{ key: 'service.name', value: { stringValue: 'load' } }] },
-            scopeSpans: [
-              {
-                spans: spans.map((s) => ({
-                  ...s,
-                  name: 'op',
-                  startTimeUnixNano: nowNano(),
-                  endTimeUnixNano: nowNano(),
-                })),
-              },
-            ],
-          },
-        ],
-      })
+      const body = otlpJsonExport(spans, 'load')
       try {
         const response = await fetch(otlpUrl, {
           method: 'POST',

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -7,6 +6,7 @@ import { after, before, test } from 'node:test'
 import { openStorage } from '@spansift/clickhouse/storage'
 import { tableNames } from '@spansift/clickhouse/tables'
 import { silentLogger } from '@spansift/core/logger'
+import { freePort, otlpJsonExport, randomHexId } from './test-otlp.ts'
 import { startSpansiftProcess, type TestProcess } from './test-processes.ts'
 
 // `spansift start` (embedded, every role) as its own process, stopped with SIGTERM while
@@ -17,8 +17,7 @@ import { startSpansiftProcess, type TestProcess } from './test-processes.ts'
 const ADMIN_KEY = 'shutdown-admin-key-0123456789'
 const SHUTDOWN_BOUND_MS = 30_000
 const RETRYABLE = new Set([429, 503])
-const hex = (bytes: number) => randomBytes(bytes).toString('hex')
-const nowNano = () => (BigInt(Date.now()) * 1_000_000n).toString()
+const hex = randomHexId
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 let dataDir: string
@@ -26,16 +25,6 @@ let env: Record<string, string>
 let apiUrl: string
 let otlpUrl: string
 const processes: TestProcess[] = []
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net')
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 async function spawn(): Promise<TestProcess> {
   const p = await startSpansiftProcess([], env)
@@ -82,24 +71,10 @@ function startLoad(key: string, sigtermSent: () => boolean) {
     for (let i = 0; i < 5_000 && !stopping && Date.now() < deadline; i++) {
       const traceId = hex(16)
       const spanIds = Array.from({ length: 10 }, () => hex(8))
-      const body = JSON.stringify({
-        resourceSpans: [
-          {
-            resource: { attributes: [{ key: 'service.name', value: { stringValue: 'load' } }] },
-            scopeSpans: [
-              {
-                spans: spanIds.map((spanId) => ({
-                  traceId,
-                  spanId,
-                  name: 'op',
-                  startTimeUnixNano: nowNano(),
-                  endTimeUnixNano: nowNano(),
-                })),
-              },
-            ],
-          },
-        ],
-      })
+      const body = otlpJsonExport(
+        spanIds.map((spanId) => ({ traceId, spanId })),
+        'load',
+      )
       const afterSigterm = sigtermSent()
       try {
         const response = await fetch(otlpUrl, {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import { after, describe, test } from 'node:test'
 import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto'
 import { resourceFromAttributes } from '@opentelemetry/resources'
@@ -8,35 +8,14 @@ import { kafkaTestBrokers } from '@spansift/bus/kafka-test-broker'
 import { tableNames } from '@spansift/clickhouse/tables'
 import { type RunningSpansift, rangeAroundNow, startSpansift } from './test-harness.ts'
 import { startOwnBroker, type TestBroker } from './test-kafka-broker.ts'
+import { otlpJsonExport, randomHexId } from './test-otlp.ts'
 
 // receiver → Kafka (the real broker) → span writer → ClickHouse, in one process with
 // every role, or against a broker the test stops and restarts.
 
-const hex = (bytes: number) => randomBytes(bytes).toString('hex')
-const nowNano = () => (BigInt(Date.now()) * 1_000_000n).toString()
+const hex = randomHexId
 
-function jsonExport(spans: Array<{ traceId: string; spanId: string }>): string {
-  return JSON.stringify({
-    resourceSpans: [
-      {
-        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'load' } }] },
-        scopeSpans: [
-          {
-            scope: { name: 'fault-test' },
-            spans: spans.map((s) => ({
-              traceId: s.traceId,
-              spanId: s.spanId,
-              name: 'op',
-              kind: 1,
-              startTimeUnixNano: nowNano(),
-              endTimeUnixNano: nowNano(),
-            })),
-          },
-        ],
-      },
-    ],
-  })
-}
+const jsonExport = (spans: Array<{ traceId: string; spanId: string }>) => otlpJsonExport(spans, 'load')
 
 async function storedSpanIds(
   s: RunningSpansift,

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict'
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import { after, before, test } from 'node:test'
 import { kafkaTestBrokers } from '@spansift/bus/kafka-test-broker'
 import { tableNames } from '@spansift/clickhouse/tables'
 import { type RunningSpansift, startSpansift } from './test-harness.ts'
+import { otlpJsonExport, randomHexId } from './test-otlp.ts'
 
 // A known load through the real pipeline, then the ops server's view of it.
 let s: RunningSpansift
@@ -17,31 +18,14 @@ after(async () => {
   await s.stop()
 })
 
-const hex = (bytes: number) => randomBytes(bytes).toString('hex')
-
 /** An OTLP/JSON export of `count` spans, the first `badIds` of them with a 15-byte trace id. */
 function exportOf(count: number, badIds = 0): string {
-  const now = (BigInt(Date.now()) * 1_000_000n).toString()
-  return JSON.stringify({
-    resourceSpans: [
-      {
-        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'svc' } }] },
-        scopeSpans: [
-          {
-            scope: { name: 'hand-built' },
-            spans: Array.from({ length: count }, (_, i) => ({
-              traceId: i < badIds ? hex(15) : hex(16),
-              spanId: hex(8),
-              name: 'op',
-              kind: 1,
-              startTimeUnixNano: now,
-              endTimeUnixNano: now,
-            })),
-          },
-        ],
-      },
-    ],
-  })
+  return otlpJsonExport(
+    Array.from({ length: count }, (_, i) => ({
+      traceId: randomHexId(i < badIds ? 15 : 16),
+      spanId: randomHexId(8),
+    })),
+  )
 }
 
 async function send(body: string, key: string, target: RunningSpansift = s): Promise<number> {

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { gzipSync } from 'node:zlib'
 import { tableNames } from '@spansift/clickhouse/tables'
 import protobuf from 'protobufjs'
 import { ADMIN_KEY, type RunningSpansift, rangeAroundNow, startSpansift } from './test-harness.ts'
+import { otlpJsonExport, randomHexId } from './test-otlp.ts'
 
 // Every bad input gets a clear answer, per the OTLP/HTTP specification, and loses nothing
 // that could have been kept.
@@ -23,32 +23,11 @@ after(async () => {
   await s.stop()
 })
 
-const hex = (bytes: number) => randomBytes(bytes).toString('hex')
-const nowNano = () => (BigInt(Date.now()) * 1_000_000n).toString()
+const hex = randomHexId
 
 /** An OTLP/JSON request with the given spans (hex ids, as the specification wants). */
-function jsonRequest(spans: Array<{ traceId: string; spanId: string; name?: string }>): string {
-  return JSON.stringify({
-    resourceSpans: [
-      {
-        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'svc' } }] },
-        scopeSpans: [
-          {
-            scope: { name: 'hand-built' },
-            spans: spans.map((sp) => ({
-              traceId: sp.traceId,
-              spanId: sp.spanId,
-              name: sp.name ?? 'op',
-              kind: 1,
-              startTimeUnixNano: nowNano(),
-              endTimeUnixNano: nowNano(),
-            })),
-          },
-        ],
-      },
-    ],
-  })
-}
+const jsonRequest = (spans: Array<{ traceId: string; spanId: string; name?: string }>) =>
+  otlpJsonExport(spans)
 
 async function post(body: string | Uint8Array, headers: Record<string, string>): Promise<Response> {
   return fetch(s.otlpUrl, {

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
 import { connect } from 'node:http2'
 import { after, before, describe, test } from 'node:test'
 import { gzipSync } from 'node:zlib'
@@ -23,6 +22,7 @@ import { ExportTraceServiceResponseType, RpcStatusType } from '@spansift/core/ot
 import { RETRY_INFO_TYPE_URL } from '@spansift/core/otlp/responses'
 import { TRACE_EXPORT_PATH, traceServiceDefinition } from '@spansift/receiver/otlp-grpc-receiver'
 import { ADMIN_KEY, type RunningSpansift, rangeAroundNow, startSpansift } from './test-harness.ts'
+import { otlpJsonExport, randomHexId } from './test-otlp.ts'
 
 // The real server's OTLP/gRPC receiver, sent spans by the official OpenTelemetry gRPC
 // exporter and by a raw grpc-js client for the inputs an exporter never sends.
@@ -37,32 +37,11 @@ after(async () => {
   await s.stop()
 })
 
-const hex = (bytes: number) => randomBytes(bytes).toString('hex')
-const nowNano = () => (BigInt(Date.now()) * 1_000_000n).toString()
+const hex = randomHexId
 
 /** An encoded ExportTraceServiceRequest with the given spans (ids in hex, any length). */
 function protobufRequest(spans: Array<{ traceId: string; spanId: string; name?: string }>): Uint8Array {
-  const json = JSON.stringify({
-    resourceSpans: [
-      {
-        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'svc' } }] },
-        scopeSpans: [
-          {
-            scope: { name: 'hand-built' },
-            spans: spans.map((sp) => ({
-              traceId: sp.traceId,
-              spanId: sp.spanId,
-              name: sp.name ?? 'op',
-              kind: 1,
-              startTimeUnixNano: nowNano(),
-              endTimeUnixNano: nowNano(),
-            })),
-          },
-        ],
-      },
-    ],
-  })
-  return encodeExportTraceRequestProtobuf(decodeExportTraceRequestJson(json))
+  return encodeExportTraceRequestProtobuf(decodeExportTraceRequestJson(otlpJsonExport(spans)))
 }
 
 type TraceServiceClient = Client & {
