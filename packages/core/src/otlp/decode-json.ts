@@ -3,6 +3,13 @@ import { OtlpDecodeError } from './decode-error.ts'
 import { hexToBytes } from './hex.ts'
 import {
   EMPTY_BYTES,
+  emptyResource,
+  emptyResourceSpans,
+  emptyScope,
+  emptyScopeSpans,
+  emptySpan,
+  emptySpanEvent,
+  emptySpanLink,
   type OtlpAnyValue,
   type OtlpEntityRef,
   type OtlpExportTraceRequest,
@@ -106,11 +113,7 @@ function decodeRequest(document: unknown): OtlpExportTraceRequest {
 
 function decodeResourceSpans(value: unknown): OtlpResourceSpans {
   const object = asObject(value, 'ResourceSpans')
-  const out: OtlpResourceSpans = {
-    resource: { attributes: [], droppedAttributesCount: 0, entityRefs: [] },
-    scopeSpans: [],
-    schemaUrl: '',
-  }
+  const out: OtlpResourceSpans = emptyResourceSpans()
   for (const key in object) {
     const field = object[key]
     if (field === null) continue
@@ -137,7 +140,7 @@ function decodeResourceSpans(value: unknown): OtlpResourceSpans {
 
 function decodeResource(value: unknown): OtlpResource {
   const object = asObject(value, 'Resource')
-  const out: OtlpResource = { attributes: [], droppedAttributesCount: 0, entityRefs: [] }
+  const out: OtlpResource = emptyResource()
   for (const key in object) {
     const field = object[key]
     if (field === null) continue
@@ -195,11 +198,7 @@ function decodeEntityRef(value: unknown): OtlpEntityRef {
 
 function decodeScopeSpans(value: unknown): OtlpScopeSpans {
   const object = asObject(value, 'ScopeSpans')
-  const out: OtlpScopeSpans = {
-    scope: { name: '', version: '', attributes: [], droppedAttributesCount: 0 },
-    spans: [],
-    schemaUrl: '',
-  }
+  const out: OtlpScopeSpans = emptyScopeSpans()
   for (const key in object) {
     const field = object[key]
     if (field === null) continue
@@ -225,7 +224,7 @@ function decodeScopeSpans(value: unknown): OtlpScopeSpans {
 
 function decodeScope(value: unknown): OtlpInstrumentationScope {
   const object = asObject(value, 'InstrumentationScope')
-  const out: OtlpInstrumentationScope = { name: '', version: '', attributes: [], droppedAttributesCount: 0 }
+  const out: OtlpInstrumentationScope = emptyScope()
   for (const key in object) {
     const field = object[key]
     if (field === null) continue
@@ -254,24 +253,7 @@ function decodeScope(value: unknown): OtlpInstrumentationScope {
 
 function decodeSpan(value: unknown): OtlpSpan {
   const object = asObject(value, 'Span')
-  const span: OtlpSpan = {
-    traceId: EMPTY_BYTES,
-    spanId: EMPTY_BYTES,
-    traceState: '',
-    parentSpanId: EMPTY_BYTES,
-    flags: 0,
-    name: '',
-    kind: 0,
-    startTimeUnixNano: 0n,
-    endTimeUnixNano: 0n,
-    attributes: [],
-    droppedAttributesCount: 0,
-    events: [],
-    droppedEventsCount: 0,
-    links: [],
-    droppedLinksCount: 0,
-    status: { message: '', code: 0 },
-  }
+  const span: OtlpSpan = emptySpan()
   for (const key in object) {
     const field = object[key]
     if (field === null) continue
@@ -344,7 +326,7 @@ function decodeSpan(value: unknown): OtlpSpan {
 
 function decodeEvent(value: unknown): OtlpSpanEvent {
   const object = asObject(value, 'Span.Event')
-  const out: OtlpSpanEvent = { timeUnixNano: 0n, name: '', attributes: [], droppedAttributesCount: 0 }
+  const out: OtlpSpanEvent = emptySpanEvent()
   for (const key in object) {
     const field = object[key]
     if (field === null) continue
@@ -374,14 +356,7 @@ function decodeEvent(value: unknown): OtlpSpanEvent {
 
 function decodeLink(value: unknown): OtlpSpanLink {
   const object = asObject(value, 'Span.Link')
-  const out: OtlpSpanLink = {
-    traceId: EMPTY_BYTES,
-    spanId: EMPTY_BYTES,
-    traceState: '',
-    attributes: [],
-    droppedAttributesCount: 0,
-    flags: 0,
-  }
+  const out: OtlpSpanLink = emptySpanLink()
   for (const key in object) {
     const field = object[key]
     if (field === null) continue

@@ -1,6 +1,10 @@
 import { OtlpDecodeError } from './decode-error.ts'
 import {
-  EMPTY_BYTES,
+  emptyResourceSpans,
+  emptyScopeSpans,
+  emptySpan,
+  emptySpanEvent,
+  emptySpanLink,
   type OtlpAnyValue,
   type OtlpEntityRef,
   type OtlpExportTraceRequest,
@@ -51,11 +55,7 @@ export function decodeExportTraceRequestProtobuf(bytes: Uint8Array): OtlpExportT
 }
 
 function decodeResourceSpans(r: ProtobufReader, end: number): OtlpResourceSpans {
-  const out: OtlpResourceSpans = {
-    resource: { attributes: [], droppedAttributesCount: 0, entityRefs: [] },
-    scopeSpans: [],
-    schemaUrl: '',
-  }
+  const out: OtlpResourceSpans = emptyResourceSpans()
   while (r.pos < end) {
     const tag = r.tag()
     switch (tag) {
@@ -123,11 +123,7 @@ function decodeEntityRef(r: ProtobufReader, end: number): OtlpEntityRef {
 }
 
 function decodeScopeSpans(r: ProtobufReader, end: number): OtlpScopeSpans {
-  const out: OtlpScopeSpans = {
-    scope: { name: '', version: '', attributes: [], droppedAttributesCount: 0 },
-    spans: [],
-    schemaUrl: '',
-  }
+  const out: OtlpScopeSpans = emptyScopeSpans()
   while (r.pos < end) {
     const tag = r.tag()
     switch (tag) {
@@ -172,24 +168,7 @@ function decodeScope(r: ProtobufReader, end: number, out: OtlpInstrumentationSco
 }
 
 function decodeSpan(r: ProtobufReader, end: number): OtlpSpan {
-  const span: OtlpSpan = {
-    traceId: EMPTY_BYTES,
-    spanId: EMPTY_BYTES,
-    traceState: '',
-    parentSpanId: EMPTY_BYTES,
-    flags: 0,
-    name: '',
-    kind: 0,
-    startTimeUnixNano: 0n,
-    endTimeUnixNano: 0n,
-    attributes: [],
-    droppedAttributesCount: 0,
-    events: [],
-    droppedEventsCount: 0,
-    links: [],
-    droppedLinksCount: 0,
-    status: { message: '', code: 0 },
-  }
+  const span: OtlpSpan = emptySpan()
   while (r.pos < end) {
     const tag = r.tag()
     switch (tag) {
@@ -250,7 +229,7 @@ function decodeSpan(r: ProtobufReader, end: number): OtlpSpan {
 }
 
 function decodeEvent(r: ProtobufReader, end: number): OtlpSpanEvent {
-  const out: OtlpSpanEvent = { timeUnixNano: 0n, name: '', attributes: [], droppedAttributesCount: 0 }
+  const out: OtlpSpanEvent = emptySpanEvent()
   while (r.pos < end) {
     const tag = r.tag()
     switch (tag) {
@@ -275,14 +254,7 @@ function decodeEvent(r: ProtobufReader, end: number): OtlpSpanEvent {
 }
 
 function decodeLink(r: ProtobufReader, end: number): OtlpSpanLink {
-  const out: OtlpSpanLink = {
-    traceId: EMPTY_BYTES,
-    spanId: EMPTY_BYTES,
-    traceState: '',
-    attributes: [],
-    droppedAttributesCount: 0,
-    flags: 0,
-  }
+  const out: OtlpSpanLink = emptySpanLink()
   while (r.pos < end) {
     const tag = r.tag()
     switch (tag) {

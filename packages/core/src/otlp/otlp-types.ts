@@ -120,3 +120,65 @@ export type OtlpFormat = 'protobuf' | 'json'
 
 /** The shared zero-length id, for absent `bytes` fields (never written to). */
 export const EMPTY_BYTES: Uint8Array = new Uint8Array(0)
+
+// The proto3 defaults of each message, as both decoders start from them: one place, so a
+// field added to a message cannot be forgotten in one decoder.
+
+/** An `InstrumentationScope` with every field at its proto3 default. */
+export function emptyScope(): OtlpInstrumentationScope {
+  return { name: '', version: '', attributes: [], droppedAttributesCount: 0 }
+}
+
+/** A `Resource` with every field at its proto3 default. */
+export function emptyResource(): OtlpResource {
+  return { attributes: [], droppedAttributesCount: 0, entityRefs: [] }
+}
+
+/** A `ResourceSpans` with every field at its proto3 default. */
+export function emptyResourceSpans(): OtlpResourceSpans {
+  return { resource: emptyResource(), scopeSpans: [], schemaUrl: '' }
+}
+
+/** A `ScopeSpans` with every field at its proto3 default. */
+export function emptyScopeSpans(): OtlpScopeSpans {
+  return { scope: emptyScope(), spans: [], schemaUrl: '' }
+}
+
+/** A `Span` with every field at its proto3 default. */
+export function emptySpan(): OtlpSpan {
+  return {
+    traceId: EMPTY_BYTES,
+    spanId: EMPTY_BYTES,
+    traceState: '',
+    parentSpanId: EMPTY_BYTES,
+    flags: 0,
+    name: '',
+    kind: 0,
+    startTimeUnixNano: 0n,
+    endTimeUnixNano: 0n,
+    attributes: [],
+    droppedAttributesCount: 0,
+    events: [],
+    droppedEventsCount: 0,
+    links: [],
+    droppedLinksCount: 0,
+    status: { message: '', code: 0 },
+  }
+}
+
+/** A `Span.Event` with every field at its proto3 default. */
+export function emptySpanEvent(): OtlpSpanEvent {
+  return { timeUnixNano: 0n, name: '', attributes: [], droppedAttributesCount: 0 }
+}
+
+/** A `Span.Link` with every field at its proto3 default. */
+export function emptySpanLink(): OtlpSpanLink {
+  return {
+    traceId: EMPTY_BYTES,
+    spanId: EMPTY_BYTES,
+    traceState: '',
+    attributes: [],
+    droppedAttributesCount: 0,
+    flags: 0,
+  }
+}
