@@ -36,6 +36,7 @@ const JSONL_LINE = `concat(
   ',"expected_output":', ${nullable('expected_output')},
   ',"priority":', ${nullable('toString(priority)')},
   ',"labels":', toJSONString(labels),
+  ',"redacted_fields":', toJSONString(redacted_fields),
   ',"created_at":', toJSONString(formatDateTime(created_at, '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC')),
   '}') AS line`
 
@@ -43,7 +44,7 @@ const JSONL_LINE = `concat(
 const FLAT_COLUMNS = `toString(item_id) AS item_id, inputs, expected_outputs, metadata, extras,
   toString(source_kind) AS source_kind, toString(application_id) AS application_id, trace_id, span_id,
   span_start_time, rule_id, annotation, toString(annotation_status) AS annotation_status,
-  toString(feedback_category) AS feedback_category, expected_output, toString(priority) AS priority, labels, created_at`
+  toString(feedback_category) AS feedback_category, expected_output, toString(priority) AS priority, labels, redacted_fields, created_at`
 
 /** Streams dataset exports with the client's raw `exec`, the one streaming path; parameters only. */
 export function createDatasetExporter(options: {

@@ -75,6 +75,7 @@ interface Row {
   metadata: string
   extras: string
   inputs_hash: string
+  redacted_fields: string[]
   annotation: string
   annotation_status: string
   feedback_category: string
@@ -88,12 +89,12 @@ interface Row {
 /** Every column, in table order, for INSERT … SELECT copies. */
 const ALL_COLUMNS = `dataset_id, version_id, item_id, application_id, trace_id, span_id, span_start_time, source_kind,
   rule_id, inputs, expected_outputs, metadata, extras, inputs_hash, annotation, annotation_status, feedback_category,
-  expected_output, priority, labels, created_at, updated_at, is_deleted`
+  expected_output, priority, labels, created_at, updated_at, is_deleted, redacted_fields`
 
 const SELECT_COLUMNS = `dataset_id, version_id, item_id, application_id, trace_id, span_id,
   toString(toUnixTimestamp64Nano(span_start_time)) AS span_start_ns, source_kind, rule_id, inputs, expected_outputs,
   metadata, extras, inputs_hash, annotation, annotation_status, feedback_category, expected_output, priority, labels,
-  created_at, updated_at`
+  created_at, updated_at, redacted_fields`
 
 const nullIfEmpty = (text: string): string | null => (text === '' ? null : text)
 
@@ -115,6 +116,7 @@ function toItem(row: Row): DatasetItem {
     metadata: JSON.parse(row.metadata) as RowBucket,
     extras: JSON.parse(row.extras) as RowBucket,
     inputsHash: row.inputs_hash,
+    redactedFields: row.redacted_fields,
     annotation: nullIfEmpty(row.annotation),
     annotationStatus: row.annotation_status as AnnotationStatus,
     feedbackCategory: nullIfEmpty(row.feedback_category),
@@ -142,6 +144,7 @@ function toRow(item: DatasetItem, deleted: boolean) {
     metadata: JSON.stringify(item.metadata),
     extras: JSON.stringify(item.extras),
     inputs_hash: item.inputsHash,
+    redacted_fields: item.redactedFields,
     annotation: item.annotation ?? '',
     annotation_status: item.annotationStatus,
     feedback_category: item.feedbackCategory ?? '',
@@ -266,7 +269,7 @@ export function createDatasetItemsRepository(runner: QueryRunner): DatasetItemsR
          SELECT dataset_id, {to_version:UInt64}, item_id, application_id, trace_id, span_id, span_start_time,
            source_kind, rule_id, inputs, expected_outputs, metadata, extras, inputs_hash, annotation,
            annotation_status, feedback_category, expected_output, priority, labels, created_at,
-           toDateTime64({updated_at:String}, 6, 'UTC'), 0
+           toDateTime64({updated_at:String}, 6, 'UTC'), 0, redacted_fields
          FROM ${datasetItems} FINAL WHERE ${VERSION}`,
         {
           dataset_id: datasetId,

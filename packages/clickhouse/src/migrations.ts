@@ -141,6 +141,28 @@ export const migrations: readonly Migration[] = [
       ) ENGINE = ReplacingMergeTree(updated_at, is_deleted) ORDER BY (dataset_id, version_id, item_id)`,
     ],
   },
+  {
+    version: 4,
+    name: 'rules: redacted fields of rows, backfill progress',
+    // A new column with a default: existing rows read as "nothing redacted", no rewrite.
+    // rule_backfills records, per backfill, the month partitions done, so an interrupted
+    // backfill resumes at the first partition not done (appends are idempotent anyway).
+    statements: (t) => [
+      `ALTER TABLE ${t.datasetItems} ADD COLUMN IF NOT EXISTS redacted_fields Array(String) DEFAULT []`,
+      `CREATE TABLE IF NOT EXISTS ${t.ruleBackfills} (
+        backfill_id String,
+        rule_id String,
+        dataset_id UUID,
+        from_time DateTime64(9, 'UTC'),
+        to_time DateTime64(9, 'UTC'),
+        partition_done UInt32,
+        spans_scanned UInt64,
+        spans_matched UInt64,
+        rows_added UInt64,
+        updated_at DateTime64(6, 'UTC') DEFAULT now64(6)
+      ) ENGINE = ReplacingMergeTree(updated_at) ORDER BY (backfill_id, partition_done)`,
+    ],
+  },
 ]
 
 /** Creates the database and applies every migration not yet recorded, in order. */

@@ -8,6 +8,7 @@ export function tableNames(database: string) {
     datasets: `${database}.datasets`,
     datasetVersions: `${database}.dataset_versions`,
     datasetItems: `${database}.dataset_items`,
+    ruleBackfills: `${database}.rule_backfills`,
   } as const
 }
 export type TableNames = ReturnType<typeof tableNames>

@@ -1,5 +1,5 @@
 import type { Span } from '../span-model.ts'
-import type { MappedRow, SourceKind } from './dataset-model.ts'
+import type { MappedRow, Priority, SourceKind } from './dataset-model.ts'
 import { hashInputs } from './inputs-hash.ts'
 
 /** A row someone wants appended: the source span's identity and the mapped values. */
@@ -12,6 +12,17 @@ export interface AppendCandidate {
   ruleId: string | null
   row: MappedRow
   inputsHash: string
+  /** Annotation values a new row starts with (a rule's defaults); none for API appends. */
+  defaults?: AppendDefaults
+  /** The fields redaction changed (`inputs.question`, …); none when nothing was redacted. */
+  redactedFields?: string[]
+}
+
+/** The annotation columns a rule may preset on the rows it appends. */
+export interface AppendDefaults {
+  priority: Priority | null
+  feedbackCategory: string | null
+  labels: string[]
 }
 
 /** The candidate a span and its mapped row make. */

@@ -92,6 +92,8 @@ export interface DatasetItemJson {
   expected_output: string | null
   priority: 'high' | 'medium' | 'low' | null
   labels: string[]
+  /** Fields a rule's redaction changed before the row was stored. */
+  redacted_fields: string[]
   created_at: string
   updated_at: string
 }
@@ -119,6 +121,7 @@ export function itemToJson(item: DatasetItem): DatasetItemJson {
     expected_output: item.expectedOutput,
     priority: item.priority,
     labels: item.labels,
+    redacted_fields: item.redactedFields,
     created_at: item.createdAt,
     updated_at: item.updatedAt,
   }

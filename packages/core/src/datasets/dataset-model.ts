@@ -114,6 +114,8 @@ export interface DatasetItem extends MappedRow, Annotations {
   source: ItemSource
   /** Hash of the inputs, '' when there are none (see inputs-hash.ts). */
   inputsHash: string
+  /** The fields a rule's redaction changed before the row was stored (`inputs.question`, …). */
+  redactedFields: string[]
   createdAt: string
   updatedAt: string
 }

@@ -112,6 +112,7 @@ export const datasetItemSchema = z.object({
   expected_output: z.string().nullable(),
   priority: z.enum(['high', 'medium', 'low']).nullable(),
   labels: z.array(z.string()),
+  redacted_fields: z.array(z.string()),
   created_at: rfc3339,
   updated_at: rfc3339,
 })
