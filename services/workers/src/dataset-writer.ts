@@ -3,7 +3,12 @@ import type { DatasetItemsRepository } from '@spansift/clickhouse/dataset-items-
 import type { DatasetVersionsRepository } from '@spansift/clickhouse/dataset-versions-repository'
 import type { DatasetsRepository } from '@spansift/clickhouse/datasets-repository'
 import type { AppendCandidate } from '@spansift/core/datasets/append-candidate'
-import { assertWithinCap, type DatasetCaps, DEFAULT_DATASET_CAPS } from '@spansift/core/datasets/caps'
+import {
+  assertWithinCap,
+  type DatasetCaps,
+  DEFAULT_DATASET_CAPS,
+  roomUnderCap,
+} from '@spansift/core/datasets/caps'
 import { resolveColumns } from '@spansift/core/datasets/columns'
 import { currentVersion, latestPublished } from '@spansift/core/datasets/dataset-json'
 import type { Dataset, DatasetItem, DatasetVersion } from '@spansift/core/datasets/dataset-model'
@@ -116,6 +121,7 @@ export function createDatasetWriter(options: DatasetWriterOptions): DatasetWrite
     datasetId: string,
     candidates: readonly AppendCandidate[],
     ensureDraftAlways: boolean,
+    upToCap: boolean,
   ): Promise<AppendResult> {
     const dataset = await requireDataset(datasetId)
     for (const c of candidates) {
@@ -154,9 +160,21 @@ export function createDatasetWriter(options: DatasetWriterOptions): DatasetWrite
     const current = currentVersion(known)
     const ids = kept.map((c) => deriveItemId(datasetId, c.traceId, c.spanId))
     const existing = current ? await items.existingIds(datasetId, current.versionId, ids) : new Set<string>()
-    const fresh = kept.filter((_, i) => !existing.has(ids[i]!))
+    let fresh = kept.filter((_, i) => !existing.has(ids[i]!))
     const count = current ? await items.count(datasetId, current.versionId) : 0
-    assertWithinCap({ kind: dataset.kind, current: count, adding: fresh.length, caps })
+    let droppedForCap = 0
+    if (upToCap) {
+      const room = roomUnderCap({ kind: dataset.kind, current: count, caps })
+      if (fresh.length > room) {
+        const dropped = new Set(fresh.slice(room))
+        droppedForCap = dropped.size
+        fresh = fresh.slice(0, room)
+        kept = kept.filter((c) => !dropped.has(c))
+        ids.splice(0, ids.length, ...kept.map((c) => deriveItemId(datasetId, c.traceId, c.spanId)))
+      }
+    } else {
+      assertWithinCap({ kind: dataset.kind, current: count, adding: fresh.length, caps })
+    }
 
     let versionId = current?.versionId
     if (fresh.length > 0 || ensureDraftAlways) {
@@ -213,6 +231,7 @@ export function createDatasetWriter(options: DatasetWriterOptions): DatasetWrite
       excluded: excluded.map((c) => ({ traceId: c.traceId, spanId: c.spanId })),
       warnings,
       purgedFromTraining,
+      droppedForCap,
     }
   }
 
@@ -262,7 +281,9 @@ export function createDatasetWriter(options: DatasetWriterOptions): DatasetWrite
       return dataset
     },
     append: (datasetId, candidates, appendOptions) =>
-      mutex.run(datasetId, () => append(datasetId, candidates, appendOptions?.ensureDraft ?? false)),
+      mutex.run(datasetId, () =>
+        append(datasetId, candidates, appendOptions?.ensureDraft ?? false, appendOptions?.upToCap ?? false),
+      ),
     patchItem: (datasetId, itemId, patch) =>
       mutex.run(datasetId, () =>
         changeItem(datasetId, itemId, async (item) => {

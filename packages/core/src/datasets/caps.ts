@@ -7,6 +7,12 @@ export type DatasetCaps = Record<DatasetKind, number>
 /** The product's caps: eval datasets stay small enough to review and rerun; training ones may be large. */
 export const DEFAULT_DATASET_CAPS: DatasetCaps = { eval: 10_000, training: 1_000_000 }
 
+/** How many of `adding` new rows fit under the cap (streaming appends fill up to it). */
+export function roomUnderCap(options: { kind: DatasetKind; current: number; caps?: DatasetCaps }): number {
+  const cap = (options.caps ?? DEFAULT_DATASET_CAPS)[options.kind]
+  return Math.max(0, cap - options.current)
+}
+
 /**
  * Refuses an append that would take a dataset past its cap. `current` rows are there,
  * `adding` are new (rows already present are not counted again: re-appending is free).

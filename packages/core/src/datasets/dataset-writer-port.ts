@@ -27,6 +27,19 @@ export interface AppendResult {
   warnings: string[]
   /** Rows removed from training datasets that exclude this eval dataset (they now overlap it). */
   purgedFromTraining: number
+  /** With `upToCap`: new rows left out because the dataset reached its cap (they are not in `items`). */
+  droppedForCap: number
+}
+
+export interface AppendOptions {
+  /** Answer with a draft version even when every row was already there (add-trace names its draft). */
+  ensureDraft?: boolean
+  /**
+   * Fill the dataset up to its cap and leave the rest out (counted in `droppedForCap`)
+   * instead of refusing the whole append: for rules and backfills, which stream rows in
+   * and have nobody to answer an error to. API appends stay all or nothing.
+   */
+  upToCap?: boolean
 }
 
 /** The reviewer-owned fields a PATCH may change. */
@@ -41,14 +54,13 @@ export interface DatasetWriter {
   create(dataset: NewDataset): Promise<Dataset>
   /**
    * Appends candidates to a dataset's draft: leakage guard (training), columns
-   * compatibility or bootstrap, exact cap, idempotent by item id. All or nothing.
-   * `ensureDraft` answers with a draft version even when every row was already there
-   * (add-trace always names the draft it added to).
+   * compatibility or bootstrap, exact cap, idempotent by item id. All or nothing unless
+   * `upToCap`.
    */
   append(
     datasetId: string,
     candidates: readonly AppendCandidate[],
-    options?: { ensureDraft?: boolean },
+    options?: AppendOptions,
   ): Promise<AppendResult>
   patchItem(datasetId: string, itemId: string, patch: AnnotationPatch): Promise<DatasetItem>
   deleteItem(datasetId: string, itemId: string): Promise<void>
