@@ -11,6 +11,8 @@ import {
 import { createDatasetsRepository, type DatasetsRepository } from './datasets-repository.ts'
 import { ensureSpanRetention, migrate } from './migrations.ts'
 import { createQueryRunner, type QueryRunner } from './query-runner.ts'
+import { createRuleBackfillsRepository, type RuleBackfillsRepository } from './rule-backfills-repository.ts'
+import { createRuleScanRepository, type RuleScanRepository } from './rule-scan-repository.ts'
 import { createSpansRepository, type SpansRepository } from './spans-repository.ts'
 
 export interface Storage {
@@ -21,6 +23,8 @@ export interface Storage {
   datasets: DatasetsRepository
   datasetVersions: DatasetVersionsRepository
   datasetItems: DatasetItemsRepository
+  ruleScans: RuleScanRepository
+  ruleBackfills: RuleBackfillsRepository
   datasetExporter: DatasetExporter
   embedded: boolean
   /** True when ClickHouse answers a trivial query. */
@@ -57,6 +61,8 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
     datasets: createDatasetsRepository(runner),
     datasetVersions: createDatasetVersionsRepository(runner),
     datasetItems: createDatasetItemsRepository(runner),
+    ruleScans: createRuleScanRepository(runner),
+    ruleBackfills: createRuleBackfillsRepository(runner),
     datasetExporter: createDatasetExporter({ client: connection.client, database: connection.database }),
     embedded: connection.embedded,
     async ping() {
