@@ -1,5 +1,6 @@
 import {
   Admin,
+  ConfigResourceTypes,
   Consumer,
   type Message,
   type MessagesStream,
@@ -24,8 +25,10 @@ export interface KafkaBusOptions {
   clientId: string
   /** Partitions of `spansift.spans` when spansift creates it. */
   partitions: number
-  /** Replication factor when spansift creates topics. */
-  replicationFactor?: number
+  /** Replication factor when spansift creates topics; unset: see TopicProvisioning. */
+  replicationFactor?: number | undefined
+  /** `min.insync.replicas` of the topics spansift creates; unset: the brokers' default. */
+  minInsyncReplicas?: number | undefined
   /** Encoded bytes accepted but not yet acknowledged by Kafka, at most; past it publish refuses (429). */
   maxInFlightBytes?: number
   /** Produce attempts before a publish fails as unavailable (the exporter then retries). */
@@ -130,41 +133,18 @@ export function createKafkaBus(options: KafkaBusOptions): SpanBus {
     })
   }
 
-  async function ensureTopics(): Promise<void> {
-    const admin = new Admin({ clientId: `${options.clientId}-admin`, bootstrapBrokers: options.brokers })
-    try {
-      const wanted = [topic, deadLetterTopic]
-      const existing = new Set(await admin.listTopics())
-      const missing = wanted.filter((name) => !existing.has(name))
-      if (missing.length > 0) {
-        try {
-          await admin.createTopics({
-            topics: missing,
-            partitions: options.partitions,
-            replicas: options.replicationFactor ?? 1,
-          })
-          logger.info('topics created', { topics: missing, partitions: options.partitions })
-        } catch (error) {
-          // Another process may have created them first; that is fine if they now exist.
-          const now = new Set(await admin.listTopics())
-          if (!missing.every((name) => now.has(name))) throw error
-        }
-      }
-      // Topics exist before their partitions have leaders; wait until every one has.
-      for (let attempt = 0; attempt < 300; attempt++) {
-        const metadata = await admin.metadata({ topics: wanted, forceUpdate: true })
-        const ready = wanted.every((name) => {
-          const partitions = metadata.topics.get(name)?.partitions ?? []
-          return partitions.length > 0 && partitions.every((p) => p.leader >= 0)
-        })
-        if (ready) return
-        await new Promise((r) => setTimeout(r, 100))
-      }
-      throw new Error(`Kafka topics ${wanted.join(', ')} have no leaders after 30 s`)
-    } finally {
-      await admin.close()
-    }
-  }
+  const ensureTopics = () =>
+    provisionTopics(
+      {
+        brokers: options.brokers,
+        clientId: options.clientId,
+        topics: [topic, deadLetterTopic],
+        partitions: options.partitions,
+        replicationFactor: options.replicationFactor,
+        minInsyncReplicas: options.minInsyncReplicas,
+      },
+      logger,
+    )
 
   /** Sends everything queued in one call, repeatedly, one call in flight. */
   async function drainQueue(): Promise<void> {
@@ -495,4 +475,146 @@ export function encodeTraces(spans: readonly Span[]): Array<{ key: Buffer; value
     })
   }
   return messages
+}
+
+/** How spansift creates its topics (the spans topic, its dead-letter topic, …). */
+export interface TopicProvisioning {
+  brokers: string[]
+  clientId: string
+  topics: readonly string[]
+  /** Partitions of each topic spansift creates. */
+  partitions: number
+  /**
+   * Replicas of each partition. Unset: min(3, the brokers in the cluster's metadata), so
+   * a production cluster gets 3 without configuration and a one-broker development
+   * broker gets 1 (an explicit 3 would be refused there). Set it where the brokers
+   * seen at first start may be fewer than the cluster will have.
+   */
+  replicationFactor?: number | undefined
+  /** The topics' `min.insync.replicas` (at most the replication factor). Unset: the brokers' default. */
+  minInsyncReplicas?: number | undefined
+}
+
+/** The replication factor spansift aims for when none is configured (production: 3). */
+export const DEFAULT_REPLICATION_FACTOR = 3
+
+/**
+ * Creates the topics that do not exist, with the configured partitions, replication
+ * factor and min.insync.replicas, and waits until every partition has a leader. A topic
+ * that exists is left as it is (adding partitions would move keys, that is traces and
+ * datasets, to other partitions while consumers own them: that is an operator's call),
+ * but what differs from the configuration is logged as a warning: fewer partitions than
+ * configured, another replication factor, another min.insync.replicas. Refuses a
+ * replication factor larger than the cluster, or a min.insync.replicas larger than the
+ * replication factor (acks=all producers could never write).
+ */
+export async function provisionTopics(options: TopicProvisioning, logger: Logger): Promise<void> {
+  const wanted = [...options.topics]
+  const admin = new Admin({ clientId: `${options.clientId}-admin`, bootstrapBrokers: options.brokers })
+  try {
+    const cluster = await admin.metadata({ topics: [], forceUpdate: true, autocreateTopics: false })
+    const brokers = cluster.brokers.size
+    const replicationFactor = options.replicationFactor ?? Math.min(DEFAULT_REPLICATION_FACTOR, brokers)
+    const minInsync = options.minInsyncReplicas
+    if (minInsync !== undefined && minInsync > replicationFactor) {
+      throw new Error(
+        `min.insync.replicas ${minInsync} exceeds the replication factor ${replicationFactor} of the Kafka topics: acks=all producers could never write`,
+      )
+    }
+    const existing = new Set(await admin.listTopics())
+    const missing = wanted.filter((name) => !existing.has(name))
+    if (missing.length > 0) {
+      if (replicationFactor > brokers) {
+        throw new Error(
+          `Kafka topics ${missing.join(', ')} need ${replicationFactor} replicas, but the cluster has ${brokers} broker(s)`,
+        )
+      }
+      try {
+        await admin.createTopics({
+          topics: missing,
+          partitions: options.partitions,
+          replicas: replicationFactor,
+          configs: minInsync === undefined ? [] : [{ name: 'min.insync.replicas', value: String(minInsync) }],
+        })
+        logger.info('topics created', {
+          topics: missing,
+          partitions: options.partitions,
+          replication_factor: replicationFactor,
+          min_insync_replicas: minInsync,
+        })
+      } catch (error) {
+        // Another process may have created them first; that is fine if they now exist.
+        const now = new Set(await admin.listTopics())
+        if (!missing.every((name) => now.has(name))) throw error
+      }
+    }
+    // Topics exist before their partitions have leaders; wait until every one has.
+    for (let attempt = 0; ; attempt++) {
+      const metadata = await admin.metadata({ topics: wanted, forceUpdate: true })
+      const ready = wanted.every((name) => {
+        const partitions = metadata.topics.get(name)?.partitions ?? []
+        return partitions.length > 0 && partitions.every((p) => p.leader >= 0)
+      })
+      if (ready) {
+        const created = new Set(missing)
+        const present = wanted.filter((name) => !created.has(name))
+        await reportDifferences(admin, metadata.topics, present, options, replicationFactor, logger)
+        return
+      }
+      if (attempt >= 300) throw new Error(`Kafka topics ${wanted.join(', ')} have no leaders after 30 s`)
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  } finally {
+    await admin.close()
+  }
+}
+
+/** Warns about each existing topic that is not what the configuration would create. */
+async function reportDifferences(
+  admin: Admin,
+  topics: Map<string, { partitions: Array<{ replicas: number[] }> }>,
+  names: readonly string[],
+  options: TopicProvisioning,
+  replicationFactor: number,
+  logger: Logger,
+): Promise<void> {
+  if (names.length === 0) return
+  const configs = await admin.describeConfigs({
+    resources: names.map((name) => ({
+      resourceType: ConfigResourceTypes.TOPIC,
+      resourceName: name,
+      configurationKeys: ['min.insync.replicas'],
+    })),
+  })
+  for (const name of names) {
+    const partitions = topics.get(name)?.partitions ?? []
+    const replicas = Math.min(...partitions.map((p) => p.replicas.length))
+    if (partitions.length < options.partitions) {
+      logger.warn('Kafka topic has fewer partitions than configured; it is used as it is', {
+        topic: name,
+        partitions: partitions.length,
+        configured_partitions: options.partitions,
+        hint: 'add partitions with kafka-topics.sh --alter --partitions (keys then move to other partitions)',
+      })
+    }
+    // Configured: any difference; unset: fewer replicas than spansift would create now.
+    const configured = options.replicationFactor
+    if (configured === undefined ? replicas < replicationFactor : replicas !== configured) {
+      logger.warn('Kafka topic has another replication factor than configured; it is used as it is', {
+        topic: name,
+        replication_factor: replicas,
+        configured_replication_factor: replicationFactor,
+      })
+    }
+    const minInsync = configs
+      .find((c) => c.resourceName === name)
+      ?.configs.find((c) => c.name === 'min.insync.replicas')?.value
+    if (options.minInsyncReplicas !== undefined && minInsync !== String(options.minInsyncReplicas)) {
+      logger.warn('Kafka topic has another min.insync.replicas than configured; it is used as it is', {
+        topic: name,
+        min_insync_replicas: minInsync === null || minInsync === undefined ? undefined : Number(minInsync),
+        configured_min_insync_replicas: options.minInsyncReplicas,
+      })
+    }
+  }
 }

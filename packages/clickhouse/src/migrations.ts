@@ -1,11 +1,14 @@
 import type { Logger } from '@spansift/core/logger'
+import { localTableName } from './cluster-ddl.ts'
 import type { QueryRunner } from './query-runner.ts'
 import { type TableNames, tableNames } from './tables.ts'
 
 /**
  * One schema change. Statements are idempotent DDL (IF NOT EXISTS), so a migration
  * interrupted half way is simply run again. Identifiers come from validated
- * configuration; DDL cannot take query parameters.
+ * configuration; DDL cannot take query parameters. They are written for one node; in
+ * cluster mode each runs as its cluster form (clusterStatements in cluster-ddl.ts), and
+ * a statement without one fails the unit tests.
  */
 export interface Migration {
   version: number
@@ -165,10 +168,34 @@ export const migrations: readonly Migration[] = [
   },
 ]
 
-/** Creates the database and applies every migration not yet recorded, in order. */
-export async function migrate(runner: QueryRunner, logger: Logger): Promise<number[]> {
+/** How the schema is laid out: one node (the default) or a cluster. */
+export interface SchemaOptions {
+  /**
+   * The cluster of cluster mode. `runner` is then a cluster runner
+   * (createClusterQueryRunner), which gives every statement its cluster form.
+   */
+  cluster?: string | undefined
+}
+
+/**
+ * Creates the database and applies every migration not yet recorded, in order.
+ *
+ * In cluster mode the bookkeeping is cluster-wide: `schema_migrations` is itself a
+ * replicated table behind a Distributed one (all on one shard), so every node and every
+ * spansift process sees one record, and a migration is recorded only after each of its
+ * statements finished ON CLUSTER on every host (a host that failed or timed out fails
+ * the statement, and the migration is run again at the next start: its statements are
+ * idempotent). Two processes migrating at once both run the idempotent statements and
+ * record the same version, which the ReplacingMergeTree keeps once.
+ */
+export async function migrate(
+  runner: QueryRunner,
+  logger: Logger,
+  options: SchemaOptions = {},
+): Promise<number[]> {
   const t = tableNames(runner.database)
   await runner.command('migrate.database', `CREATE DATABASE IF NOT EXISTS ${runner.database}`)
+  await assertSchemaLayout(runner, options)
   await runner.command(
     'migrate.table',
     `CREATE TABLE IF NOT EXISTS ${t.migrations} (
@@ -198,18 +225,51 @@ export async function migrate(runner: QueryRunner, logger: Logger): Promise<numb
 }
 
 /**
+ * Refuses a database laid out for the other mode: cluster mode over a single-node schema
+ * (its tables hold data on one node, and creating Distributed tables under their names
+ * is impossible), or one node over a cluster schema (its ALTERs would hit Distributed
+ * tables). Moving data between the two is a manual operation.
+ */
+async function assertSchemaLayout(runner: QueryRunner, options: SchemaOptions): Promise<void> {
+  const [row] = await runner.select<{ engine: string }>(
+    'migrate.layout',
+    'SELECT engine FROM system.tables WHERE database = {database:String} AND name = {table:String}',
+    { database: runner.database, table: 'schema_migrations' },
+  )
+  if (!row) return
+  const clustered = row.engine === 'Distributed'
+  if (options.cluster && !clustered) {
+    throw new Error(
+      `SPANSIFT_CLICKHOUSE_CLUSTER is set, but database ${runner.database} holds a single-node schema (schema_migrations is ${row.engine}); cluster mode needs a database created in cluster mode`,
+    )
+  }
+  if (!options.cluster && clustered) {
+    throw new Error(
+      `database ${runner.database} was created in cluster mode (schema_migrations is Distributed): set SPANSIFT_CLICKHOUSE_CLUSTER to its cluster`,
+    )
+  }
+}
+
+/**
  * Makes the spans TTL match the configured retention. The change is recorded without
  * rewriting existing parts (materialize_ttl_after_modify = 0): expired parts are
- * dropped whole as merges reach them.
+ * dropped whole as merges reach them. In cluster mode the TTL is the local tables'
+ * (the cluster runner sends the ALTER to `spans_local` ON CLUSTER); it is read on the
+ * node spansift talks to, and changed on all.
  */
-export async function ensureSpanRetention(runner: QueryRunner, days: number, logger: Logger): Promise<void> {
+export async function ensureSpanRetention(
+  runner: QueryRunner,
+  days: number,
+  logger: Logger,
+  options: SchemaOptions = {},
+): Promise<void> {
   if (!Number.isInteger(days) || days < 1)
     throw new Error(`span retention must be a positive whole number of days, got ${days}`)
   const t = tableNames(runner.database)
   const [row] = await runner.select<{ engine_full: string }>(
     'retention.read',
     'SELECT engine_full FROM system.tables WHERE database = {database:String} AND name = {table:String}',
-    { database: runner.database, table: 'spans' },
+    { database: runner.database, table: options.cluster ? localTableName('spans') : 'spans' },
   )
   const current = row ? /toIntervalDay\((\d+)\)/.exec(row.engine_full)?.[1] : undefined
   if (current === String(days)) return

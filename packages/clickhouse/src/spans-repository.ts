@@ -68,12 +68,15 @@ export function createSpansRepository(runner: QueryRunner): SpansRepository {
   return {
     insert: (batch) => runner.insert('spans.insert', spans, batch.map(spanToRow)),
     async findTrace(applicationId, traceId, range) {
+      // Plain FINAL merges across partitions, so it considers every month's parts; a span's
+      // copies share its start month's partition, so merging within partitions is exact.
       const rows = await runner.select<StoredSpanRow>(
         'spans.find-trace',
         `SELECT ${SPAN_COLUMNS} FROM ${spans} FINAL
          WHERE application_id = {application_id:UUID} AND trace_id = {trace_id:FixedString(32)}
            AND ${SPAN_TIME_RANGE_CONDITION}
-         ORDER BY start_time, span_id`,
+         ORDER BY start_time, span_id
+         SETTINGS do_not_merge_across_partitions_select_final = 1`,
         { application_id: applicationId, trace_id: traceId, ...timeRangeParams(range) },
       )
       return rows.map(rowToSpan)

@@ -1,6 +1,7 @@
 import type { Logger } from '@spansift/core/logger'
 import { type ApiKeysRepository, createApiKeysRepository } from './api-keys-repository.ts'
 import { type ApplicationsRepository, createApplicationsRepository } from './applications-repository.ts'
+import { createClusterQueryRunner } from './cluster-ddl.ts'
 import { type ClickHouseConnectionOptions, openClickHouse } from './connection.ts'
 import { createDatasetExporter, type DatasetExporter } from './dataset-export.ts'
 import { createDatasetItemsRepository, type DatasetItemsRepository } from './dataset-items-repository.ts'
@@ -43,11 +44,14 @@ export interface OpenStorageOptions extends ClickHouseConnectionOptions {
 export async function openStorage(options: OpenStorageOptions): Promise<Storage> {
   const connection = await openClickHouse(options)
   const logger = options.logger.child({ component: 'clickhouse' })
-  const runner = createQueryRunner({ client: connection.client, database: connection.database, logger })
+  const base = createQueryRunner({ client: connection.client, database: connection.database, logger })
+  // Cluster mode: DDL and mutations get their ON CLUSTER forms; queries are unchanged.
+  const runner = options.cluster ? createClusterQueryRunner(base, options.cluster) : base
+  const schema = { cluster: options.cluster }
   try {
     if (options.migrate) {
-      await migrate(runner, logger)
-      await ensureSpanRetention(runner, options.spanRetentionDays, logger)
+      await migrate(runner, logger, schema)
+      await ensureSpanRetention(runner, options.spanRetentionDays, logger, schema)
     }
   } catch (error) {
     await connection.close()

@@ -15,3 +15,6 @@ export type TableNames = ReturnType<typeof tableNames>
 
 /** A database name is spliced into DDL as an identifier, so it must be a plain one. */
 export const DATABASE_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/
+
+/** A cluster name (SPANSIFT_CLICKHOUSE_CLUSTER) is spliced into DDL too: the same plain identifier. */
+export const CLUSTER_NAME_PATTERN = DATABASE_NAME_PATTERN

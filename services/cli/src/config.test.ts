@@ -12,6 +12,71 @@ test('defaults are those of the contract', () => {
   assert.equal(config.clickhouseUrl, undefined)
   assert.equal(config.kafkaBrokers, undefined)
   assert.equal(config.spanRetentionDays, 30)
+  assert.equal(config.clickhouseCluster, undefined)
+  assert.equal(config.kafkaReplicationFactor, undefined)
+  assert.equal(config.kafkaMinInsyncReplicas, undefined)
+})
+
+test('cluster mode and topic provisioning are parsed', () => {
+  const config = parseConfig({
+    SPANSIFT_CLICKHOUSE_URL: 'http://u:p@ch:8123/spansift',
+    SPANSIFT_CLICKHOUSE_CLUSTER: 'spansift_cluster',
+    SPANSIFT_KAFKA_BROKERS: 'k1:9092,k2:9092,k3:9092',
+    SPANSIFT_KAFKA_REPLICATION_FACTOR: '3',
+    SPANSIFT_KAFKA_MIN_INSYNC_REPLICAS: '2',
+  })
+  assert.equal(config.clickhouseCluster, 'spansift_cluster')
+  assert.equal(config.kafkaReplicationFactor, 3)
+  assert.equal(config.kafkaMinInsyncReplicas, 2)
+  assert.equal(
+    parseConfig({ SPANSIFT_KAFKA_BROKERS: 'k:9092', SPANSIFT_KAFKA_REPLICATION_FACTOR: '1' })
+      .kafkaMinInsyncReplicas,
+    undefined,
+  )
+})
+
+test('invalid combinations are refused, naming the variable', () => {
+  const url = 'http://u:p@ch:8123/spansift'
+  const kafka = { SPANSIFT_KAFKA_BROKERS: 'k:9092' }
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [
+      { SPANSIFT_CLICKHOUSE_CLUSTER: 'prod' },
+      /SPANSIFT_CLICKHOUSE_CLUSTER: needs SPANSIFT_CLICKHOUSE_URL \(the embedded engine is one node/,
+    ],
+    [
+      { SPANSIFT_CLICKHOUSE_URL: url, SPANSIFT_CLICKHOUSE_CLUSTER: "prod'; DROP" },
+      /SPANSIFT_CLICKHOUSE_CLUSTER: must be/,
+    ],
+    [
+      { SPANSIFT_CLICKHOUSE_URL: url, SPANSIFT_CLICKHOUSE_CLUSTER: 'my-cluster' },
+      /SPANSIFT_CLICKHOUSE_CLUSTER/,
+    ],
+    [{ ...kafka, SPANSIFT_KAFKA_REPLICATION_FACTOR: '0' }, /SPANSIFT_KAFKA_REPLICATION_FACTOR/],
+    [{ ...kafka, SPANSIFT_KAFKA_REPLICATION_FACTOR: 'three' }, /SPANSIFT_KAFKA_REPLICATION_FACTOR/],
+    [
+      { ...kafka, SPANSIFT_KAFKA_MIN_INSYNC_REPLICAS: '0', SPANSIFT_KAFKA_REPLICATION_FACTOR: '1' },
+      /SPANSIFT_KAFKA_MIN_INSYNC_REPLICAS/,
+    ],
+    [
+      { ...kafka, SPANSIFT_KAFKA_REPLICATION_FACTOR: '2', SPANSIFT_KAFKA_MIN_INSYNC_REPLICAS: '3' },
+      /SPANSIFT_KAFKA_MIN_INSYNC_REPLICAS: 3 exceeds SPANSIFT_KAFKA_REPLICATION_FACTOR \(2\)/,
+    ],
+    [
+      { ...kafka, SPANSIFT_KAFKA_MIN_INSYNC_REPLICAS: '2' },
+      /SPANSIFT_KAFKA_MIN_INSYNC_REPLICAS: needs SPANSIFT_KAFKA_REPLICATION_FACTOR/,
+    ],
+    [
+      { SPANSIFT_KAFKA_REPLICATION_FACTOR: '3' },
+      /SPANSIFT_KAFKA_REPLICATION_FACTOR: needs SPANSIFT_KAFKA_BROKERS/,
+    ],
+  ]
+  for (const [env, message] of cases) {
+    assert.throws(
+      () => parseConfig(env),
+      (error: unknown) => error instanceof ConfigError && message.test(error.message),
+      JSON.stringify(env),
+    )
+  }
 })
 
 test('values are parsed and typed', () => {

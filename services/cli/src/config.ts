@@ -1,3 +1,4 @@
+import { CLUSTER_NAME_PATTERN } from '@spansift/clickhouse/tables'
 import { z } from 'zod'
 
 const port = z.coerce.number().int().min(0).max(65535)
@@ -17,11 +18,19 @@ const environmentSchema = z.strictObject({
       message: 'must be an http(s) URL such as http://user:pass@host:8123/spansift',
     })
     .optional(),
+  SPANSIFT_CLICKHOUSE_CLUSTER: z
+    .string()
+    .regex(CLUSTER_NAME_PATTERN, {
+      message: 'must be the name of a cluster in the server remote_servers: letters, digits and underscores',
+    })
+    .optional(),
   SPANSIFT_KAFKA_BROKERS: z
     .string()
     .regex(/^[^\s,:]+:\d+(,[^\s,:]+:\d+)*$/, { message: 'must be a comma-separated host:port list' })
     .optional(),
   SPANSIFT_KAFKA_PARTITIONS: z.coerce.number().int().min(1).max(10_000).default(6),
+  SPANSIFT_KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(32_767).optional(),
+  SPANSIFT_KAFKA_MIN_INSYNC_REPLICAS: z.coerce.number().int().min(1).max(32_767).optional(),
   SPANSIFT_RULES_DIR: z.string().min(1).default('./rules'),
   SPANSIFT_ADMIN_KEY: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
   SPANSIFT_SPAN_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
@@ -40,9 +49,15 @@ export interface Config {
   metricsPort: number
   dataDir: string
   clickhouseUrl: string | undefined
+  /** The ClickHouse cluster the schema is sharded and replicated over (needs clickhouseUrl). */
+  clickhouseCluster: string | undefined
   kafkaBrokers: string[] | undefined
   /** Partitions of `spansift.spans` when spansift creates it. */
   kafkaPartitions: number
+  /** Replicas of the topics spansift creates; undefined: min(3, the cluster's brokers). */
+  kafkaReplicationFactor: number | undefined
+  /** `min.insync.replicas` of the topics spansift creates; undefined: the brokers' default. */
+  kafkaMinInsyncReplicas: number | undefined
   rulesDir: string
   adminKey: string | undefined
   spanRetentionDays: number
@@ -73,6 +88,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`)
   }
   const e = result.data
+  const problems = combinationProblems(e)
+  if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`)
   return {
     host: e.SPANSIFT_HOST,
     otlpHttpPort: e.SPANSIFT_OTLP_HTTP_PORT,
@@ -81,11 +98,42 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     metricsPort: e.SPANSIFT_METRICS_PORT,
     dataDir: e.SPANSIFT_DATA_DIR,
     clickhouseUrl: e.SPANSIFT_CLICKHOUSE_URL,
+    clickhouseCluster: e.SPANSIFT_CLICKHOUSE_CLUSTER,
     kafkaBrokers: e.SPANSIFT_KAFKA_BROKERS?.split(','),
     kafkaPartitions: e.SPANSIFT_KAFKA_PARTITIONS,
+    kafkaReplicationFactor: e.SPANSIFT_KAFKA_REPLICATION_FACTOR,
+    kafkaMinInsyncReplicas: e.SPANSIFT_KAFKA_MIN_INSYNC_REPLICAS,
     rulesDir: e.SPANSIFT_RULES_DIR,
     adminKey: e.SPANSIFT_ADMIN_KEY,
     spanRetentionDays: e.SPANSIFT_SPAN_RETENTION_DAYS,
     logLevel: e.SPANSIFT_LOG_LEVEL,
   }
+}
+
+/** Settings that are each valid but not together; every message names the variable. */
+function combinationProblems(e: Environment): string[] {
+  const problems: string[] = []
+  if (e.SPANSIFT_CLICKHOUSE_CLUSTER !== undefined && e.SPANSIFT_CLICKHOUSE_URL === undefined) {
+    problems.push(
+      'SPANSIFT_CLICKHOUSE_CLUSTER: needs SPANSIFT_CLICKHOUSE_URL (the embedded engine is one node and has no cluster)',
+    )
+  }
+  if (e.SPANSIFT_KAFKA_BROKERS === undefined) {
+    for (const name of ['SPANSIFT_KAFKA_REPLICATION_FACTOR', 'SPANSIFT_KAFKA_MIN_INSYNC_REPLICAS'] as const) {
+      if (e[name] !== undefined)
+        problems.push(`${name}: needs SPANSIFT_KAFKA_BROKERS (the embedded bus has no topics)`)
+    }
+  }
+  const minInsync = e.SPANSIFT_KAFKA_MIN_INSYNC_REPLICAS
+  const replicationFactor = e.SPANSIFT_KAFKA_REPLICATION_FACTOR
+  if (minInsync !== undefined && replicationFactor === undefined) {
+    problems.push(
+      'SPANSIFT_KAFKA_MIN_INSYNC_REPLICAS: needs SPANSIFT_KAFKA_REPLICATION_FACTOR too (it must not exceed it)',
+    )
+  } else if (minInsync !== undefined && replicationFactor !== undefined && minInsync > replicationFactor) {
+    problems.push(
+      `SPANSIFT_KAFKA_MIN_INSYNC_REPLICAS: ${minInsync} exceeds SPANSIFT_KAFKA_REPLICATION_FACTOR (${replicationFactor}); acks=all producers could never write`,
+    )
+  }
+  return problems
 }
