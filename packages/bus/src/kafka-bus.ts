@@ -17,6 +17,7 @@ import { encodeExportTraceRequestProtobuf } from '@spansift/core/otlp/encode-pro
 import { normalizeExportTraceRequest } from '@spansift/core/otlp/normalize'
 import { spansToExportRequest } from '@spansift/core/otlp/spans-to-request'
 import type { Span } from '@spansift/core/span-model'
+import { chunkBySize } from './send-chunks.ts'
 import { BusUnavailableError, type SpanBatchHandler, type SpanBus } from './span-bus.ts'
 import { DeadLetterHeader, Topic } from './topics.ts'
 
@@ -154,11 +155,10 @@ export function createKafkaBus(options: KafkaBusOptions): SpanBus {
       while (queue.length > 0) {
         const batch = queue.splice(0, queue.length)
         try {
-          await producer!.send({
-            messages: batch.flatMap((pending) =>
-              pending.messages.map((m) => ({ topic, key: m.key, value: m.value })),
-            ),
-          })
+          const messages = batch.flatMap((pending) =>
+            pending.messages.map((m) => ({ topic, key: m.key, value: m.value })),
+          )
+          for (const chunk of chunkBySize(messages)) await producer!.send({ messages: chunk })
           for (const pending of batch) pending.resolve()
           produced.inc(
             undefined,

@@ -4,6 +4,8 @@ export const Topic = {
   spans: 'spansift.spans',
   /** Messages a consumer can never process, with the reason in headers. */
   spansDeadLetter: 'spansift.spans.dlq',
+  /** key = dataset id, value = one rule match (an append candidate) as JSON; see kafka-append-queue.ts. */
+  datasetAppends: 'spansift.dataset-appends',
 } as const
 
 export const DeadLetterHeader = {

@@ -344,7 +344,9 @@ export function createChdbHttpServer(options: ChdbHttpServerOptions): ChdbHttpSe
       anchor = new Session(options.dataDir)
       const probe = await native.QueryAsyncConnection(anchor.connection, 'SELECT timezone()', DEFAULT_FORMAT)
       timezone = probe.bytes.toString('utf8').trim()
-      const http = createServer(onRequest)
+      // Query parameters travel in the URL: accept URLs as long as ClickHouse's own
+      // http_max_uri_size (1 MiB), not Node's 16 KiB header default.
+      const http = createServer({ maxHeaderSize: 1024 * 1024 }, onRequest)
       // Longer than the client's idle-socket TTL (2.5 s), as the real server's 10 s is.
       http.keepAliveTimeout = 10_000
       await new Promise<void>((resolve, reject) => {

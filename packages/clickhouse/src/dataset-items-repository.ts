@@ -58,6 +58,8 @@ export interface DatasetItemsRepository {
   copyVersion(datasetId: string, fromVersionId: number, toVersionId: number, updatedAt: string): Promise<void>
   /** Removes every row of a deleted dataset (a lightweight delete). */
   deleteDataset(datasetId: string): Promise<void>
+  /** Rows each rule appended that are still in some version of their dataset (distinct items), by rule id. */
+  countByRule(ruleIds: readonly string[]): Promise<Map<string, number>>
 }
 
 interface Row {
@@ -286,5 +288,16 @@ export function createDatasetItemsRepository(runner: QueryRunner): DatasetItemsR
           dataset_id: datasetId,
         },
       ),
+    async countByRule(ruleIds) {
+      if (ruleIds.length === 0) return new Map()
+      const rows = await runner.select<{ rule_id: string; rows: string }>(
+        'dataset-items.count-by-rule',
+        `SELECT rule_id, toString(uniqExact(dataset_id, item_id)) AS rows FROM ${datasetItems} FINAL
+         WHERE source_kind = 'rule' AND rule_id IN {rule_ids:Array(String)}
+         GROUP BY rule_id`,
+        { rule_ids: [...ruleIds] },
+      )
+      return new Map(rows.map((r) => [r.rule_id, Number(r.rows)]))
+    },
   }
 }

@@ -6,6 +6,7 @@ import { API_KEY_PREFIX, generateApiKey, hashApiKey } from '@spansift/core/api-k
 import type { Authenticator } from '@spansift/core/authenticator'
 import { ErrorCode, SpansiftError } from '@spansift/core/error-codes'
 import type { Logger } from '@spansift/core/logger'
+import type { RulesService } from '@spansift/core/rules/rules-service-port'
 import { spanToJson } from '@spansift/core/span-json'
 import { parseLookupRange } from '@spansift/core/time-range'
 import { Hono } from 'hono'
@@ -17,6 +18,7 @@ import { registerAddTraceRoute } from './routes/add-trace-route.ts'
 import type { DatasetRouteDependencies } from './routes/dataset-route-dependencies.ts'
 import { registerDatasetRoutes } from './routes/datasets-routes.ts'
 import { registerFromSpansRoute } from './routes/from-spans-route.ts'
+import { registerRuleRoutes } from './routes/rules-routes.ts'
 
 export interface ApiDependencies extends DatasetRouteDependencies {
   authenticator: Authenticator
@@ -26,6 +28,8 @@ export interface ApiDependencies extends DatasetRouteDependencies {
   logger: Logger
   /** True when the API's dependencies answer (for /readyz). */
   ready(): Promise<boolean>
+  /** The rules routes' backend (/v1/rules…). */
+  rules: RulesService
 }
 
 const createApplicationBody = z.strictObject({ name: z.string().trim().min(1).max(200) })
@@ -106,6 +110,7 @@ export function createApiApp(deps: ApiDependencies): Hono<ApiEnv> {
   })
 
   registerDatasetRoutes(v1, deps)
+  registerRuleRoutes(v1, deps.rules)
   app.route('/v1', v1)
 
   // The two routes shaped like hosted products' public APIs, under the same authentication.

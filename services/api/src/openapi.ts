@@ -14,6 +14,7 @@ import {
   listItemsResponse,
   patchItemBody,
 } from './routes/dataset-schemas.ts'
+import { ruleRangeBody, ruleTestBody } from './routes/rules-routes.ts'
 
 type JsonObject = Record<string, unknown>
 
@@ -164,6 +165,37 @@ export function buildOpenApiDocument(): JsonObject {
             '422': answer('the dataset has no column for a variable the mapping yields', errorSchema),
             ...errors,
           },
+        },
+      },
+      '/v1/rules': {
+        get: {
+          summary:
+            'The rules in force: each with its state (active, disabled, error), matches and rows; the last reload and its errors',
+          responses: { '200': answer('rules and reload status'), ...errors },
+        },
+      },
+      '/v1/rules/{rule_id}/test': {
+        parameters: [pathParameter('rule_id', 'rule id', 'string')],
+        post: {
+          summary: 'Dry run: stored spans in the range the rule matches, and sample rows; writes nothing',
+          requestBody: body(ruleTestBody),
+          responses: { '200': answer('matched count and sample rows'), ...errors },
+        },
+      },
+      '/v1/rules/{rule_id}/backfill': {
+        parameters: [pathParameter('rule_id', 'rule id', 'string')],
+        post: {
+          summary:
+            'Apply the rule to stored spans in the range, month partition by month partition (resumable; the same rule and range resume)',
+          requestBody: body(ruleRangeBody),
+          responses: { '202': answer('the backfill, running; poll its Location'), ...errors },
+        },
+      },
+      '/v1/rules/backfills/{backfill_id}': {
+        parameters: [pathParameter('backfill_id', 'backfill id', 'string')],
+        get: {
+          summary: 'A backfill’s progress and outcome',
+          responses: { '200': answer('the backfill'), ...errors },
         },
       },
       '/api/public/v2/dataset-versions/add-trace': {

@@ -95,3 +95,27 @@ test('a multi-span append that would cross the cap is refused whole', async () =
   assert.deepEqual(responses.map((r) => r.status).sort(), [200, 200, 200, 200, 409, 409])
   assert.equal((await s.api('GET', `/v1/datasets/${dataset.id}`, app.key)).body.row_count, 40)
 })
+
+test('streaming appends (upToCap) fill a dataset exactly to its cap and count the rest', async () => {
+  const { body: dataset } = await s.api('POST', '/v1/datasets', app.key, { name: 'stream', kind: 'eval' })
+  const all = await spans(40)
+  const writer = s.spansift.datasetWriter()
+  const candidates = all.map((sp) =>
+    candidateFromSpan(sp, applyMapping(sp, mapping), { kind: 'rule', ruleId: 'r' }),
+  )
+  // Four racing batches of ten against a cap of 25.
+  const results = await Promise.all(
+    [0, 1, 2, 3].map((i) =>
+      writer.append(dataset.id, candidates.slice(i * 10, i * 10 + 10), { upToCap: true }),
+    ),
+  )
+  const added = results.reduce((n, r) => n + r.items.filter((item) => item.added).length, 0)
+  const dropped = results.reduce((n, r) => n + r.droppedForCap, 0)
+  assert.equal(added, 25)
+  assert.equal(dropped, 15)
+  assert.equal((await s.api('GET', `/v1/datasets/${dataset.id}`, app.key)).body.row_count, 25)
+  // At the cap, re-appending rows already there is still no drop.
+  const again = await writer.append(dataset.id, candidates, { upToCap: true })
+  assert.equal(again.items.filter((item) => item.added).length, 0)
+  assert.equal(again.droppedForCap, 15)
+})

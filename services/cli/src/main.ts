@@ -4,6 +4,7 @@ import { applicationsCommand } from './commands/applications.ts'
 import { type CliContext, CliError, type Command, parseCommandArgs, printHelp } from './commands/command.ts'
 import { datasetsCommand } from './commands/datasets.ts'
 import { keysCommand } from './commands/keys.ts'
+import { createRulesCommand } from './commands/rules.ts'
 import { ConfigError, parseConfig } from './config.ts'
 import { parseRoles } from './roles.ts'
 
@@ -87,6 +88,7 @@ const commands: Record<string, Command> = {
         logger,
         migrate: true,
         spanRetentionDays: config.spanRetentionDays,
+        cluster: config.clickhouseCluster,
       })
       await storage.close()
       return 0
@@ -95,6 +97,7 @@ const commands: Record<string, Command> = {
   applications: applicationsCommand,
   keys: keysCommand,
   datasets: datasetsCommand,
+  rules: createRulesCommand({ defaultRulesDir: () => parseConfig(process.env).rulesDir }),
 }
 
 const USAGE = `spansift — turn OpenTelemetry traces into curated datasets

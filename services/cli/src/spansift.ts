@@ -1,10 +1,13 @@
 import { createApiServer } from '@spansift/api/api-server'
 import { createApiApp } from '@spansift/api/app'
+import { createInProcessAppendQueue } from '@spansift/bus/in-process-append-queue'
 import { createInProcessBus } from '@spansift/bus/in-process-bus'
+import { createKafkaAppendQueue } from '@spansift/bus/kafka-append-queue'
 import { createKafkaBus } from '@spansift/bus/kafka-bus'
 import { ConsumerGroup, type SpanBus } from '@spansift/bus/span-bus'
 import { openStorage, type Storage } from '@spansift/clickhouse/storage'
 import { createAuthenticator } from '@spansift/core/authenticator'
+import type { DatasetAppendQueue } from '@spansift/core/datasets/append-queue-port'
 import type { DatasetCaps } from '@spansift/core/datasets/caps'
 import type { DatasetWriter } from '@spansift/core/datasets/dataset-writer-port'
 import type { Stage } from '@spansift/core/lifecycle'
@@ -12,7 +15,11 @@ import type { Logger } from '@spansift/core/logger'
 import type { Span } from '@spansift/core/span-model'
 import { createOtlpGrpcReceiver } from '@spansift/receiver/otlp-grpc-receiver'
 import { createOtlpHttpReceiver } from '@spansift/receiver/otlp-http-receiver'
+import { createDatasetAppender } from '@spansift/workers/dataset-appender'
 import { createDatasetWriter } from '@spansift/workers/dataset-writer'
+import { createRuleRegistry, type RuleRegistry } from '@spansift/workers/rule-registry'
+import { createRuleWorker } from '@spansift/workers/rule-worker'
+import { createRulesService } from '@spansift/workers/rules-service'
 import { createSpanWriter } from '@spansift/workers/span-writer'
 import type { Config } from './config.ts'
 import { createOpsServer, type OpsServer } from './ops-server.ts'
@@ -30,6 +37,8 @@ export interface Spansift {
   storage(): Storage
   /** The dataset writer every append goes through (the API's, and tests racing it). */
   datasetWriter(): DatasetWriter
+  /** The rules in force in this process. */
+  rules(): RuleRegistry
 }
 
 /** Wiring choices that are not configuration (tests inject smaller dataset caps). */
@@ -39,6 +48,8 @@ export interface SpansiftOptions {
   roles?: ReadonlySet<Role>
   /** Kafka topic names (tests isolate themselves); the contract's names by default. */
   kafkaTopic?: string
+  /** How often the rules directory is checked for changes (ms); 0 turns reloading off. */
+  rulesPollIntervalMs?: number
 }
 
 /** Spans in flight in the embedded pipeline, at most: about 100 MiB of decoded spans. */
@@ -59,6 +70,7 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
   }
   let storage: Storage | undefined
   let datasetWriter: DatasetWriter | undefined
+  let registry: RuleRegistry | undefined
   const started: Stage[] = []
   let httpReceiverPort = () => config.otlpHttpPort
   let grpcReceiverPort = () => config.otlpGrpcPort
@@ -93,10 +105,15 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
       if (!datasetWriter) throw new Error('spansift is not started')
       return datasetWriter
     },
+    rules: () => {
+      if (!registry) throw new Error('spansift is not started')
+      return registry
+    },
     async start() {
       await ops.start()
       storage = await openStorage({
         url: config.clickhouseUrl,
+        cluster: config.clickhouseCluster,
         dataDir: config.dataDir,
         logger,
         migrate: true,
@@ -129,6 +146,8 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
             brokers: config.kafkaBrokers,
             clientId: `spansift-${[...roles].join('-')}`,
             partitions: config.kafkaPartitions,
+            replicationFactor: config.kafkaReplicationFactor,
+            minInsyncReplicas: config.kafkaMinInsyncReplicas,
             logger,
             metrics,
             ...(options.kafkaTopic
@@ -139,11 +158,58 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
       bus = spanBus
       if (roles.has('span-writer'))
         spanBus.subscribe(ConsumerGroup.spanWriter, (spans) => writer.write(spans))
+      // Rules: the registry (files, reloads, status) serves the rule workers and the API.
+      const rules = createRuleRegistry({
+        dir: config.rulesDir,
+        pollIntervalMs: options.rulesPollIntervalMs ?? 1_000,
+        checkTarget: async (rule) => {
+          const dataset = await store.datasets.get(rule.datasetId)
+          if (!dataset) return `no dataset ${rule.datasetId}`
+          if (dataset.applicationId !== rule.applicationId)
+            return `dataset ${rule.datasetId} belongs to another application`
+          return undefined
+        },
+        logger,
+        metrics,
+      })
+      registry = rules
+      // Rule matches reach each dataset's one appender: in process, or over Kafka keyed by
+      // dataset (the appenders run in the rule-worker role) so caps hold across workers.
+      const appendQueue: DatasetAppendQueue = config.kafkaBrokers
+        ? createKafkaAppendQueue({
+            brokers: config.kafkaBrokers,
+            clientId: `spansift-${[...roles].join('-')}-appends`,
+            partitions: config.kafkaPartitions,
+            replicationFactor: config.kafkaReplicationFactor,
+            minInsyncReplicas: config.kafkaMinInsyncReplicas,
+            logger,
+            metrics,
+            ...(options.kafkaTopic ? { topic: `${options.kafkaTopic}.dataset-appends` } : {}),
+          })
+        : createInProcessAppendQueue()
+      const runsRules = roles.has('rule-worker')
+      if (runsRules) {
+        appendQueue.consume(
+          createDatasetAppender({ writer: datasetWriter, registry: rules, logger, metrics }),
+        )
+        spanBus.subscribe(
+          ConsumerGroup.ruleWorker,
+          createRuleWorker({ registry: rules, queue: appendQueue, metrics }),
+        )
+      }
       const api = createApiServer({
         app: createApiApp({
           authenticator,
           ...store,
           datasetWriter,
+          rules: createRulesService({
+            registry: rules,
+            scans: store.ruleScans,
+            progress: store.ruleBackfills,
+            items: store.datasetItems,
+            writer: datasetWriter,
+            logger,
+          }),
           spanRetentionDays: config.spanRetentionDays,
           logger,
           ready: () => store.ping(),
@@ -164,10 +230,11 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
       httpReceiverPort = () => httpReceiver.port()
       grpcReceiverPort = () => grpcReceiver.port()
       apiPort = () => api.port()
-      // Sinks before sources; each role contributes its stages. The rule-worker role has
-      // nothing to run until rules exist (TODO #5): it starts and idles.
+      // Sinks before sources; each role contributes its stages.
       const stages: Stage[] = [
         ...(roles.has('span-writer') ? [writer] : []),
+        ...(runsRules || roles.has('api') ? [rules] : []),
+        ...(runsRules ? [appendQueue] : []),
         spanBus,
         ...(roles.has('api') ? [api] : []),
         ...(roles.has('receiver') ? [httpReceiver, grpcReceiver] : []),
@@ -191,6 +258,7 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
       } finally {
         storage = undefined
         datasetWriter = undefined
+        registry = undefined
         bus = undefined
         await ops.shutdown()
       }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createJsonLogger } from '@spansift/core/logger'
@@ -33,6 +33,9 @@ export async function startSpansift(
   options: SpansiftOptions = {},
 ): Promise<RunningSpansift> {
   const dataDir = mkdtempSync(join(tmpdir(), 'spansift-it-'))
+  // No rules unless the test names its own directory.
+  const rulesDir = join(dataDir, 'rules')
+  mkdirSync(rulesDir)
   const config = parseConfig({
     SPANSIFT_OTLP_HTTP_PORT: '0',
     SPANSIFT_OTLP_GRPC_PORT: '0',
@@ -40,6 +43,7 @@ export async function startSpansift(
     SPANSIFT_METRICS_PORT: '0',
     SPANSIFT_DATA_DIR: dataDir,
     SPANSIFT_ADMIN_KEY: ADMIN_KEY,
+    SPANSIFT_RULES_DIR: rulesDir,
     SPANSIFT_CLICKHOUSE_URL: process.env.SPANSIFT_CLICKHOUSE_URL ?? '',
     ...env,
   })

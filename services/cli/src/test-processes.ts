@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 const repoRoot = join(import.meta.dirname, '../../..')
@@ -60,6 +62,13 @@ async function waitFor(
   }
 }
 
+let noRules: string | undefined
+/** An empty rules directory shared by the processes of a test file that names none. */
+function emptyRulesDir(): string {
+  noRules ??= mkdtempSync(join(tmpdir(), 'spansift-no-rules-'))
+  return noRules
+}
+
 /** Starts `spansift start --role …` as its own process and waits for its "started" log line. */
 export async function startSpansiftProcess(
   roles: string[],
@@ -70,7 +79,13 @@ export async function startSpansiftProcess(
     [join(repoRoot, 'services/cli/src/main.ts'), 'start', ...roles.flatMap((role) => ['--role', role])],
     {
       // An ephemeral ops port unless the test names one: several processes run side by side.
-      env: { PATH: process.env.PATH ?? '', SPANSIFT_LOG_LEVEL: 'info', SPANSIFT_METRICS_PORT: '0', ...env },
+      env: {
+        PATH: process.env.PATH ?? '',
+        SPANSIFT_LOG_LEVEL: 'info',
+        SPANSIFT_METRICS_PORT: '0',
+        SPANSIFT_RULES_DIR: emptyRulesDir(),
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   )

@@ -36,3 +36,18 @@ test('missing paths resolve to undefined; a null attribute is null', () => {
   assert.equal(resolveAttributePath(span, ''), undefined)
   assert.equal(resolveAttributePath(span, 'nothing'), null)
 })
+
+test('semantic aliases resolve after built-ins; attributes.<name> reaches a literal attribute', () => {
+  const openInference = testSpan({
+    attributes: { 'input.value': 'question', 'llm.model_name': 'claude', input: 'literal', constructor: 'c' },
+  })
+  assert.equal(resolveAttributePath(openInference, 'input'), 'question')
+  assert.equal(resolveAttributePath(openInference, 'attributes.input'), 'literal')
+  assert.equal(resolveAttributePath(openInference, 'model'), 'claude')
+  assert.equal(resolveAttributePath(openInference, 'output'), undefined)
+  assert.deepEqual(resolveAttributePath(span, 'input'), [{ role: 'user', content: 'hi' }])
+  assert.equal(resolveAttributePath(span, 'model'), 'gpt-4o')
+  // Object.prototype's names are attribute keys like any other.
+  assert.equal(resolveAttributePath(openInference, 'constructor'), 'c')
+  assert.equal(resolveAttributePath(span, 'toString'), undefined)
+})

@@ -1,3 +1,4 @@
+import { isSemanticAlias, resolveSemanticAlias } from '../rules/semantic-fields.ts'
 import type { AttributeValue, Span } from '../span-model.ts'
 import { formatRfc3339Nano } from '../time.ts'
 
@@ -27,8 +28,10 @@ export const BUILT_IN_PATHS = Object.keys(BUILT_INS)
 
 /**
  * Resolves an attribute path against a span: a built-in (`trace.id`, `span.name`, …),
- * else the span's attributes, else its resource attributes. Attribute keys keep their
- * dots (`gen_ai.request.model` is one key); when no key matches the whole path, the
+ * else a semantic alias (`input`, `output`, `model`: the first non-null value among the
+ * span attributes of the conventions it may be recorded with, in the order of
+ * rules/semantic-fields.ts), else the span's attributes, else its resource attributes.
+ * Attribute keys keep their dots (`gen_ai.request.model` is one key); when no key matches the whole path, the
  * longest matching key prefix is taken and the rest walks into the value's structure
  * (`gen_ai.prompt.0.content`). `attributes.x` / `resource.x` force one source.
  * Returns undefined when the path resolves to nothing. Pure; the rules feature reuses it.
@@ -36,8 +39,9 @@ export const BUILT_IN_PATHS = Object.keys(BUILT_INS)
 export function resolveAttributePath(span: Span, path: string): AttributeValue | undefined {
   if (path.startsWith('attributes.')) return lookup(span.attributes, path.slice('attributes.'.length))
   if (path.startsWith('resource.')) return lookup(span.resourceAttributes, path.slice('resource.'.length))
-  const builtIn = BUILT_INS[path]
-  if (builtIn) return builtIn(span)
+  // hasOwn: `constructor` and the like are attribute keys, not Object.prototype's.
+  if (Object.hasOwn(BUILT_INS, path)) return BUILT_INS[path]!(span)
+  if (isSemanticAlias(path)) return resolveSemanticAlias(span.attributes, path)
   const own = lookup(span.attributes, path)
   if (own !== undefined) return own
   return lookup(span.resourceAttributes, path)

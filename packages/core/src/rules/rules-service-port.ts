@@ -1,0 +1,89 @@
+import type { MappedRow } from '../datasets/dataset-model.ts'
+import type { NanoTimeRange } from '../time-range.ts'
+
+/** Where a rule stands: appending, switched off in its file, or unable to run (`error` says why). */
+export type RuleState = 'active' | 'disabled' | 'error'
+
+/** The last load of the rules directory. */
+export interface RuleSetStatus {
+  dir: string
+  /** True when the last attempt loaded cleanly; otherwise the previous good set is still in force. */
+  ok: boolean
+  /** `file:line:column: yaml.path: what is wrong`, one per problem. */
+  errors: string[]
+  files: string[]
+  /** When the rules in force were loaded (RFC 3339), null before the first good load. */
+  loadedAt: string | null
+  lastAttemptAt: string | null
+}
+
+/** A rule as the API shows it: its definition's essentials, its state, and its counts. */
+export interface RuleView {
+  id: string
+  description: string
+  applicationId: string
+  datasetId: string
+  enabled: boolean
+  state: RuleState
+  error: string | null
+  file: string
+  line: number
+  sample: number
+  includeErrors: boolean
+  /** Spans this process matched since it started. */
+  matched: number
+  /** Rows this process appended since it started. */
+  appended: number
+  droppedForCap: number
+  /** Rows of the rule in storage, whichever process appended them. */
+  storedRows: number
+}
+
+export interface RulesListing {
+  rules: RuleView[]
+  reload: RuleSetStatus
+}
+
+/** A dry run: what a rule would take from stored spans, without writing. */
+export interface RuleTestResult {
+  ruleId: string
+  matched: number
+  partitions: number
+  samples: Array<{ traceId: string; spanId: string; row: MappedRow; redactedFields: string[] }>
+}
+
+/** A backfill's progress (resumable: the same rule and range is the same backfill id). */
+export interface BackfillJob {
+  backfillId: string
+  ruleId: string
+  datasetId: string
+  state: 'running' | 'done' | 'failed'
+  fromUnixNano: bigint
+  toUnixNano: bigint
+  startedAt: string
+  finishedAt: string | null
+  partitionsTotal: number
+  partitionsDone: number
+  currentPartition: number | null
+  /** Spans read, and to read in all, by this run (a progress bar's numerator and denominator). */
+  progressDone: number
+  progressTotal: number
+  scanned: number
+  matched: number
+  added: number
+  alreadyPresent: number
+  droppedForCap: number
+  datasetFull: boolean
+  error: string | null
+}
+
+/** What the API offers about rules; the rules service implements it over the registry and storage. */
+export interface RulesService {
+  listing(): Promise<RulesListing>
+  /** The application a rule belongs to, undefined when there is no such rule (access checks). */
+  applicationOf(ruleId: string): string | undefined
+  test(ruleId: string, range: NanoTimeRange, sampleSize: number): Promise<RuleTestResult>
+  /** Starts (or resumes, or returns the running) backfill of a rule over a range. */
+  startBackfill(ruleId: string, range: NanoTimeRange): Promise<BackfillJob>
+  backfill(backfillId: string): BackfillJob | undefined
+}

@@ -1,0 +1,241 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { openStorage, type Storage } from '@spansift/clickhouse/storage'
+import { tableNames } from '@spansift/clickhouse/tables'
+import { silentLogger } from '@spansift/core/logger'
+import { isSampled } from '@spansift/core/rules/sampling'
+import { startOwnBroker, type TestBroker } from './test-kafka-broker.ts'
+import { freePort, otlpJsonExport, randomHexId } from './test-otlp.ts'
+import { startClickHouseProcess, startSpansiftProcess, type TestProcess } from './test-processes.ts'
+
+// The multi-worker proof: a receiver + API, two span writers and three rule workers as
+// separate processes in their consumer groups, one real Kafka broker, one ClickHouse
+// (the embedded engine behind the HTTP interface). Under a bounded load one rule worker
+// is killed (SIGKILL) and restarted. Afterwards: every acknowledged span is stored once,
+// the eval dataset's cap holds exactly although three workers matched for it, and the
+// sampled rule appended exactly the traces its deterministic sampling picks, once each.
+
+const ADMIN_KEY = 'scale-out-admin-key-0123456789'
+const EVAL_CAP = 10_000
+const CAPPED_SPANS = 10_600 // more matches than the eval cap
+const SAMPLED_SPANS = 2_000
+const SAMPLE_RATE = 0.5
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+let broker: TestBroker
+let clickhouse: { process: TestProcess; url: string }
+let clickhouseDir: string
+let rulesDir: string
+let storage: Storage
+let env: Record<string, string>
+let api: string
+let appKey: string
+let otlpUrl: string
+const processes: TestProcess[] = []
+
+async function call(method: string, path: string, body?: unknown): Promise<any> {
+  const response = await fetch(`${api}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+  const parsed = await response.json()
+  if (response.status >= 300)
+    throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(parsed)}`)
+  return parsed
+}
+
+async function spawnRole(roles: string[]): Promise<TestProcess> {
+  const p = await startSpansiftProcess(roles, env)
+  processes.push(p)
+  return p
+}
+
+before(async () => {
+  broker = await startOwnBroker()
+  clickhouseDir = mkdtempSync(join(tmpdir(), 'spansift-scale-ch-'))
+  rulesDir = mkdtempSync(join(tmpdir(), 'spansift-scale-rules-'))
+  clickhouse = await startClickHouseProcess(clickhouseDir)
+  const otlpPort = await freePort()
+  const apiPort = await freePort()
+  env = {
+    SPANSIFT_KAFKA_BROKERS: broker.brokers,
+    SPANSIFT_CLICKHOUSE_URL: `${clickhouse.url}/spansift`,
+    SPANSIFT_ADMIN_KEY: ADMIN_KEY,
+    SPANSIFT_KAFKA_PARTITIONS: '6',
+    SPANSIFT_OTLP_HTTP_PORT: String(otlpPort),
+    SPANSIFT_OTLP_GRPC_PORT: '0',
+    SPANSIFT_API_PORT: String(apiPort),
+    SPANSIFT_METRICS_PORT: '0',
+    SPANSIFT_RULES_DIR: rulesDir,
+  }
+  await spawnRole(['receiver', 'api'])
+  otlpUrl = `http://127.0.0.1:${otlpPort}/v1/traces`
+  api = `http://127.0.0.1:${apiPort}`
+  storage = await openStorage({
+    url: env.SPANSIFT_CLICKHOUSE_URL,
+    dataDir: '',
+    logger: silentLogger,
+    migrate: false,
+    spanRetentionDays: 30,
+  })
+})
+
+after(async () => {
+  for (const p of processes.reverse()) await p.stop(10_000)
+  await storage?.close()
+  await clickhouse?.process.stop()
+  await broker?.destroy()
+  rmSync(clickhouseDir, { recursive: true, force: true })
+  rmSync(rulesDir, { recursive: true, force: true })
+})
+
+/** Rows of a dataset (every version; there is only the draft here) and distinct items and spans. */
+async function datasetRows(datasetId: string) {
+  const { datasetItems } = tableNames(storage.runner.database)
+  const [row] = await storage.runner.select<{ rows: string; items: string; spans: string }>(
+    'test',
+    `SELECT count() AS rows, uniqExact(item_id) AS items, uniqExact(trace_id, span_id) AS spans
+     FROM ${datasetItems} FINAL WHERE dataset_id = {id:UUID}`,
+    { id: datasetId },
+  )
+  return { rows: Number(row!.rows), items: Number(row!.items), spans: Number(row!.spans) }
+}
+
+test('three rule workers and two span writers, one rule worker killed: spans once, caps exact, rows once', async (t) => {
+  const app = await call('POST', '/v1/applications', { name: 'scale-out' })
+  appKey = (await call('POST', `/v1/applications/${app.id}/keys`)).key
+  const capped = await call('POST', '/v1/datasets', { name: 'capped', application_id: app.id, kind: 'eval' })
+  const sampled = await call('POST', '/v1/datasets', {
+    name: 'sampled',
+    application_id: app.id,
+    kind: 'training',
+  })
+  writeFileSync(
+    join(rulesDir, 'scale-out.yaml'),
+    `rules:
+  - id: capped
+    description: every case-a span, more than the eval cap
+    application: ${app.id}
+    dataset: ${capped.id}
+    when: { field: span.name, equals: case-a }
+    mapping: { inputs: { name: span.name }, metadata: { span: span.id } }
+  - id: sampled
+    description: half of the case-b traces, deterministically
+    application: ${app.id}
+    dataset: ${sampled.id}
+    when: { field: span.name, equals: case-b }
+    sample: ${SAMPLE_RATE}
+    mapping: { inputs: { name: span.name }, metadata: { span: span.id } }
+`,
+  )
+  await spawnRole(['span-writer'])
+  await spawnRole(['span-writer'])
+  const workers = [await spawnRole(['rule-worker']), await spawnRole(['rule-worker'])]
+  workers.push(await spawnRole(['rule-worker']))
+
+  // Bounded load: exports of 100 spans, case-a and case-b interleaved, ~12 s in all.
+  const acknowledged = new Map<string, { traceId: string; name: string }>()
+  const exports: Array<Array<{ traceId: string; spanId: string; name: string }>> = []
+  for (let sent = 0; sent < CAPPED_SPANS; sent += 100)
+    exports.push(
+      Array.from({ length: 100 }, () => ({
+        traceId: randomHexId(16),
+        spanId: randomHexId(8),
+        name: 'case-a',
+      })),
+    )
+  for (let sent = 0; sent < SAMPLED_SPANS; sent += 100)
+    exports.push(
+      Array.from({ length: 100 }, () => ({
+        traceId: randomHexId(16),
+        spanId: randomHexId(8),
+        name: 'case-b',
+      })),
+    )
+  exports.sort(() => Math.random() - 0.5)
+  const answers: Record<string, number> = {}
+  const started = Date.now()
+  let killedAt = -1
+  for (let i = 0; i < exports.length; i++) {
+    if (i === Math.floor(exports.length / 3)) {
+      killedAt = i
+      await workers[0]!.kill()
+    }
+    if (i === Math.floor(exports.length / 2)) workers[0] = await spawnRole(['rule-worker'])
+    const spans = exports[i]!
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const response = await fetch(otlpUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${appKey}` },
+        body: otlpJsonExport(spans, 'scale-out'),
+        signal: AbortSignal.timeout(20_000),
+      })
+      await response.arrayBuffer()
+      answers[response.status] = (answers[response.status] ?? 0) + 1
+      if (response.status === 200) {
+        for (const s of spans) acknowledged.set(s.spanId, s)
+        break
+      }
+      await sleep(500)
+    }
+    await sleep(50)
+  }
+  const sendSeconds = (Date.now() - started) / 1000
+  assert.equal(acknowledged.size, CAPPED_SPANS + SAMPLED_SPANS, `answers ${JSON.stringify(answers)}`)
+
+  const expectedSampled = [...acknowledged.values()].filter(
+    (s) => s.name === 'case-b' && isSampled(s.traceId, SAMPLE_RATE),
+  ).length
+  // Bounded wait for the pipeline to settle: both datasets at their expected sizes.
+  const deadline = Date.now() + 180_000
+  let cappedRows = await datasetRows(capped.id)
+  let sampledRows = await datasetRows(sampled.id)
+  while ((cappedRows.items < EVAL_CAP || sampledRows.items < expectedSampled) && Date.now() < deadline) {
+    await sleep(1_000)
+    cappedRows = await datasetRows(capped.id)
+    sampledRows = await datasetRows(sampled.id)
+  }
+  // Let late duplicates (redeliveries after the kill) arrive before judging "once".
+  await sleep(3_000)
+  cappedRows = await datasetRows(capped.id)
+  sampledRows = await datasetRows(sampled.id)
+  const settleSeconds = (Date.now() - started) / 1000
+
+  const { spans } = tableNames(storage.runner.database)
+  const [stored] = await storage.runner.select<{ rows: string; distinct: string }>(
+    'test',
+    `SELECT count() AS rows, uniqExact(span_id) AS distinct FROM ${spans} FINAL`,
+  )
+  t.diagnostic(
+    `sent ${acknowledged.size} spans in ${sendSeconds.toFixed(1)} s (killed a worker at export ${killedAt}); settled after ${settleSeconds.toFixed(1)} s; answers ${JSON.stringify(answers)}; capped ${JSON.stringify(cappedRows)}; sampled ${JSON.stringify(sampledRows)} of expected ${expectedSampled}`,
+  )
+  if (cappedRows.items !== EVAL_CAP || sampledRows.items !== expectedSampled) {
+    for (const p of processes) {
+      const problems = p
+        .output()
+        .split('\n')
+        .filter((line) => /"level":"(warn|error)"/.test(line))
+      t.diagnostic(`pid ${p.child.pid}: ${problems.slice(-5).join('\n')}`)
+    }
+  }
+  assert.equal(Number(stored!.distinct), acknowledged.size, 'every acknowledged span is stored')
+  assert.equal(Number(stored!.rows), Number(stored!.distinct), 'no span is stored twice')
+  assert.deepEqual(
+    cappedRows,
+    { rows: EVAL_CAP, items: EVAL_CAP, spans: EVAL_CAP },
+    'the eval cap holds exactly',
+  )
+  assert.deepEqual(
+    sampledRows,
+    { rows: expectedSampled, items: expectedSampled, spans: expectedSampled },
+    'the sampled rule appended exactly its traces, once each',
+  )
+  const listing = await call('GET', '/v1/rules')
+  const byId = new Map(listing.rules.map((r: any) => [r.id, r]))
+  assert.equal((byId.get('capped') as any).stored_rows, EVAL_CAP)
+  assert.equal((byId.get('sampled') as any).stored_rows, expectedSampled)
+})

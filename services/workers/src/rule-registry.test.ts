@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, test } from 'node:test'
+import { testSpan } from '@spansift/core/datasets/test-span'
+import { silentLogger } from '@spansift/core/logger'
+import { createRuleRegistry, type RuleRegistry } from './rule-registry.ts'
+
+const APP = '3c90c3cc-0d44-4b50-8888-8dd25736052a'
+const DATASET = '7c1e5f3a-0b9d-4c1e-9a7b-2d4e6f8a0b1c'
+let dir: string
+let registry: RuleRegistry | undefined
+
+const ruleFile = (id: string, when = '{ field: model, equals: gpt-4o }') => `rules:
+  - id: ${id}
+    application: ${APP}
+    dataset: ${DATASET}
+    when: ${when}
+    mapping: { inputs: { question: input } }
+`
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'spansift-registry-'))
+})
+afterEach(async () => {
+  await registry?.shutdown()
+  registry = undefined
+  rmSync(dir, { recursive: true, force: true })
+})
+
+async function eventually(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5_000
+  while (!check()) {
+    if (Date.now() > deadline) assert.fail(what)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+test('loads the directory, indexes active rules by application, and reloads on change', async () => {
+  writeFileSync(join(dir, 'a.yaml'), ruleFile('first'))
+  registry = createRuleRegistry({ dir, pollIntervalMs: 20, logger: silentLogger })
+  await registry.start()
+  assert.deepEqual(
+    registry.forApplication(APP).map((c) => c.rule.id),
+    ['first'],
+  )
+  assert.equal(registry.forApplication('another-app').length, 0)
+  assert.ok(registry.forApplication(APP)[0]!.evaluate(testSpan()))
+  registry.recordMatched('first', 3)
+
+  writeFileSync(join(dir, 'b.yaml'), ruleFile('second'))
+  await eventually(() => registry!.all().length === 2, 'the new file is picked up')
+  const status = registry.status()
+  assert.equal(status.reload.ok, true)
+  assert.equal(status.rules.find((r) => r.rule.id === 'first')!.matched, 3, 'counters survive a reload')
+})
+
+test('an invalid edit keeps the last good set and reports file, line and path', async () => {
+  writeFileSync(join(dir, 'a.yaml'), ruleFile('first'))
+  registry = createRuleRegistry({ dir, pollIntervalMs: 20, logger: silentLogger })
+  await registry.start()
+  writeFileSync(join(dir, 'a.yaml'), ruleFile('first', '{ field: model, gt: 5 }'))
+  await eventually(() => registry!.status().reload.ok === false, 'the bad edit is seen')
+  const { rules, reload } = registry.status()
+  assert.match(reload.errors[0]!, /a\.yaml:5:\d+: rules\[0\]\.when\.gt: .*string/)
+  assert.deepEqual(
+    rules.map((r) => [r.rule.id, r.state]),
+    [['first', 'active']],
+  )
+  assert.equal(registry.forApplication(APP).length, 1, 'the last good rule still runs')
+})
+
+test('a rule whose dataset cannot take it is loaded in state error and does not run', async () => {
+  writeFileSync(join(dir, 'a.yaml'), ruleFile('orphan'))
+  registry = createRuleRegistry({
+    dir,
+    pollIntervalMs: 0,
+    logger: silentLogger,
+    checkTarget: async (rule) => `no dataset ${rule.datasetId}`,
+  })
+  await registry.start()
+  const [status] = registry.status().rules
+  assert.equal(status!.state, 'error')
+  assert.equal(status!.error, `no dataset ${DATASET}`)
+  assert.equal(registry.forApplication(APP).length, 0)
+})
+
+test('markFailed stops a running rule until the next reload', async () => {
+  writeFileSync(join(dir, 'a.yaml'), ruleFile('first'))
+  registry = createRuleRegistry({ dir, pollIntervalMs: 0, logger: silentLogger })
+  await registry.start()
+  registry.markFailed('first', 'the dataset was deleted')
+  assert.equal(registry.forApplication(APP).length, 0)
+  assert.equal(registry.status().rules[0]!.error, 'the dataset was deleted')
+  assert.equal(await registry.reload(), true)
+  assert.equal(registry.forApplication(APP).length, 1)
+})
+
+test('a missing directory is a failed load that names it, not a crash', async () => {
+  registry = createRuleRegistry({ dir: join(dir, 'nope'), pollIntervalMs: 0, logger: silentLogger })
+  await registry.start()
+  const { reload, rules } = registry.status()
+  assert.equal(reload.ok, false)
+  assert.match(reload.errors[0]!, /nope/)
+  assert.equal(rules.length, 0)
+})

@@ -1,0 +1,252 @@
+import { stat } from 'node:fs/promises'
+import type { Stage } from '@spansift/core/lifecycle'
+import type { Logger } from '@spansift/core/logger'
+import { type Metrics, noopMetrics } from '@spansift/core/metrics'
+import { type CompiledRule, compileRule } from '@spansift/core/rules/rule-evaluator'
+import { formatRuleFileError, type RuleFileError } from '@spansift/core/rules/rule-file'
+import type { Rule } from '@spansift/core/rules/rule-schema'
+import type { RuleSetStatus, RuleState } from '@spansift/core/rules/rules-service-port'
+import { listRuleFiles, loadRuleFiles } from './rule-files.ts'
+
+/** One rule's status and its counters in this process (since start; they survive reloads). */
+export interface RuleStatus {
+  rule: Rule
+  state: RuleState
+  error: string | null
+  /** Spans this process matched (after sampling). */
+  matched: number
+  /** Rows this process appended (new rows; a replayed span is not counted again). */
+  appended: number
+  /** Matches left out because the dataset was at its cap. */
+  droppedForCap: number
+}
+
+/**
+ * Checks that a rule can append where it says: its dataset exists and belongs to its
+ * application. Returns the problem, or undefined. Injected: it reads storage.
+ */
+export type RuleTargetCheck = (rule: Rule) => Promise<string | undefined>
+
+export interface RuleRegistry extends Stage {
+  /** The active rules of one application, compiled: the hot path's lookup (no allocation). */
+  forApplication(applicationId: string): readonly CompiledRule[]
+  /** Every rule in force, whatever its state. */
+  all(): readonly CompiledRule[]
+  get(ruleId: string): CompiledRule | undefined
+  status(): { rules: RuleStatus[]; reload: RuleSetStatus }
+  /** Loads the directory now; false (and the last good set kept) when it has errors. */
+  reload(): Promise<boolean>
+  recordMatched(ruleId: string, count: number): void
+  recordAppended(ruleId: string, added: number, droppedForCap: number): void
+  /** Marks a rule unable to run until the next reload (its dataset was deleted, say). */
+  markFailed(ruleId: string, reason: string): void
+}
+
+export interface RuleRegistryOptions {
+  dir: string
+  checkTarget?: RuleTargetCheck
+  /** How often the directory is checked for changes; 0 turns watching off. */
+  pollIntervalMs?: number
+  logger: Logger
+  metrics?: Metrics
+  now?: () => Date
+}
+
+const EMPTY: readonly CompiledRule[] = Object.freeze([])
+
+/**
+ * The rules in force, reloaded when their files change. A reload compiles the whole
+ * directory first and swaps only when every file is valid: an invalid edit keeps the
+ * last good set running and says so (log, `spansift_rules_reload_errors_total`, the
+ * status `GET /v1/rules` shows). Changes are found by polling file names, sizes and
+ * modification times, which also sees Kubernetes ConfigMap updates (a symlink swap
+ * that file watchers often miss).
+ */
+export function createRuleRegistry(options: RuleRegistryOptions): RuleRegistry {
+  const logger = options.logger.child({ component: 'rule-registry' })
+  const metrics = options.metrics ?? noopMetrics
+  const now = options.now ?? (() => new Date())
+  const pollIntervalMs = options.pollIntervalMs ?? 1_000
+  const reloads = metrics.counter({
+    name: 'spansift_rules_reloads_total',
+    help: 'Loads of the rules directory, by outcome (ok, error: the last good set stays in force).',
+    labelNames: ['outcome'],
+  })
+  const rulesGauge = metrics.gauge({
+    name: 'spansift_rules',
+    help: 'Rules in force, by state (active, disabled, error).',
+    labelNames: ['state'],
+  })
+
+  let compiled: readonly CompiledRule[] = EMPTY
+  let byId = new Map<string, CompiledRule>()
+  let byApplication = new Map<string, readonly CompiledRule[]>()
+  const statuses = new Map<string, RuleStatus>()
+  let setStatus: RuleSetStatus = {
+    dir: options.dir,
+    ok: false,
+    errors: [],
+    files: [],
+    loadedAt: null,
+    lastAttemptAt: null,
+  }
+  let fingerprint = ''
+  let timer: NodeJS.Timeout | undefined
+  let reloading: Promise<boolean> | undefined
+
+  function rebuildIndex(): void {
+    const grouped = new Map<string, CompiledRule[]>()
+    for (const c of compiled) {
+      if (statuses.get(c.rule.id)?.state !== 'active') continue
+      const list = grouped.get(c.rule.applicationId)
+      if (list) list.push(c)
+      else grouped.set(c.rule.applicationId, [c])
+    }
+    byApplication = grouped
+    const counts = { active: 0, disabled: 0, error: 0 }
+    for (const c of compiled) counts[statuses.get(c.rule.id)?.state ?? 'error']++
+    for (const [state, count] of Object.entries(counts)) rulesGauge.set(count, { state })
+  }
+
+  async function directoryFingerprint(): Promise<string> {
+    const files = await listRuleFiles(options.dir)
+    const parts: string[] = []
+    for (const file of files) {
+      const info = await stat(file).catch(() => undefined)
+      parts.push(`${file}:${info?.size}:${info?.mtimeMs}`)
+    }
+    return parts.join('|')
+  }
+
+  async function load(): Promise<boolean> {
+    const attemptAt = now().toISOString()
+    const printed = fingerprint
+    let errors: RuleFileError[]
+    let rules: Rule[]
+    let files: string[]
+    try {
+      fingerprint = await directoryFingerprint()
+      ;({ rules, errors, files } = await loadRuleFiles(options.dir))
+    } catch (error) {
+      fingerprint = printed
+      errors = [{ file: options.dir, line: 0, column: 0, yamlPath: '', message: (error as Error).message }]
+      rules = []
+      files = []
+    }
+    if (errors.length > 0) {
+      const messages = errors.map(formatRuleFileError)
+      setStatus = { ...setStatus, ok: false, errors: messages, lastAttemptAt: attemptAt }
+      reloads.inc({ outcome: 'error' })
+      logger.error('rule files are invalid; the last good rules stay in force', {
+        dir: options.dir,
+        errors: messages,
+        rules_in_force: compiled.length,
+      })
+      return false
+    }
+    const next = rules.map(compileRule)
+    const nextStatuses = new Map<string, RuleStatus>()
+    for (const c of next) {
+      const previous = statuses.get(c.rule.id)
+      let state: RuleState = c.rule.enabled ? 'active' : 'disabled'
+      let error: string | null = null
+      if (state === 'active' && options.checkTarget) {
+        const problem = await options.checkTarget(c.rule).catch((e: Error) => `cannot check: ${e.message}`)
+        if (problem) {
+          state = 'error'
+          error = problem
+        }
+      }
+      nextStatuses.set(c.rule.id, {
+        rule: c.rule,
+        state,
+        error,
+        matched: previous?.matched ?? 0,
+        appended: previous?.appended ?? 0,
+        droppedForCap: previous?.droppedForCap ?? 0,
+      })
+    }
+    compiled = next
+    byId = new Map(next.map((c) => [c.rule.id, c]))
+    statuses.clear()
+    for (const [id, s] of nextStatuses) statuses.set(id, s)
+    rebuildIndex()
+    setStatus = {
+      dir: options.dir,
+      ok: true,
+      errors: [],
+      files,
+      loadedAt: attemptAt,
+      lastAttemptAt: attemptAt,
+    }
+    reloads.inc({ outcome: 'ok' })
+    logger.info('rules loaded', {
+      dir: options.dir,
+      files: files.length,
+      rules: next.length,
+      active: next.filter((c) => statuses.get(c.rule.id)?.state === 'active').length,
+      failing: [...statuses.values()]
+        .filter((s) => s.state === 'error')
+        .map((s) => ({ rule: s.rule.id, error: s.error })),
+    })
+    return true
+  }
+
+  function reload(): Promise<boolean> {
+    reloading ??= load().finally(() => {
+      reloading = undefined
+    })
+    return reloading
+  }
+
+  async function poll(): Promise<void> {
+    try {
+      const current = await directoryFingerprint().catch(() => 'unreadable')
+      if (current !== fingerprint) await reload()
+    } finally {
+      if (timer) timer = setTimeout(poll, pollIntervalMs)
+    }
+  }
+
+  return {
+    async start() {
+      await reload()
+      if (pollIntervalMs > 0) {
+        timer = setTimeout(poll, pollIntervalMs)
+        timer.unref()
+      }
+    },
+    async shutdown() {
+      const pending = timer
+      timer = undefined
+      clearTimeout(pending)
+      await reloading
+    },
+    forApplication: (applicationId) => byApplication.get(applicationId) ?? EMPTY,
+    all: () => compiled,
+    get: (ruleId) => byId.get(ruleId),
+    status: () => ({
+      rules: compiled.map((c) => ({ ...(statuses.get(c.rule.id) as RuleStatus) })),
+      reload: { ...setStatus, errors: [...setStatus.errors], files: [...setStatus.files] },
+    }),
+    reload,
+    recordMatched(ruleId, count) {
+      const s = statuses.get(ruleId)
+      if (s) s.matched += count
+    },
+    recordAppended(ruleId, added, droppedForCap) {
+      const s = statuses.get(ruleId)
+      if (!s) return
+      s.appended += added
+      s.droppedForCap += droppedForCap
+    },
+    markFailed(ruleId, reason) {
+      const s = statuses.get(ruleId)
+      if (!s || s.state === 'error') return
+      s.state = 'error'
+      s.error = reason
+      rebuildIndex()
+      logger.error('rule stopped: it cannot append', { rule: ruleId, reason })
+    },
+  }
+}

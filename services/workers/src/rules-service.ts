@@ -1,0 +1,173 @@
+import type { DatasetItemsRepository } from '@spansift/clickhouse/dataset-items-repository'
+import type { RuleBackfillsRepository } from '@spansift/clickhouse/rule-backfills-repository'
+import type { RuleScanRepository } from '@spansift/clickhouse/rule-scan-repository'
+import type { DatasetWriter } from '@spansift/core/datasets/dataset-writer-port'
+import { ErrorCode, SpansiftError } from '@spansift/core/error-codes'
+import type { Logger } from '@spansift/core/logger'
+import type { CompiledRule } from '@spansift/core/rules/rule-evaluator'
+import type { BackfillJob, RulesService } from '@spansift/core/rules/rules-service-port'
+import type { NanoTimeRange } from '@spansift/core/time-range'
+import { type BackfillableRule, backfillIdOf, backfillRule, dryRunRule } from './rule-backfill.ts'
+import type { RuleRegistry } from './rule-registry.ts'
+
+export interface RulesServiceOptions {
+  registry: RuleRegistry
+  scans: RuleScanRepository
+  progress: RuleBackfillsRepository
+  items: DatasetItemsRepository
+  writer: DatasetWriter
+  logger: Logger
+  now?: () => Date
+}
+
+/** A compiled rule as the backfill engine takes it: the SQL pre-filter and the JS decision. */
+export function toBackfillable(compiled: CompiledRule): BackfillableRule {
+  return {
+    id: compiled.rule.id,
+    applicationId: compiled.rule.applicationId,
+    datasetId: compiled.rule.datasetId,
+    condition: compiled.condition(),
+    evaluate: (span) => compiled.evaluate(span),
+  }
+}
+
+/**
+ * The API's view of rules: the registry's status with stored row counts, dry runs, and
+ * backfills. Backfills run in this process, one per (rule, range) at a time; asking again
+ * for a running one returns it, asking again for a finished or interrupted one resumes it
+ * (partitions done are skipped, appends are idempotent).
+ */
+export function createRulesService(options: RulesServiceOptions): RulesService {
+  const { registry } = options
+  const now = options.now ?? (() => new Date())
+  const logger = options.logger.child({ component: 'rules-service' })
+  const jobs = new Map<string, BackfillJob>()
+
+  function requireRule(ruleId: string): CompiledRule {
+    const compiled = registry.get(ruleId)
+    if (!compiled) throw new SpansiftError(ErrorCode.notFound, `no rule ${ruleId}`)
+    return compiled
+  }
+
+  return {
+    async listing() {
+      const { rules, reload } = registry.status()
+      const stored = await options.items.countByRule(rules.map((r) => r.rule.id))
+      return {
+        reload,
+        rules: rules.map((s) => ({
+          id: s.rule.id,
+          description: s.rule.description,
+          applicationId: s.rule.applicationId,
+          datasetId: s.rule.datasetId,
+          enabled: s.rule.enabled,
+          state: s.state,
+          error: s.error,
+          file: s.rule.origin.file,
+          line: s.rule.origin.line,
+          sample: s.rule.sample,
+          includeErrors: s.rule.includeErrors,
+          matched: s.matched,
+          appended: s.appended,
+          droppedForCap: s.droppedForCap,
+          storedRows: stored.get(s.rule.id) ?? 0,
+        })),
+      }
+    },
+    applicationOf: (ruleId) => registry.get(ruleId)?.rule.applicationId,
+    async test(ruleId, range, sampleSize) {
+      const result = await dryRunRule({
+        rule: toBackfillable(requireRule(ruleId)),
+        range,
+        scans: options.scans,
+        sampleSize,
+      })
+      return {
+        ruleId,
+        matched: result.matched,
+        partitions: result.partitions,
+        samples: result.samples.map((s) => ({
+          traceId: s.traceId,
+          spanId: s.spanId,
+          row: s.row,
+          redactedFields: s.redactedFields,
+        })),
+      }
+    },
+    async startBackfill(ruleId: string, range: NanoTimeRange) {
+      const compiled = requireRule(ruleId)
+      const rule = toBackfillable(compiled)
+      const backfillId = backfillIdOf(rule, range)
+      const running = jobs.get(backfillId)
+      if (running?.state === 'running') return running
+      const job: BackfillJob = {
+        backfillId,
+        ruleId,
+        datasetId: compiled.rule.datasetId,
+        state: 'running',
+        fromUnixNano: range.fromUnixNano,
+        toUnixNano: range.toUnixNano,
+        startedAt: now().toISOString(),
+        finishedAt: null,
+        partitionsTotal: 0,
+        partitionsDone: 0,
+        currentPartition: null,
+        progressDone: 0,
+        progressTotal: 0,
+        scanned: 0,
+        matched: 0,
+        added: 0,
+        alreadyPresent: 0,
+        droppedForCap: 0,
+        datasetFull: false,
+        error: null,
+      }
+      jobs.set(backfillId, job)
+      void backfillRule({
+        rule,
+        range,
+        scans: options.scans,
+        progress: options.progress,
+        writer: options.writer,
+        logger,
+        onProgress: (event) => {
+          job.partitionsTotal = event.partitionsTotal
+          job.partitionsDone = event.partitionsDone
+          job.currentPartition = event.partition
+          job.scanned = event.scanned
+          job.matched = event.matched
+          job.added = event.added
+          job.progressDone = event.done
+          job.progressTotal = event.total
+        },
+      }).then(
+        (summary) => {
+          job.state = 'done'
+          // A run stopped by the cap lists the partition it stopped in, unfinished.
+          job.partitionsDone = summary.partitions.length - (summary.datasetFull ? 1 : 0)
+          job.partitionsTotal = Math.max(job.partitionsTotal, summary.partitions.length)
+          job.currentPartition = null
+          job.matched = summary.matched
+          job.added = summary.added
+          job.alreadyPresent = summary.alreadyPresent
+          job.droppedForCap = summary.droppedForCap
+          job.datasetFull = summary.datasetFull
+          job.finishedAt = now().toISOString()
+          logger.info('backfill done', { rule: ruleId, backfill_id: backfillId, added: summary.added })
+        },
+        (error: Error) => {
+          job.state = 'failed'
+          job.error = error.message
+          job.finishedAt = now().toISOString()
+          logger.error('backfill failed; run it again to resume', {
+            rule: ruleId,
+            backfill_id: backfillId,
+            error,
+          })
+        },
+      )
+      return job
+    },
+    backfill: (backfillId) => jobs.get(backfillId),
+  }
+}
