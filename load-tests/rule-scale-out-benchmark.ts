@@ -9,7 +9,7 @@
  * whole append path, through `spansift.dataset-appends` to the dataset appender and
  * ClickHouse).
  *
- *   node load-tests/rule-scale-out-benchmark.ts [--spans=30000] [--workers=1,3]
+ *   node load-tests/rule-scale-out-benchmark.ts [--spans=30000] [--workers=1,3] [--modes=evaluate,append]
  *
  * Bounded: at most 200,000 spans a run, and each run gives up after 300 s.
  */
@@ -43,10 +43,12 @@ const SELECTIVE_RULES = (app: string, dataset: string) =>
 `,
   ).join('')}`
 
+/** Every span, errors included (the payload has some), so the dataset ends with exactly the backlog. */
 const EVERY_SPAN_RULE = (app: string, dataset: string) => `rules:
   - id: every-span
     application: ${app}
     dataset: ${dataset}
+    include_errors: true
     mapping: { inputs: { question: input }, expected_outputs: { answer: output }, metadata: { model: model } }
     redact: { detectors: [all] }
 `
@@ -176,7 +178,8 @@ console.log(`rule scale-out benchmark — ${machineDescription()}`)
 console.log(
   `GenAI spans backlogged on ${PARTITIONS} partitions (evaluate: ${Math.min(200_000, SPANS * 4)}, append: ${SPANS}); rate over the last nine tenths of the backlog`,
 )
-for (const mode of ['evaluate', 'append'] as const) {
+const MODES = (arg('modes') ?? 'evaluate,append').split(',') as Array<'evaluate' | 'append'>
+for (const mode of MODES) {
   for (const workers of WORKER_COUNTS) {
     const { rate, seconds } = await run(mode, workers)
     console.log(
