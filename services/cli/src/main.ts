@@ -112,8 +112,8 @@ ${Object.entries(commands)
 options:
   -h, --help    show this help (spansift <command> --help for a command's)
 
-The admin commands (applications, keys, datasets) call a running spansift over its
-HTTP API: --api-url (default http://127.0.0.1:$SPANSIFT_API_PORT) and --key (default
+The admin commands (applications, keys, datasets, rules list|test|backfill) call a
+running spansift over its HTTP API: --api-url (default http://127.0.0.1:$SPANSIFT_API_PORT) and --key (default
 $SPANSIFT_ADMIN_KEY). Configuration comes from SPANSIFT_* environment variables (see the README).`
 
 const context: CliContext = {

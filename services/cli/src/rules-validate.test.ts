@@ -140,7 +140,10 @@ describe('spansift rules validate', () => {
     assert.equal(group.code, 0)
     assert.match(group.stdout, /\n {2}validate {2,}check rule files/)
     const top = await spansift(['--help'])
-    assert.match(top.stdout, /\n {2}rules {2,}check rule files\n/)
+    assert.match(
+      top.stdout,
+      /\n {2}rules {2,}check rule files, list the rules in force, dry-run and backfill them\n/,
+    )
 
     const bad = await spansift(['rules', 'validate', '--strict'])
     assert.equal(bad.code, 2)
