@@ -160,7 +160,9 @@ export function createKafkaAppendQueue(options: KafkaAppendQueueOptions): Datase
           clientId: options.clientId,
           group: options.group ?? DATASET_APPENDER_GROUP,
           topic,
-          decode: (message) => [fromWire(JSON.parse(message.value.toString('utf8')) as WireCandidate)],
+          decode: (message) => ({
+            items: [fromWire(JSON.parse(message.value.toString('utf8')) as WireCandidate)],
+          }),
           handle: appendBatch,
           maxBatchItems: 2_000,
           maxBatchDelayMs: 50,

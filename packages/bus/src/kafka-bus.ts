@@ -1,14 +1,4 @@
-import {
-  Admin,
-  ConfigResourceTypes,
-  Consumer,
-  type Message,
-  type MessagesStream,
-  ProduceAcks,
-  Producer,
-  stringDeserializer,
-  stringSerializer,
-} from '@platformatic/kafka'
+import { Admin, ConfigResourceTypes, ProduceAcks, Producer, stringSerializer } from '@platformatic/kafka'
 import type { Logger } from '@spansift/core/logger'
 import { type Metrics, noopMetrics } from '@spansift/core/metrics'
 import { OtlpDecodeError } from '@spansift/core/otlp/decode-error'
@@ -17,6 +7,7 @@ import { encodeExportTraceRequestProtobuf } from '@spansift/core/otlp/encode-pro
 import { normalizeExportTraceRequest } from '@spansift/core/otlp/normalize'
 import { spansToExportRequest } from '@spansift/core/otlp/spans-to-request'
 import type { Span } from '@spansift/core/span-model'
+import { type ConsumerLoop, type Decoded, type RawMessage, startConsumerLoop } from './kafka-consumer-loop.ts'
 import { chunkBySize } from './send-chunks.ts'
 import { BusUnavailableError, type SpanBatchHandler, type SpanBus } from './span-bus.ts'
 import { DeadLetterHeader, Topic } from './topics.ts'
@@ -52,9 +43,6 @@ const LAG_SAMPLE_INTERVAL_MS = 10_000
 const READY_TIMEOUT_MS = 2_000
 
 type SpanProducer = Producer<Buffer, Buffer, string, Buffer>
-type SpanConsumer = Consumer<Buffer, Buffer, string, Buffer>
-type SpanMessage = Message<Buffer, Buffer, string, Buffer>
-type SpanStream = MessagesStream<Buffer, Buffer, string, Buffer>
 
 interface PendingSend {
   messages: Array<{ key: Buffer; value: Buffer }>
@@ -187,17 +175,9 @@ export function createKafkaBus(options: KafkaBusOptions): SpanBus {
 
   function subscribeGroup(group: string, handler: SpanBatchHandler) {
     const deadLetters: SpanProducer = createProducer()
-    let buffered: SpanMessage[] = []
-    let bufferedSpans = 0
-    let decoded: Span[] = []
-    let deadLettered: Array<{ message: SpanMessage; reason: string }> = []
-    let timer: NodeJS.Timeout | undefined
-    let flushing: Promise<void> | undefined
-    let stopped = false
-    let current: { consumer: SpanConsumer; stream: SpanStream | undefined } | undefined
-    let loop: Promise<void> | undefined
+    let loop: ConsumerLoop | undefined
 
-    async function toDeadLetter(message: SpanMessage, reason: string): Promise<void> {
+    async function toDeadLetter(message: RawMessage, reason: string): Promise<void> {
       await deadLetters.send({
         messages: [
           {
@@ -223,168 +203,51 @@ export function createKafkaBus(options: KafkaBusOptions): SpanBus {
       })
     }
 
-    async function flush(stream: SpanStream): Promise<void> {
-      if (timer) clearTimeout(timer)
-      timer = undefined
-      if (buffered.length === 0) return
-      const messages = buffered
-      const spans = decoded
-      const toDeadLetters = deadLettered
-      buffered = []
-      decoded = []
-      deadLettered = []
-      bufferedSpans = 0
-      stream.pause()
-      // Store (and dead-letter) first, commit after: a crash in between redelivers, and
-      // storage deduplicates. Nothing is committed that is neither stored nor dead-lettered.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          while (toDeadLetters.length > 0) {
-            const { message, reason } = toDeadLetters[0]!
-            await toDeadLetter(message, reason)
-            toDeadLetters.shift()
-          }
-          if (spans.length > 0) await handler(spans)
-          break
-        } catch (error) {
-          if (stopped) return // nothing committed: the messages are redelivered after restart
-          const delay = Math.min(5_000, 100 * 2 ** Math.min(attempt, 6))
-          logger.warn('batch handler failed; holding the batch and retrying', {
-            group,
-            attempt,
-            delay,
-            error,
-          })
-          await new Promise((r) => setTimeout(r, delay))
-        }
-      }
-      const lastByPartition = new Map<number, SpanMessage>()
-      for (const message of messages) lastByPartition.set(message.partition, message)
-      try {
-        await Promise.all([...lastByPartition.values()].map((message) => message.commit()))
-        committed.inc({ group })
-      } catch (error) {
-        // The partitions moved to another member, or the connection died; the next reader
-        // starts from the last commit and stores again what this batch stored, which the
-        // tables deduplicate.
-        logger.warn('offset commit failed; the messages will be redelivered', { group, error })
-      }
-      if (!stopped) stream.resume()
-    }
-
-    function startFlush(stream: SpanStream): void {
-      flushing = flush(stream).finally(() => {
-        flushing = undefined
-      })
-    }
-
-    function receive(stream: SpanStream, message: SpanMessage): void {
-      buffered.push(message)
-      consumed.inc({ group })
+    /** One message, one trace: its spans, and the dead-letter reason when some or all cannot be taken. */
+    function decode(message: RawMessage): Decoded<Span> {
       try {
         const request = decodeExportTraceRequestProtobuf(message.value)
         const { spans, rejectedSpans, rejectionMessage } = normalizeExportTraceRequest(request)
-        if (rejectedSpans > 0) {
-          deadLettered.push({ message, reason: `${rejectedSpans} spans rejected: ${rejectionMessage}` })
-        }
-        for (const span of spans) decoded.push(span)
-        bufferedSpans += spans.length
+        return rejectedSpans > 0
+          ? { items: spans, deadLetter: `${rejectedSpans} spans rejected: ${rejectionMessage}` }
+          : { items: spans }
       } catch (error) {
         const reason =
           error instanceof OtlpDecodeError ? `undecodable: ${error.message}` : `failed: ${String(error)}`
-        deadLettered.push({ message, reason })
+        return { items: [], deadLetter: reason }
       }
-      if (bufferedSpans >= maxBatchSpans) startFlush(stream)
-      else if (!timer) timer = setTimeout(() => startFlush(stream), maxBatchDelayMs)
-    }
-
-    /** One consumer's life: join the group, consume until the stream fails or is closed. Resolves with why it ended. */
-    async function consumeUntilEnd(): Promise<unknown> {
-      const consumer = new Consumer<Buffer, Buffer, string, Buffer>({
-        clientId: `${options.clientId}-${group}`,
-        groupId: group,
-        bootstrapBrokers: options.brokers,
-        autocommit: false,
-        sessionTimeout: 10_000,
-        heartbeatInterval: 1_000,
-        deserializers: { headerKey: stringDeserializer },
-      })
-      current = { consumer, stream: undefined }
-      let stream: SpanStream
-      try {
-        stream = await consumer.consume({
-          topics: [topic],
-          autocommit: false,
-          mode: 'committed',
-          fallbackMode: 'earliest',
-        })
-      } catch (error) {
-        current = undefined
-        await consumer.close(true).catch(() => undefined)
-        return error
-      }
-      current = { consumer, stream }
-      consumer.on('consumer:lag', (lag) => {
-        let total = 0n
-        for (const partitionLag of lag.get(topic) ?? []) if (partitionLag > 0n) total += partitionLag
-        lagGauge.set(Number(total), { group })
-      })
-      consumer.startLagMonitoring({ topics: [topic] }, LAG_SAMPLE_INTERVAL_MS)
-      if (stopped) {
-        // Stopped while joining the group.
-        current = undefined
-        consumer.stopLagMonitoring()
-        await stream.close().catch(() => undefined)
-        await consumer.close(true).catch(() => undefined)
-        return undefined
-      }
-      const ended = new Promise<unknown>((resolve) => {
-        stream.once('error', resolve)
-        stream.once('close', () => resolve(undefined))
-      })
-      stream.on('data', (message: SpanMessage) => receive(stream, message))
-      const reason = await ended
-      // A running flush ends (its commit may fail); what was read but not flushed is
-      // dropped: it is not committed, so the next consumer reads it again.
-      if (timer) clearTimeout(timer)
-      timer = undefined
-      await flushing
-      buffered = []
-      decoded = []
-      deadLettered = []
-      bufferedSpans = 0
-      current = undefined
-      consumer.stopLagMonitoring()
-      await stream.close().catch(() => undefined)
-      await consumer.close(true).catch(() => undefined)
-      return reason
     }
 
     return {
       group,
       async start() {
-        // The consumer is rebuilt whenever its stream fails (a broker outage outlasting the
-        // client's own retries ends the stream), so a group never stops consuming for good.
-        loop = (async () => {
-          for (let attempt = 0; !stopped; attempt++) {
-            const reason = await consumeUntilEnd()
-            if (stopped) return
-            const delay = Math.min(5_000, 250 * 2 ** Math.min(attempt, 5))
-            logger.warn('consumer ended; rejoining the group', { group, delay, error: reason })
-            await new Promise((r) => setTimeout(r, delay))
-          }
-        })()
+        loop = startConsumerLoop<Span>({
+          brokers: options.brokers,
+          clientId: options.clientId,
+          group,
+          topic,
+          decode,
+          handle: (spans) => handler(spans),
+          deadLetter: toDeadLetter,
+          maxBatchItems: maxBatchSpans,
+          maxBatchDelayMs,
+          logger,
+          onConsumed: () => consumed.inc({ group }),
+          onCommitted: () => committed.inc({ group }),
+          onConsumerStarted: (consumer) => {
+            consumer.on('consumer:lag', (lag) => {
+              let total = 0n
+              for (const partitionLag of lag.get(topic) ?? []) if (partitionLag > 0n) total += partitionLag
+              lagGauge.set(Number(total), { group })
+            })
+            consumer.startLagMonitoring({ topics: [topic] }, LAG_SAMPLE_INTERVAL_MS)
+          },
+          onConsumerStopping: (consumer) => consumer.stopLagMonitoring(),
+        })
         consumers.push({
           group,
           async stop() {
-            stopped = true
-            if (timer) clearTimeout(timer)
-            await flushing
-            // Ends the running consumer: its stream's close (or, while it is still joining
-            // the group, the consumer's own close) ends the loop.
-            if (current?.stream) await current.stream.close().catch(() => undefined)
-            else await current?.consumer.close(true).catch(() => undefined)
-            await loop
+            await loop?.stop()
             await deadLetters.close()
           },
         })

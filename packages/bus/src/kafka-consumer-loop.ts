@@ -1,18 +1,30 @@
 import { Consumer, type Message, type MessagesStream, stringDeserializer } from '@platformatic/kafka'
 import type { Logger } from '@spansift/core/logger'
 
-type RawMessage = Message<Buffer, Buffer, string, Buffer>
+export type RawMessage = Message<Buffer, Buffer, string, Buffer>
+export type RawConsumer = Consumer<Buffer, Buffer, string, Buffer>
 type RawStream = MessagesStream<Buffer, Buffer, string, Buffer>
+
+/** What one message yields: items for the handler, and a reason when the message must go to the dead letters. */
+export interface Decoded<T> {
+  items: T[]
+  deadLetter?: string
+}
 
 export interface ConsumerLoopOptions<T> {
   brokers: string[]
   clientId: string
   group: string
   topic: string
-  /** Turns a message into items; throws when it can never be processed (the message is then skipped and logged). */
-  decode(message: RawMessage): T[]
+  /** Turns a message into items; a throw is a message that can never be processed. */
+  decode(message: RawMessage): Decoded<T>
   /** Processes one batch; resolving means done. Rejections are retried with backoff, nothing committed. */
   handle(items: T[]): Promise<void>
+  /**
+   * Where messages that cannot be (wholly) processed go, before the batch is handled and
+   * committed; retried like the handler. Without it such messages are logged and skipped.
+   */
+  deadLetter?(message: RawMessage, reason: string): Promise<void>
   /** A batch is handed over at this many items… */
   maxBatchItems: number
   /** …or after this long. */
@@ -22,6 +34,9 @@ export interface ConsumerLoopOptions<T> {
   onConsumed?: () => void
   /** Called per committed batch (metrics). */
   onCommitted?: () => void
+  /** Called when a consumer has joined the group and when it is about to close (lag monitoring). */
+  onConsumerStarted?: (consumer: RawConsumer) => void
+  onConsumerStopping?: (consumer: RawConsumer) => void
 }
 
 export interface ConsumerLoop {
@@ -30,21 +45,21 @@ export interface ConsumerLoop {
 
 /**
  * One consumer group member that never gives up: it batches messages (size or time),
- * hands them to `handle`, and commits offsets only after `handle` succeeded (retrying
- * the batch with backoff meanwhile, fetching nothing). When its stream fails (a broker
- * outage outlasting the client's own retries), the consumer is rebuilt and rejoins the
- * group from the last commit, so processing is at least once and handlers are idempotent.
+ * sends what cannot be processed to the dead letters, hands the rest to `handle`, and
+ * commits offsets only after both succeeded (retrying the batch with backoff meanwhile,
+ * fetching nothing). When its stream fails (a broker outage outlasting the client's own
+ * retries), the consumer is rebuilt and rejoins the group from the last commit, so
+ * processing is at least once and handlers must be idempotent.
  */
 export function startConsumerLoop<T>(options: ConsumerLoopOptions<T>): ConsumerLoop {
   const { group, topic, logger } = options
   let buffered: RawMessage[] = []
   let items: T[] = []
+  let toDeadLetter: Array<{ message: RawMessage; reason: string }> = []
   let timer: NodeJS.Timeout | undefined
   let flushing: Promise<void> | undefined
   let stopped = false
-  let current:
-    | { consumer: Consumer<Buffer, Buffer, string, Buffer>; stream: RawStream | undefined }
-    | undefined
+  let current: { consumer: RawConsumer; stream: RawStream | undefined } | undefined
 
   async function flush(stream: RawStream): Promise<void> {
     if (timer) clearTimeout(timer)
@@ -52,12 +67,21 @@ export function startConsumerLoop<T>(options: ConsumerLoopOptions<T>): ConsumerL
     if (buffered.length === 0) return
     const messages = buffered
     const batch = items
+    const deadLetters = toDeadLetter
     buffered = []
     items = []
+    toDeadLetter = []
     stream.pause()
-    for (let attempt = 1; batch.length > 0; attempt++) {
+    // Handle (and dead-letter) first, commit after: a crash in between redelivers, which
+    // the handlers absorb. Nothing is committed that is neither handled nor dead-lettered.
+    for (let attempt = 1; ; attempt++) {
       try {
-        await options.handle(batch)
+        while (deadLetters.length > 0) {
+          const { message, reason } = deadLetters[0]!
+          await options.deadLetter!(message, reason)
+          deadLetters.shift()
+        }
+        if (batch.length > 0) await options.handle(batch)
         break
       } catch (error) {
         if (stopped) return // nothing committed: redelivered after restart
@@ -88,22 +112,30 @@ export function startConsumerLoop<T>(options: ConsumerLoopOptions<T>): ConsumerL
   function receive(stream: RawStream, message: RawMessage): void {
     buffered.push(message)
     options.onConsumed?.()
+    let decoded: Decoded<T>
     try {
-      for (const item of options.decode(message)) items.push(item)
+      decoded = options.decode(message)
     } catch (error) {
-      logger.error('message cannot be processed; skipped', {
-        group,
-        partition: message.partition,
-        offset: message.offset,
-        error,
-      })
+      decoded = { items: [], deadLetter: `failed: ${String(error)}` }
+    }
+    for (const item of decoded.items) items.push(item)
+    if (decoded.deadLetter !== undefined) {
+      if (options.deadLetter) toDeadLetter.push({ message, reason: decoded.deadLetter })
+      else
+        logger.error('message cannot be processed; skipped', {
+          group,
+          partition: message.partition,
+          offset: message.offset,
+          reason: decoded.deadLetter,
+        })
     }
     if (items.length >= options.maxBatchItems) startFlush(stream)
     else if (!timer) timer = setTimeout(() => startFlush(stream), options.maxBatchDelayMs)
   }
 
+  /** One consumer's life: join the group, consume until the stream fails or is closed. Resolves with why it ended. */
   async function consumeUntilEnd(): Promise<unknown> {
-    const consumer = new Consumer<Buffer, Buffer, string, Buffer>({
+    const consumer: RawConsumer = new Consumer<Buffer, Buffer, string, Buffer>({
       clientId: `${options.clientId}-${group}`,
       groupId: group,
       bootstrapBrokers: options.brokers,
@@ -128,28 +160,35 @@ export function startConsumerLoop<T>(options: ConsumerLoopOptions<T>): ConsumerL
     }
     current = { consumer, stream }
     if (stopped) {
+      // Stopped while joining the group.
       current = undefined
       await stream.close().catch(() => undefined)
       await consumer.close(true).catch(() => undefined)
       return undefined
     }
+    options.onConsumerStarted?.(consumer)
     const ended = new Promise<unknown>((resolve) => {
       stream.once('error', resolve)
       stream.once('close', () => resolve(undefined))
     })
     stream.on('data', (message: RawMessage) => receive(stream, message))
     const reason = await ended
+    // A running flush ends (its commit may fail); what was read but not flushed is
+    // dropped: it is not committed, so the next consumer reads it again.
     if (timer) clearTimeout(timer)
     timer = undefined
     await flushing
     buffered = []
     items = []
+    toDeadLetter = []
     current = undefined
+    options.onConsumerStopping?.(consumer)
     await stream.close().catch(() => undefined)
     await consumer.close(true).catch(() => undefined)
     return reason
   }
 
+  // The consumer is rebuilt whenever its stream fails, so a group never stops for good.
   const loop = (async () => {
     for (let attempt = 0; !stopped; attempt++) {
       const reason = await consumeUntilEnd()
@@ -165,6 +204,8 @@ export function startConsumerLoop<T>(options: ConsumerLoopOptions<T>): ConsumerL
       stopped = true
       if (timer) clearTimeout(timer)
       await flushing
+      // Ends the running consumer: its stream's close (or, while it is still joining the
+      // group, the consumer's own close) ends the loop.
       if (current?.stream) await current.stream.close().catch(() => undefined)
       else await current?.consumer.close(true).catch(() => undefined)
       await loop
