@@ -65,8 +65,18 @@ function scanParams(condition: ScanCondition, range: TimeRange): QueryParams {
  */
 export function scanCountQuery(table: string, condition: ScanCondition): string {
   return `SELECT uniqExact(trace_id, span_id) AS n FROM ${table}
-    WHERE ${scanWhere(condition)}`
+    WHERE ${scanWhere(condition)}
+    SETTINGS ${JSON_SETTINGS}`
 }
+
+/**
+ * Rule conditions read attribute and event JSON. simdjson, ClickHouse's default JSON
+ * parser, refuses a whole document holding an integer of 2^63 or more (JavaScript writes
+ * doubles below 1e21 as plain digits), so a condition would not see such a span's
+ * events or structured attributes while the streaming matcher does. The fallback parser
+ * reads them.
+ */
+const JSON_SETTINGS = 'allow_simdjson = 0'
 
 /**
  * One page of a keyset scan in primary-key order. The keyset bound is an OR of
@@ -90,7 +100,7 @@ export function scanPageQuery(table: string, condition: ScanCondition, after: Sp
       ${keyset}
     ORDER BY trace_id, span_id
     LIMIT {scan_limit:UInt32}
-    SETTINGS do_not_merge_across_partitions_select_final = 1`
+    SETTINGS do_not_merge_across_partitions_select_final = 1, ${JSON_SETTINGS}`
 }
 
 /** The parameters of scanPageQuery. */
