@@ -82,6 +82,26 @@ const INT64_MAX = 0x7fffffffffffffffn
  * @throws OtlpDecodeError on malformed JSON, or JSON whose shape is not the request's; the
  *   message names the offending path, e.g. `resourceSpans[0].scopeSpans[0].spans[2].traceId`.
  */
+/** A `\uD800`–`\uDFFF` escape: half of a pair, or a lone surrogate JSON.parse lets through. */
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F][0-9a-fA-F]{2}/
+
+/**
+ * Replaces lone surrogates (as `\uD800` alone decodes) with U+FFFD in every string, key or
+ * value, as a UTF-8 protobuf decoder does with invalid bytes. A lone surrogate cannot be
+ * written as UTF-8: stored, it would make the span's JSON unreadable to ClickHouse. Pairs
+ * (an escaped emoji) are left as they are.
+ */
+function wellFormed(value: unknown): unknown {
+  if (typeof value === 'string') return value.toWellFormed()
+  if (Array.isArray(value)) return value.map(wellFormed)
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {}
+    for (const [key, item] of Object.entries(value)) out[key.toWellFormed()] = wellFormed(item)
+    return out
+  }
+  return value
+}
+
 export function decodeExportTraceRequestJson(text: string): OtlpExportTraceRequest {
   let document: unknown
   try {
@@ -89,6 +109,8 @@ export function decodeExportTraceRequestJson(text: string): OtlpExportTraceReque
   } catch (error) {
     throw new OtlpDecodeError(`malformed JSON: ${(error as Error).message}`)
   }
+  // Only an escape can put a lone surrogate in a string (raw text is UTF-8 decoded).
+  if (SURROGATE_ESCAPE.test(text)) document = wellFormed(document)
   try {
     return decodeRequest(document)
   } catch (error) {

@@ -32,6 +32,19 @@ describe('OTLP/JSON decoding', () => {
     assert.deepEqual(fromJson, decodeExportTraceRequestProtobuf(encodeExportTraceRequestProtobuf(request)))
   })
 
+  it('replaces lone surrogates (only an escape can make one) with U+FFFD; escaped pairs stay', () => {
+    // Built by hand: JSON.stringify would escape the lone surrogate the same way, but the
+    // test must show the exact text an exporter sends.
+    const text = JSON.stringify(
+      wrap({ ...ids, name: 'NAME', attributes: [{ key: 'k', value: { stringValue: 'VALUE' } }] }),
+    )
+      .replace('NAME', 'chat \\ud83d\\ude00')
+      .replace('VALUE', 'half \\ud800 pair')
+    const span = decodeExportTraceRequestJson(text).resourceSpans[0]!.scopeSpans[0]!.spans[0]!
+    assert.equal(span.name, 'chat 😀')
+    assert.deepEqual(span.attributes[0]!.value, { type: 'string', value: 'half \ufffd pair' })
+  })
+
   it('reads trace and span ids as hex, in either case (not base64)', () => {
     const span = onlySpan(wrap({ ...ids, parentSpanId: '' }))
     assert.equal(bytesToHex(span.traceId), '5b8efff798038103d269b633813fc60c')
