@@ -158,7 +158,7 @@ export function createDatasetWriter(options: DatasetWriterOptions): DatasetWrite
     )
     const known = await versions.list(datasetId)
     const current = currentVersion(known)
-    const ids = kept.map((c) => deriveItemId(datasetId, c.traceId, c.spanId))
+    let ids = kept.map((c) => deriveItemId(datasetId, c.traceId, c.spanId))
     const existing = current ? await items.existingIds(datasetId, current.versionId, ids) : new Set<string>()
     let fresh = kept.filter((_, i) => !existing.has(ids[i]!))
     const count = current ? await items.count(datasetId, current.versionId) : 0
@@ -166,11 +166,12 @@ export function createDatasetWriter(options: DatasetWriterOptions): DatasetWrite
     if (upToCap) {
       const room = roomUnderCap({ kind: dataset.kind, current: count, caps })
       if (fresh.length > room) {
+        // The first `room` new rows go in; the rest, and only they, are left out.
         const dropped = new Set(fresh.slice(room))
         droppedForCap = dropped.size
         fresh = fresh.slice(0, room)
+        ids = ids.filter((_, i) => !dropped.has(kept[i]!))
         kept = kept.filter((c) => !dropped.has(c))
-        ids.splice(0, ids.length, ...kept.map((c) => deriveItemId(datasetId, c.traceId, c.spanId)))
       }
     } else {
       assertWithinCap({ kind: dataset.kind, current: count, adding: fresh.length, caps })
