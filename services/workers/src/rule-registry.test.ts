@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, test } from 'node:test'
@@ -104,4 +104,18 @@ test('a missing directory is a failed load that names it, not a crash', async ()
   assert.equal(reload.ok, false)
   assert.match(reload.errors[0]!, /nope/)
   assert.equal(rules.length, 0)
+})
+
+test('a missing directory is reported once, not on every poll, and loads when it appears', async () => {
+  const missing = join(dir, 'later')
+  const errors: string[] = []
+  const logger = { ...silentLogger, error: (message: string) => errors.push(message), child: () => logger }
+  registry = createRuleRegistry({ dir: missing, pollIntervalMs: 10, logger })
+  await registry.start()
+  await new Promise((r) => setTimeout(r, 200))
+  assert.equal(errors.length, 1)
+  mkdirSync(missing)
+  writeFileSync(join(missing, 'a.yaml'), ruleFile('first'))
+  await eventually(() => registry!.status().reload.ok, 'the directory loads once it exists')
+  assert.equal(registry.forApplication(APP).length, 1)
 })

@@ -53,11 +53,13 @@ export interface RuleRegistryOptions {
 }
 
 const EMPTY: readonly CompiledRule[] = Object.freeze([])
+/** The fingerprint of a directory that cannot be read (missing, not a directory). */
+const UNREADABLE = 'unreadable'
 
 /**
  * The rules in force, reloaded when their files change. A reload compiles the whole
  * directory first and swaps only when every file is valid: an invalid edit keeps the
- * last good set running and says so (log, `spansift_rules_reload_errors_total`, the
+ * last good set running and says so (log, `spansift_rules_reloads_total{outcome="error"}`, the
  * status `GET /v1/rules` shows). Changes are found by polling file names, sizes and
  * modification times, which also sees Kubernetes ConfigMap updates (a symlink swap
  * that file watchers often miss).
@@ -120,7 +122,6 @@ export function createRuleRegistry(options: RuleRegistryOptions): RuleRegistry {
 
   async function load(): Promise<boolean> {
     const attemptAt = now().toISOString()
-    const printed = fingerprint
     let errors: RuleFileError[]
     let rules: Rule[]
     let files: string[]
@@ -128,7 +129,8 @@ export function createRuleRegistry(options: RuleRegistryOptions): RuleRegistry {
       fingerprint = await directoryFingerprint()
       ;({ rules, errors, files } = await loadRuleFiles(options.dir))
     } catch (error) {
-      fingerprint = printed
+      // Seen as the poll sees it, so an unreadable directory is reported once, not every poll.
+      fingerprint = UNREADABLE
       errors = [{ file: options.dir, line: 0, column: 0, yamlPath: '', message: (error as Error).message }]
       rules = []
       files = []
@@ -201,7 +203,7 @@ export function createRuleRegistry(options: RuleRegistryOptions): RuleRegistry {
 
   async function poll(): Promise<void> {
     try {
-      const current = await directoryFingerprint().catch(() => 'unreadable')
+      const current = await directoryFingerprint().catch(() => UNREADABLE)
       if (current !== fingerprint) await reload()
     } finally {
       if (timer) timer = setTimeout(poll, pollIntervalMs)
