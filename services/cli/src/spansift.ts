@@ -141,15 +141,19 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
         logger,
         metrics,
       })
-      const spanBus: SpanBus = config.kafkaBrokers
+      // What every Kafka client of this process shares: brokers and topic provisioning.
+      const kafka = config.kafkaBrokers && {
+        brokers: config.kafkaBrokers,
+        partitions: config.kafkaPartitions,
+        replicationFactor: config.kafkaReplicationFactor,
+        minInsyncReplicas: config.kafkaMinInsyncReplicas,
+        logger,
+        metrics,
+      }
+      const spanBus: SpanBus = kafka
         ? createKafkaBus({
-            brokers: config.kafkaBrokers,
+            ...kafka,
             clientId: `spansift-${[...roles].join('-')}`,
-            partitions: config.kafkaPartitions,
-            replicationFactor: config.kafkaReplicationFactor,
-            minInsyncReplicas: config.kafkaMinInsyncReplicas,
-            logger,
-            metrics,
             ...(options.kafkaTopic
               ? { topic: options.kafkaTopic, deadLetterTopic: `${options.kafkaTopic}.dlq` }
               : {}),
@@ -175,15 +179,10 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
       registry = rules
       // Rule matches reach each dataset's one appender: in process, or over Kafka keyed by
       // dataset (the appenders run in the rule-worker role) so caps hold across workers.
-      const appendQueue: DatasetAppendQueue = config.kafkaBrokers
+      const appendQueue: DatasetAppendQueue = kafka
         ? createKafkaAppendQueue({
-            brokers: config.kafkaBrokers,
+            ...kafka,
             clientId: `spansift-${[...roles].join('-')}-appends`,
-            partitions: config.kafkaPartitions,
-            replicationFactor: config.kafkaReplicationFactor,
-            minInsyncReplicas: config.kafkaMinInsyncReplicas,
-            logger,
-            metrics,
             ...(options.kafkaTopic ? { topic: `${options.kafkaTopic}.dataset-appends` } : {}),
           })
         : createInProcessAppendQueue()
