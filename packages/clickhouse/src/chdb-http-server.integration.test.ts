@@ -10,6 +10,7 @@ import { text } from 'node:stream/consumers'
 import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { type ClickHouseClient, ClickHouseError, createClient } from '@clickhouse/client'
+import { testSpan } from '@spansift/core/datasets/test-span'
 import { silentLogger } from '@spansift/core/logger'
 import type { Span } from '@spansift/core/span-model'
 import { isNetworkError } from './query-runner.ts'
@@ -69,30 +70,18 @@ const appId = '3c90c3cc-0d44-4b50-8888-8dd25736052a'
 const now = BigInt(Date.now()) * 1_000_000n
 const wideRange = { fromUnixNano: now - 86_400_000_000_000n, toUnixNano: now + 86_400_000_000_000n }
 
+/** A recent span (inside the retention) of the test application. */
 function span(overrides: Partial<Span>): Span {
-  return {
+  return testSpan({
     applicationId: appId,
-    traceId: '0af7651916cd43dd8448eb211c80319c',
-    spanId: 'b7ad6b7169203331',
-    parentSpanId: '',
-    traceState: '',
-    name: 'chat gpt-4o',
-    kind: 3,
+
     startTimeUnixNano: now - 3_600_000_000_000n,
     endTimeUnixNano: now - 3_599_000_000_000n,
-    durationNano: 1_000_000_000n,
     statusCode: 0,
-    statusMessage: '',
-    serviceName: 'support-bot',
-    scopeName: 'openai',
-    scopeVersion: '1.0.0',
     resourceAttributes: { 'service.name': 'support-bot' },
     attributes: { 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': 42, flag: true },
-    events: [],
-    links: [],
-    flags: 1,
     ...overrides,
-  }
+  })
 }
 
 before(async () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { type ClickHouseClient, createClient } from '@clickhouse/client'
 import type { Dataset, DatasetItem, DatasetVersion } from '@spansift/core/datasets/dataset-model'
+import { testSpan } from '@spansift/core/datasets/test-span'
 import { silentLogger } from '@spansift/core/logger'
 import type { Span } from '@spansift/core/span-model'
 import { Session } from 'chdb'
@@ -321,30 +322,18 @@ const appId = '3c90c3cc-0d44-4b50-8888-8dd25736052a'
 const now = BigInt(Date.now()) * 1_000_000n
 const range = { fromUnixNano: now - 86_400_000_000_000n, toUnixNano: now + 86_400_000_000_000n }
 
+/** A recent span (inside the retention) of the test application. */
 function span(overrides: Partial<Span>): Span {
-  return {
+  return testSpan({
     applicationId: appId,
-    traceId: '0af7651916cd43dd8448eb211c80319c',
-    spanId: 'b7ad6b7169203331',
-    parentSpanId: '',
-    traceState: '',
     name: 'chat',
-    kind: 3,
     startTimeUnixNano: now - 3_600_000_000_000n,
     endTimeUnixNano: now - 3_599_000_000_000n,
-    durationNano: 1_000_000_000n,
     statusCode: 0,
-    statusMessage: '',
-    serviceName: 'support-bot',
-    scopeName: 'openai',
-    scopeVersion: '1.0.0',
     resourceAttributes: { 'service.name': 'support-bot' },
     attributes: { 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': 42 },
-    events: [],
-    links: [],
-    flags: 1,
     ...overrides,
-  }
+  })
 }
 
 test('spans through the Distributed table: stored once however often written, found by trace and by refs', async () => {
