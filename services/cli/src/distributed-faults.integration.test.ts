@@ -1,14 +1,10 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { openStorage, type Storage } from '@spansift/clickhouse/storage'
+import type { Storage } from '@spansift/clickhouse/storage'
 import { tableNames } from '@spansift/clickhouse/tables'
-import { silentLogger } from '@spansift/core/logger'
-import { startOwnBroker, type TestBroker } from './test-kafka-broker.ts'
-import { freePort, otlpJsonExport, randomHexId } from './test-otlp.ts'
-import { startClickHouseProcess, startSpansiftProcess, type TestProcess } from './test-processes.ts'
+import { type DistributedStack, startDistributedStack } from './test-distributed-stack.ts'
+import { otlpJsonExport, randomHexId } from './test-otlp.ts'
+import { startClickHouseProcess, type TestProcess } from './test-processes.ts'
 
 // The distributed wiring as separate processes: a receiver (+ API), span writers in one
 // consumer group, a real Kafka broker, and one ClickHouse shared over HTTP (the embedded
@@ -18,68 +14,33 @@ const ADMIN_KEY = 'faults-admin-key-0123456789'
 const hex = randomHexId
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-let broker: TestBroker
-let clickhouse: { process: TestProcess; url: string }
-let clickhouseDir: string
+let stack: DistributedStack
 let storage: Storage
-let env: Record<string, string>
 let front: TestProcess
 let otlpUrl: string
 let appKey: string
-const processes: TestProcess[] = []
-
-async function spawnRole(roles: string[], extra: Record<string, string> = {}): Promise<TestProcess> {
-  const p = await startSpansiftProcess(roles, { ...env, ...extra })
-  processes.push(p)
-  return p
-}
+const spawnRole = (roles: string[]) => stack.spawnRole(roles)
 
 before(async () => {
-  broker = await startOwnBroker()
-  clickhouseDir = mkdtempSync(join(tmpdir(), 'spansift-faults-ch-'))
-  clickhouse = await startClickHouseProcess(clickhouseDir)
-  const otlpPort = await freePort()
-  const apiPort = await freePort()
-  env = {
-    SPANSIFT_KAFKA_BROKERS: broker.brokers,
-    SPANSIFT_CLICKHOUSE_URL: `${clickhouse.url}/spansift`,
-    SPANSIFT_ADMIN_KEY: ADMIN_KEY,
-    SPANSIFT_KAFKA_PARTITIONS: '6',
-    SPANSIFT_OTLP_HTTP_PORT: String(otlpPort),
-    SPANSIFT_OTLP_GRPC_PORT: '0',
-    SPANSIFT_API_PORT: String(apiPort),
-    // Several processes side by side: each its own ephemeral ops port.
-    SPANSIFT_METRICS_PORT: '0',
-  }
-  front = await spawnRole(['receiver', 'api'])
-  otlpUrl = `http://127.0.0.1:${otlpPort}/v1/traces`
-  const api = `http://127.0.0.1:${apiPort}`
+  stack = await startDistributedStack({ adminKey: ADMIN_KEY })
+  ;({ storage, front, otlpUrl } = stack)
   const headers = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' }
   const app = (await (
-    await fetch(`${api}/v1/applications`, { method: 'POST', headers, body: '{"name":"faults"}' })
+    await fetch(`${stack.apiUrl}/v1/applications`, { method: 'POST', headers, body: '{"name":"faults"}' })
   ).json()) as {
     id: string
   }
   appKey = (
-    (await (await fetch(`${api}/v1/applications/${app.id}/keys`, { method: 'POST', headers })).json()) as {
+    (await (
+      await fetch(`${stack.apiUrl}/v1/applications/${app.id}/keys`, { method: 'POST', headers })
+    ).json()) as {
       key: string
     }
   ).key
-  storage = await openStorage({
-    url: env.SPANSIFT_CLICKHOUSE_URL,
-    dataDir: '',
-    logger: silentLogger,
-    migrate: false,
-    spanRetentionDays: 30,
-  })
 })
 
 after(async () => {
-  for (const p of processes.reverse()) await p.stop(10_000)
-  await storage?.close()
-  await clickhouse?.process.stop()
-  await broker?.destroy()
-  rmSync(clickhouseDir, { recursive: true, force: true })
+  await stack?.stop()
 })
 
 /** Sends exports of 10 fresh spans until `stop()`; records which spans were acknowledged. Bounded: 120 s, 20,000 exports. */
@@ -171,10 +132,10 @@ describe('distributed wiring under faults', () => {
     const writer = await spawnRole(['span-writer'])
     const load = startLoad()
     await sleep(2_000)
-    const port = new URL(clickhouse.url).port
-    await clickhouse.process.kill()
+    const port = new URL(stack.clickhouse.url).port
+    await stack.clickhouse.process.kill()
     await sleep(6_000)
-    clickhouse = await startClickHouseProcess(clickhouseDir, Number(port))
+    stack.clickhouse = await startClickHouseProcess(stack.clickhouseDir, Number(port))
     await sleep(3_000)
     await load.stop()
     const result = await assertAllStoredOnce(load.acknowledged)

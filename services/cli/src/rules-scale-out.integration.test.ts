@@ -3,13 +3,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { openStorage, type Storage } from '@spansift/clickhouse/storage'
+import type { Storage } from '@spansift/clickhouse/storage'
 import { tableNames } from '@spansift/clickhouse/tables'
-import { silentLogger } from '@spansift/core/logger'
 import { isSampled } from '@spansift/core/rules/sampling'
-import { startOwnBroker, type TestBroker } from './test-kafka-broker.ts'
-import { freePort, otlpJsonExport, randomHexId } from './test-otlp.ts'
-import { startClickHouseProcess, startSpansiftProcess, type TestProcess } from './test-processes.ts'
+import { type DistributedStack, startDistributedStack } from './test-distributed-stack.ts'
+import { otlpJsonExport, randomHexId } from './test-otlp.ts'
+import type { TestProcess } from './test-processes.ts'
 
 // The multi-worker proof: a receiver + API, two span writers and three rule workers as
 // separate processes in their consumer groups, one real Kafka broker, one ClickHouse
@@ -25,12 +24,9 @@ const SAMPLED_SPANS = 2_000
 const SAMPLE_RATE = 0.5
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-let broker: TestBroker
-let clickhouse: { process: TestProcess; url: string }
-let clickhouseDir: string
+let stack: DistributedStack
 let rulesDir: string
 let storage: Storage
-let env: Record<string, string>
 let api: string
 let appKey: string
 let otlpUrl: string
@@ -49,47 +45,20 @@ async function call(method: string, path: string, body?: unknown): Promise<any> 
 }
 
 async function spawnRole(roles: string[]): Promise<TestProcess> {
-  const p = await startSpansiftProcess(roles, env)
+  const p = await stack.spawnRole(roles)
   processes.push(p)
   return p
 }
 
 before(async () => {
-  broker = await startOwnBroker()
-  clickhouseDir = mkdtempSync(join(tmpdir(), 'spansift-scale-ch-'))
   rulesDir = mkdtempSync(join(tmpdir(), 'spansift-scale-rules-'))
-  clickhouse = await startClickHouseProcess(clickhouseDir)
-  const otlpPort = await freePort()
-  const apiPort = await freePort()
-  env = {
-    SPANSIFT_KAFKA_BROKERS: broker.brokers,
-    SPANSIFT_CLICKHOUSE_URL: `${clickhouse.url}/spansift`,
-    SPANSIFT_ADMIN_KEY: ADMIN_KEY,
-    SPANSIFT_KAFKA_PARTITIONS: '6',
-    SPANSIFT_OTLP_HTTP_PORT: String(otlpPort),
-    SPANSIFT_OTLP_GRPC_PORT: '0',
-    SPANSIFT_API_PORT: String(apiPort),
-    SPANSIFT_METRICS_PORT: '0',
-    SPANSIFT_RULES_DIR: rulesDir,
-  }
-  await spawnRole(['receiver', 'api'])
-  otlpUrl = `http://127.0.0.1:${otlpPort}/v1/traces`
-  api = `http://127.0.0.1:${apiPort}`
-  storage = await openStorage({
-    url: env.SPANSIFT_CLICKHOUSE_URL,
-    dataDir: '',
-    logger: silentLogger,
-    migrate: false,
-    spanRetentionDays: 30,
-  })
+  stack = await startDistributedStack({ adminKey: ADMIN_KEY, env: { SPANSIFT_RULES_DIR: rulesDir } })
+  processes.push(stack.front)
+  ;({ storage, otlpUrl, apiUrl: api } = stack)
 })
 
 after(async () => {
-  for (const p of processes.reverse()) await p.stop(10_000)
-  await storage?.close()
-  await clickhouse?.process.stop()
-  await broker?.destroy()
-  rmSync(clickhouseDir, { recursive: true, force: true })
+  await stack?.stop()
   rmSync(rulesDir, { recursive: true, force: true })
 })
 

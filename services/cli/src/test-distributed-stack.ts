@@ -1,0 +1,87 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { openStorage, type Storage } from '@spansift/clickhouse/storage'
+import { silentLogger } from '@spansift/core/logger'
+import { startOwnBroker, type TestBroker } from './test-kafka-broker.ts'
+import { freePort } from './test-otlp.ts'
+import { startClickHouseProcess, startSpansiftProcess, type TestProcess } from './test-processes.ts'
+
+/**
+ * The distributed wiring for multi-process tests: a real Kafka broker of the test's own,
+ * one ClickHouse shared over HTTP (the embedded engine behind the HTTP interface), and a
+ * receiver + API process in front (it migrates the schema). Roles are added with
+ * `spawnRole`; `stop` ends them all, newest first, then ClickHouse and the broker.
+ */
+export interface DistributedStack {
+  broker: TestBroker
+  /** The ClickHouse process; a test that restarts it assigns the new one here. */
+  clickhouse: { process: TestProcess; url: string }
+  clickhouseDir: string
+  /** The environment every spansift process of the stack gets. */
+  env: Record<string, string>
+  front: TestProcess
+  otlpUrl: string
+  apiUrl: string
+  /** The shared ClickHouse, for the test's own checks (opened without migrating). */
+  storage: Storage
+  spawnRole(roles: string[]): Promise<TestProcess>
+  stop(): Promise<void>
+}
+
+export async function startDistributedStack(options: {
+  adminKey: string
+  /** Variables beyond the stack's own (a rules directory, say). */
+  env?: Record<string, string>
+}): Promise<DistributedStack> {
+  const processes: TestProcess[] = []
+  const broker = await startOwnBroker()
+  const clickhouseDir = mkdtempSync(join(tmpdir(), 'spansift-stack-ch-'))
+  const clickhouse = await startClickHouseProcess(clickhouseDir)
+  const otlpPort = await freePort()
+  const apiPort = await freePort()
+  const env = {
+    SPANSIFT_KAFKA_BROKERS: broker.brokers,
+    SPANSIFT_CLICKHOUSE_URL: `${clickhouse.url}/spansift`,
+    SPANSIFT_ADMIN_KEY: options.adminKey,
+    SPANSIFT_KAFKA_PARTITIONS: '6',
+    SPANSIFT_OTLP_HTTP_PORT: String(otlpPort),
+    SPANSIFT_OTLP_GRPC_PORT: '0',
+    SPANSIFT_API_PORT: String(apiPort),
+    // Several processes side by side: each its own ephemeral ops port.
+    SPANSIFT_METRICS_PORT: '0',
+    ...options.env,
+  }
+  const spawnRole = async (roles: string[]) => {
+    const p = await startSpansiftProcess(roles, env)
+    processes.push(p)
+    return p
+  }
+  const front = await spawnRole(['receiver', 'api'])
+  const storage = await openStorage({
+    url: env.SPANSIFT_CLICKHOUSE_URL,
+    dataDir: '',
+    logger: silentLogger,
+    migrate: false,
+    spanRetentionDays: 30,
+  })
+  const stack: DistributedStack = {
+    broker,
+    clickhouse,
+    clickhouseDir,
+    env,
+    front,
+    otlpUrl: `http://127.0.0.1:${otlpPort}/v1/traces`,
+    apiUrl: `http://127.0.0.1:${apiPort}`,
+    storage,
+    spawnRole,
+    async stop() {
+      for (const p of processes.reverse()) await p.stop(10_000)
+      await storage.close()
+      await stack.clickhouse.process.stop()
+      await broker.destroy()
+      rmSync(clickhouseDir, { recursive: true, force: true })
+    },
+  }
+  return stack
+}
