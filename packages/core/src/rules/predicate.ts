@@ -63,7 +63,9 @@
  *     case-insensitive. Its classes reach both engines as explicit code points, and
  *     JavaScript runs it in linear time (no backtracking), as RE2 does.
  */
+
 import { z } from 'zod'
+import { closest } from './did-you-mean.ts'
 
 export type Scalar = string | number | boolean
 
@@ -166,33 +168,8 @@ const SHAPES = '{field, <operator>}, {all: [...]}, {any: [...]}, {not: ...} or {
 
 /** The closest known key, for a "did you mean" (edit distance ≤ 2). */
 function suggestion(key: string, known: readonly string[]): string {
-  let best: string | undefined
-  let bestDistance = 3
-  for (const candidate of known) {
-    const d = editDistance(key.toLowerCase(), candidate)
-    if (d < bestDistance) {
-      best = candidate
-      bestDistance = d
-    }
-  }
+  const best = closest(key, known, 2)
   return best ? ` (did you mean "${best}"?)` : ''
-}
-
-function editDistance(a: string, b: string): number {
-  if (Math.abs(a.length - b.length) > 2) return 3
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i]
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(
-        previous[j]! + 1,
-        current[j - 1]! + 1,
-        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
-      )
-    }
-    previous = current
-  }
-  return previous[b.length]!
 }
 
 const describe = (value: unknown): string =>

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
-import { closest, formatRuleFileError, formatYamlPath, parseRuleFile } from './rule-file.ts'
+import { closest } from './did-you-mean.ts'
+import { formatRuleFileError, formatYamlPath, parseRuleFile } from './rule-file.ts'
 
 const FIXTURES = join(import.meta.dirname, 'fixtures')
 const APP = '3c90c3cc-0d44-4b50-8888-8dd25736052a'
