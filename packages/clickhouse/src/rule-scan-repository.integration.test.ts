@@ -1,10 +1,6 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { testSpan } from '@spansift/core/datasets/test-span'
-import { silentLogger } from '@spansift/core/logger'
 import type { Span } from '@spansift/core/span-model'
 import { createRuleBackfillsRepository } from './rule-backfills-repository.ts'
 import {
@@ -15,12 +11,12 @@ import {
   scanPageParams,
   scanPageQuery,
 } from './rule-scan-repository.ts'
-import { openStorage, type Storage } from './storage.ts'
+import type { Storage } from './storage.ts'
 import { tableNames } from './tables.ts'
+import { openTestStorage } from './test-storage.ts'
 
 // The scan and progress repositories on the real schema (embedded engine, or the server
 // SPANSIFT_CLICKHOUSE_URL names).
-const dataDir = mkdtempSync(join(tmpdir(), 'spansift-rule-scan-'))
 let storage: Storage
 const appA = '3c90c3cc-0d44-4b50-8888-8dd25736052a'
 const appB = '7d1f0a2e-5b6c-4d8e-9f00-112233445566'
@@ -55,13 +51,7 @@ const gpt: ScanCondition = {
 }
 
 before(async () => {
-  storage = await openStorage({
-    url: process.env.SPANSIFT_CLICKHOUSE_URL,
-    dataDir,
-    logger: silentLogger,
-    migrate: true,
-    spanRetentionDays: 400,
-  })
+  storage = await openTestStorage('rule-scan')
   // Duplicates must stay unmerged for the dedup assertions to mean anything.
   await storage.runner.command('test', `SYSTEM STOP MERGES ${tableNames(storage.runner.database).spans}`)
   for (let m = 0; m < 3; m++) {
@@ -73,7 +63,6 @@ before(async () => {
 })
 after(async () => {
   await storage.close()
-  rmSync(dataDir, { recursive: true, force: true })
 })
 
 test('count counts a span stored twice once, within the application and the range', async () => {

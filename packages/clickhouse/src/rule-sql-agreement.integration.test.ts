@@ -1,10 +1,6 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { silentLogger } from '@spansift/core/logger'
 import { compilePredicate, compileRegexMatcher } from '@spansift/core/rules/compile-js'
 import { predicateToSql } from '@spansift/core/rules/compile-sql'
 import { PREDICATE_BUILT_INS } from '@spansift/core/rules/fields'
@@ -20,30 +16,23 @@ import type {
   StatusCode,
 } from '@spansift/core/span-model'
 import fc from 'fast-check'
-import { openStorage, type Storage } from './storage.ts'
+import type { Storage } from './storage.ts'
 import { tableNames } from './tables.ts'
+import { openTestStorage } from './test-storage.ts'
 
 // One meaning, two compilations: every predicate the JS matcher (streaming) accepts a
 // span for, the SQL condition (backfill) accepts the stored span for, on the real engine.
 // SPANSIFT_CLICKHOUSE_URL points the same test at a ClickHouse server;
 // SPANSIFT_PROPERTY_SEED / SPANSIFT_PROPERTY_RUNS replay or lengthen the property.
-const dataDir = mkdtempSync(join(tmpdir(), 'spansift-rule-sql-'))
 let storage: Storage
 let spansTable: string
 
 before(async () => {
-  storage = await openStorage({
-    url: process.env.SPANSIFT_CLICKHOUSE_URL,
-    dataDir,
-    logger: silentLogger,
-    migrate: true,
-    spanRetentionDays: 400,
-  })
+  storage = await openTestStorage('rule-sql')
   spansTable = tableNames(storage.runner.database).spans
 })
 after(async () => {
   await storage.close()
-  rmSync(dataDir, { recursive: true, force: true })
 })
 
 const NOW = BigInt(Date.now()) * 1_000_000n - 3_600_000_000_000n

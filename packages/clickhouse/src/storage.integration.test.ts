@@ -1,34 +1,23 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { silentLogger } from '@spansift/core/logger'
 import type { Span } from '@spansift/core/span-model'
 import { migrate, migrations } from './migrations.ts'
-import { openStorage, type Storage } from './storage.ts'
+import type { Storage } from './storage.ts'
 import { tableNames } from './tables.ts'
+import { openTestStorage } from './test-storage.ts'
 
 // The real schema and SQL on the embedded engine; SPANSIFT_CLICKHOUSE_URL points the
 // same test at a ClickHouse server.
-const dataDir = mkdtempSync(join(tmpdir(), 'spansift-storage-'))
 let storage: Storage
 const appA = '3c90c3cc-0d44-4b50-8888-8dd25736052a'
 const appB = '7d1f0a2e-5b6c-4d8e-9f00-112233445566'
 
 before(async () => {
-  storage = await openStorage({
-    url: process.env.SPANSIFT_CLICKHOUSE_URL,
-    dataDir,
-    logger: silentLogger,
-    migrate: true,
-    // Long enough to keep the test's spans of earlier months: rows past the TTL are dropped on insert.
-    spanRetentionDays: 400,
-  })
+  storage = await openTestStorage('storage')
 })
 after(async () => {
   await storage.close()
-  rmSync(dataDir, { recursive: true, force: true })
 })
 
 const NANOS_PER_MS = 1_000_000n

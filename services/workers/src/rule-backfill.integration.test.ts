@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import type { RuleScanRepository } from '@spansift/clickhouse/rule-scan-repository'
 import { scanPageParams, scanPageQuery } from '@spansift/clickhouse/rule-scan-repository'
 import type { TimeRange } from '@spansift/clickhouse/spans-repository'
-import { openStorage, type Storage } from '@spansift/clickhouse/storage'
+import type { Storage } from '@spansift/clickhouse/storage'
 import { tableNames } from '@spansift/clickhouse/tables'
+import { openTestStorage } from '@spansift/clickhouse/test-storage'
 import { candidateFromSpan } from '@spansift/core/datasets/append-candidate'
 import type { DatasetCaps } from '@spansift/core/datasets/caps'
 import type { DatasetKind } from '@spansift/core/datasets/dataset-model'
@@ -28,7 +26,6 @@ import {
 
 // The backfill engine over the real schema and the real dataset writer: spans in three
 // past months, a rule whose SQL pre-filter is broader than its JS decision.
-const dataDir = mkdtempSync(join(tmpdir(), 'spansift-rule-backfill-'))
 let storage: Storage
 const app = randomUUID()
 const otherApp = randomUUID()
@@ -131,14 +128,7 @@ async function rowsOf(datasetId: string): Promise<string[]> {
 }
 
 before(async () => {
-  storage = await openStorage({
-    url: process.env.SPANSIFT_CLICKHOUSE_URL,
-    dataDir,
-    logger: silentLogger,
-    migrate: true,
-    // Long enough to keep the spans of four months back (rows past the TTL are dropped on insert).
-    spanRetentionDays: 400,
-  })
+  storage = await openTestStorage('rule-backfill')
   await storage.applications.create({ id: app, name: 'backfill' })
   // A span stored twice must stay two rows for the test to mean anything.
   await storage.runner.command('test', `SYSTEM STOP MERGES ${tableNames(storage.runner.database).spans}`)
@@ -156,7 +146,6 @@ before(async () => {
 })
 after(async () => {
   await storage.close()
-  rmSync(dataDir, { recursive: true, force: true })
 })
 
 test('a dry run counts the SQL matches and samples the first rule matches, writing nothing', async () => {
