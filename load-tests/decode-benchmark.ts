@@ -1,7 +1,7 @@
 /**
  * Decode benchmark for the receiver's hot path: how many GenAI spans per second one core turns
  * from an OTLP body into typed requests (decode) and into span-model spans (decode+normalize),
- * for protobuf and OTLP/JSON; plus the bus path (split by trace, re-encode), normalization
+ * for protobuf and OTLP/JSON; plus the bus path (normalize, group by trace, re-encode), normalization
  * alone, and protobufjs (reflection over proto/) as a reference point.
  *
  * Each case runs in a fresh Node process: V8's heap sizing and allocation-site pretenuring
@@ -19,7 +19,8 @@ import { decodeExportTraceRequestProtobuf } from '@spansift/core/otlp/decode-pro
 import { encodeExportTraceRequestProtobuf } from '@spansift/core/otlp/encode-protobuf'
 import { normalizeExportTraceRequest } from '@spansift/core/otlp/normalize'
 import { ExportTraceServiceRequestType } from '@spansift/core/otlp/proto-schema'
-import { splitByTrace } from '@spansift/core/otlp/split-by-trace'
+import { spansToExportRequest } from '@spansift/core/otlp/spans-to-request'
+import type { Span } from '@spansift/core/span-model'
 import { buildGenAiRequest } from './genai-payload.ts'
 
 const SPANS_PER_REQUEST = 1000
@@ -77,15 +78,19 @@ const CASES: Case[] = [
     },
   },
   {
-    name: 'protobuf decode+split+encode (bus path)',
+    name: 'protobuf decode+normalize+encode by trace (bus path)',
     format: 'protobuf',
     setup: (b) => (i) => {
-      for (const { request } of splitByTrace(
-        decodeExportTraceRequestProtobuf(b.protobuf[i]!),
-        APPLICATION_ID,
-      )) {
-        encodeExportTraceRequestProtobuf(request)
+      const { spans } = normalizeExportTraceRequest(decodeExportTraceRequestProtobuf(b.protobuf[i]!), {
+        applicationId: APPLICATION_ID,
+      })
+      const byTrace = new Map<string, Span[]>()
+      for (const span of spans) {
+        const trace = byTrace.get(span.traceId)
+        if (trace) trace.push(span)
+        else byTrace.set(span.traceId, [span])
       }
+      for (const trace of byTrace.values()) encodeExportTraceRequestProtobuf(spansToExportRequest(trace))
     },
   },
   {

@@ -9,14 +9,15 @@
  *
  * Bounded: each configuration runs for --seconds (default 5, at most 60).
  */
+
+import type { RuleRegistry } from '@spansift/application/rule-registry'
+import { createRuleWorker } from '@spansift/application/rule-worker'
 import { createInProcessAppendQueue } from '@spansift/bus/in-process-append-queue'
 import { decodeExportTraceRequestProtobuf } from '@spansift/core/otlp/decode-protobuf'
 import { normalizeExportTraceRequest } from '@spansift/core/otlp/normalize'
 import { type CompiledRule, compileRule } from '@spansift/core/rules/rule-evaluator'
 import { parseRuleFile } from '@spansift/core/rules/rule-file'
 import type { Span } from '@spansift/core/span-model'
-import type { RuleRegistry } from '@spansift/workers/rule-registry'
-import { createRuleWorker } from '@spansift/workers/rule-worker'
 import { machineDescription } from './bench-util.ts'
 import { buildGenAiRequest } from './genai-payload.ts'
 

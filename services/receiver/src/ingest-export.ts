@@ -2,8 +2,12 @@ import { BusUnavailableError } from '@spansift/bus/span-bus'
 import type { Authenticator, Principal } from '@spansift/core/authenticator'
 import type { Logger } from '@spansift/core/logger'
 import { DURATION_BUCKETS_SECONDS, type Metrics, noopMetrics } from '@spansift/core/metrics'
+import { OtlpDecodeError } from '@spansift/core/otlp/decode-error'
+import { decodeExportTraceRequestJson } from '@spansift/core/otlp/decode-json'
+import { decodeExportTraceRequestProtobuf } from '@spansift/core/otlp/decode-protobuf'
+import { normalizeExportTraceRequest } from '@spansift/core/otlp/normalize'
+import type { OtlpExportTraceRequest, OtlpFormat } from '@spansift/core/otlp/otlp-types'
 import type { Span } from '@spansift/core/span-model'
-import { decodeRequest, isDecodeError, normalize, type OtlpFormat } from './otlp-codec.ts'
 import { BodyError } from './read-body.ts'
 
 /** The transport an export came over: a metrics label. */
@@ -173,17 +177,22 @@ async function decideExport(
   }
 
   const body = await request.body()
-  let decoded: ReturnType<typeof decodeRequest>
+  let decoded: OtlpExportTraceRequest
   try {
-    decoded = decodeRequest(request.format, body)
+    decoded =
+      request.format === 'protobuf'
+        ? decodeExportTraceRequestProtobuf(body)
+        : decodeExportTraceRequestJson(body.toString('utf8'))
   } catch (error) {
-    if (!isDecodeError(error)) throw error
+    if (!(error instanceof OtlpDecodeError)) throw error
     return {
       kind: 'invalid',
       message: `the ${request.format} body is not a valid ExportTraceServiceRequest: ${error.message}`,
     }
   }
-  const { spans, rejectedSpans, rejectionMessage } = normalize(decoded, principal.applicationId)
+  const { spans, rejectedSpans, rejectionMessage } = normalizeExportTraceRequest(decoded, {
+    applicationId: principal.applicationId,
+  })
   metrics.spansReceived(request.transport, spans.length + rejectedSpans)
   if (rejectedSpans > 0) metrics.spansRejected(request.transport, 'bad_ids', rejectedSpans)
 

@@ -5,6 +5,8 @@ import type { Authenticator } from '@spansift/core/authenticator'
 import type { Stage } from '@spansift/core/lifecycle'
 import type { Logger } from '@spansift/core/logger'
 import { type Metrics, noopMetrics } from '@spansift/core/metrics'
+import type { OtlpFormat } from '@spansift/core/otlp/otlp-types'
+import { encodeExportTraceResponse, encodeRpcStatus } from '@spansift/core/otlp/responses'
 import type { Span } from '@spansift/core/span-model'
 import {
   createIngestMetrics,
@@ -14,7 +16,6 @@ import {
   ingestExport,
   RPC_CODE_BY_OUTCOME,
 } from './ingest-export.ts'
-import { encodeResponse, encodeStatus, type OtlpFormat } from './otlp-codec.ts'
 import { BodyError, readBody } from './read-body.ts'
 
 /** The OTLP/HTTP body limit, after decompression (the Collector's default is 20 MiB too). */
@@ -143,11 +144,14 @@ export function createOtlpHttpReceiver(options: OtlpHttpReceiverOptions): OtlpHt
     }
     switch (outcome.kind) {
       case 'accepted':
-        return { status: 200, body: encodeResponse(undefined, format), format }
+        return { status: 200, body: encodeExportTraceResponse(undefined, format), format }
       case 'partial':
         return {
           status: 200,
-          body: encodeResponse({ rejectedSpans: outcome.rejected, errorMessage: outcome.message }, format),
+          body: encodeExportTraceResponse(
+            { rejectedSpans: outcome.rejected, errorMessage: outcome.message },
+            format,
+          ),
           format,
         }
       case 'overloaded':
@@ -187,7 +191,7 @@ export function createOtlpHttpReceiver(options: OtlpHttpReceiverOptions): OtlpHt
   }
 
   function status(code: number, rpcCode: number, message: string, format: OtlpFormat): Answer {
-    return { status: code, body: encodeStatus(rpcCode, message, format), format }
+    return { status: code, body: encodeRpcStatus(rpcCode, message, format), format }
   }
 
   return {

@@ -23,7 +23,7 @@ export interface NormalizeOptions {
    * The application whose API key sent the request. When given it is authoritative: a
    * `spansift.application.id` resource attribute sent by the client is ignored, so a client
    * cannot file spans under another application. When absent (spans coming back from the
-   * bus), the resource attribute stamped by `splitByTrace` is used.
+   * bus), the resource attribute the bus stamped (`spansToExportRequest`) is used.
    */
   applicationId?: string
 }

@@ -1,5 +1,5 @@
+import { loadRuleFiles } from '@spansift/application/rule-files'
 import { formatRuleFileError } from '@spansift/core/rules/rule-file'
-import { loadRuleFiles } from '@spansift/workers/rule-files'
 import { type Command, createCommandGroup, parseCommandArgs, printHelp } from './command.ts'
 import { rulesBackfill, rulesList, rulesTest } from './rules-remote.ts'
 
