@@ -10,25 +10,19 @@ import type { DatasetRouteDependencies } from './dataset-route-dependencies.ts'
 import { datasetItemSchema, uuidSchema } from './dataset-schemas.ts'
 
 export const claimBody = z.strictObject({
-  reviewer: z
-    .string()
-    .min(1)
-    .max(100)
-    .meta({
-      description:
-        'Who claims: an id the client picks (one per browser tab). A reviewer’s own claims never block it.',
-    }),
+  reviewer: z.string().min(1).max(100).meta({
+    description:
+      'Who claims: an id the client picks (one per browser tab). A reviewer’s own claims never block it.',
+  }),
   lease_seconds: z.number().int().min(10).max(3600).default(300),
   exclude_item_ids: z
     .array(uuidSchema)
     .max(500)
     .optional()
     .meta({ description: 'Rows not to hand out (those the reviewer skipped).' }),
-  item_id: uuidSchema
-    .optional()
-    .meta({
-      description: 'Claim this row instead of the next one (going back); 409 when another reviewer holds it.',
-    }),
+  item_id: uuidSchema.optional().meta({
+    description: 'Claim this row instead of the next one (going back); 409 when another reviewer holds it.',
+  }),
 })
 
 const claimSchema = z.object({

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { conversationOf, previewOf } from './conversation.ts'
+import { conversationOf, outputText, previewOf } from './conversation.ts'
 
 test('GenAI structured messages: roles, parts, tool calls and media', () => {
   const messages = conversationOf({
@@ -95,4 +95,19 @@ test('events when no attribute records messages; nothing when nothing does', () 
     ],
   )
   assert.deepEqual(conversationOf({ attributes: { 'http.method': 'GET' } }), [])
+})
+
+test('outputText: the assistant text of JSON messages; a plain string as it is', () => {
+  const messages = JSON.stringify([
+    {
+      role: 'assistant',
+      parts: [
+        { type: 'tool_call', name: 'f', arguments: '{}' },
+        { type: 'text', content: 'Done.' },
+      ],
+    },
+  ])
+  assert.equal(outputText(messages), 'Done.')
+  assert.equal(outputText('[not json'), '[not json')
+  assert.equal(outputText('Plain answer'), 'Plain answer')
 })

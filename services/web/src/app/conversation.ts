@@ -234,3 +234,12 @@ export function previewOf(span: { attributes: Attributes }, side: 'input' | 'out
   ).replace(/\s+/g, ' ')
   return line.length > max ? `${line.slice(0, max - 1)}…` : line
 }
+
+/** The text an output value carries: a plain string as it is, JSON messages as their assistant text. */
+export function outputText(value: unknown): string {
+  const messages = messagesFrom(value, 'assistant')
+  const structuredValue = typeof value !== 'string' || /^\s*[[{]/.test(value)
+  if (!structuredValue) return text(value)
+  const texts = messages.filter((m) => m.role === 'assistant' && m.content).map((m) => m.content)
+  return texts.length > 0 ? texts.join('\n') : text(value)
+}

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { api, errorText, session } from './api.ts'
+import { outputText } from './conversation.ts'
 import type { ItemJson } from './datasets-page.tsx'
 import type { SpanJson } from './explore-page.tsx'
 import { SpanDetail } from './trace-page.tsx'
@@ -26,9 +27,11 @@ interface Claimed {
   claimed_by_others: number
 }
 
-const firstText = (bucket: Record<string, unknown>) => {
-  const value = Object.values(bucket)[0]
-  return value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value)
+/** The expected output to start editing from: the row's own, else the text of its first expected output. */
+const prefill = (item: ItemJson) => {
+  if (item.expected_output !== null) return item.expected_output
+  const value = Object.values(item.expected_outputs)[0]
+  return value === undefined ? '' : outputText(value)
 }
 
 const isTyping = (target: EventTarget | null) =>
@@ -58,18 +61,24 @@ export function ReviewPage({ datasetId }: { datasetId: string }) {
   const [history, setHistory] = useState<string[]>([])
   const [categories, setCategories] = useState(loadCategories)
   const [help, setHelp] = useState(false)
+  // Keys act on what was typed even before the next render: the handlers read this ref.
+  const formRef = useRef(form)
   const skipped = useRef<string[]>([])
   const expected = useRef<HTMLTextAreaElement>(null)
   const region = useRef<HTMLElement>(null)
   const helpDialog = useRef<HTMLDialogElement>(null)
 
+  const updateForm = (next: typeof form) => {
+    formRef.current = next
+    setForm(next)
+  }
   const show = (claimed: Claimed) => {
     setState(claimed)
     const item = claimed.item
-    setForm({
+    updateForm({
       annotation: item?.annotation ?? '',
       feedback_category: item?.feedback_category ?? '',
-      expected_output: item?.expected_output ?? (item ? firstText(item.expected_outputs) : ''),
+      expected_output: item ? prefill(item) : '',
       priority: item?.priority ?? '',
       labels: item?.labels.join(', ') ?? '',
     })
@@ -136,6 +145,7 @@ export function ReviewPage({ datasetId }: { datasetId: string }) {
   const markFilled = async () => {
     if (!state?.item) return
     setError(undefined)
+    const form = formRef.current
     try {
       await api('PATCH', `/v1/datasets/${datasetId}/items/${state.item.item_id}`, {
         annotation: form.annotation || null,
@@ -169,7 +179,8 @@ export function ReviewPage({ datasetId }: { datasetId: string }) {
         region.current?.focus()
         return
       }
-      if (isTyping(e.target) || help) return
+      // The dialog's own state, not the render's: keys pressed right after closing it count.
+      if (isTyping(e.target) || helpDialog.current?.open) return
       if (e.target instanceof HTMLButtonElement && e.key === 'Enter') return
       if (e.key === 'j') void next()
       else if (e.key === 'k') void previous()
@@ -182,7 +193,7 @@ export function ReviewPage({ datasetId }: { datasetId: string }) {
       } else if (e.key === '?') setHelp(true)
       else if (/^[1-9]$/.test(e.key)) {
         const category = categories[Number(e.key) - 1]
-        if (category) setForm((f) => ({ ...f, feedback_category: category }))
+        if (category) updateForm({ ...formRef.current, feedback_category: category })
       }
     }
     addEventListener('keydown', onKey)
@@ -196,7 +207,7 @@ export function ReviewPage({ datasetId }: { datasetId: string }) {
 
   const item = state?.item
   const set = (name: keyof typeof form) => (e: Event) =>
-    setForm({ ...form, [name]: (e.target as HTMLInputElement).value })
+    updateForm({ ...formRef.current, [name]: (e.target as HTMLInputElement).value })
 
   return (
     <Page
