@@ -198,3 +198,29 @@ test('claims from two processes racing (two queues, two mutexes, one ClickHouse)
     await Promise.all(claims.map((c) => (c.claim ? processes[0]!.release(id, c.claim.claimId) : undefined)))
   }
 })
+
+test('the web app is served at / without shadowing the API; /openapi.json documents the new routes', async () => {
+  const page = await fetch(`${s.apiUrl}/`)
+  assert.equal(page.status, 200)
+  assert.match(page.headers.get('content-type') ?? '', /^text\/html/)
+  const html = await page.text()
+  const script = /src="(\/ui\/main\.js)"/.exec(html)?.[1]
+  assert.ok(script, 'the page loads its script from this server, not a CDN')
+  assert.doesNotMatch(html, /https?:\/\//)
+  const js = await fetch(`${s.apiUrl}${script}`)
+  assert.match(js.headers.get('content-type') ?? '', /^text\/javascript/)
+  assert.doesNotMatch(await js.text(), /https?:\/\/(?!www\.w3\.org)[a-z]/i, 'the bundle fetches nothing from the network')
+  const unknown = await s.api('GET', '/v1/nothing-here', app.key)
+  assert.equal(unknown.status, 404)
+  assert.equal(unknown.body.error.code, 'not_found')
+  const document = (await (await fetch(`${s.apiUrl}/openapi.json`)).json()) as { paths: Record<string, unknown> }
+  for (const path of [
+    '/v1/spans/search',
+    '/v1/datasets/{id}/items/from-search',
+    '/v1/datasets/{id}/queue/claim',
+    '/v1/datasets/{id}/queue/claims/{claim_id}',
+    '/v1/principal',
+  ]) {
+    assert.ok(document.paths[path], `${path} is documented`)
+  }
+})
