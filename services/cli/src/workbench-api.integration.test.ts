@@ -209,11 +209,17 @@ test('the web app is served at / without shadowing the API; /openapi.json docume
   assert.doesNotMatch(html, /https?:\/\//)
   const js = await fetch(`${s.apiUrl}${script}`)
   assert.match(js.headers.get('content-type') ?? '', /^text\/javascript/)
-  assert.doesNotMatch(await js.text(), /https?:\/\/(?!www\.w3\.org)[a-z]/i, 'the bundle fetches nothing from the network')
+  assert.doesNotMatch(
+    await js.text(),
+    /https?:\/\/(?!www\.w3\.org)[a-z]/i,
+    'the bundle fetches nothing from the network',
+  )
   const unknown = await s.api('GET', '/v1/nothing-here', app.key)
   assert.equal(unknown.status, 404)
   assert.equal(unknown.body.error.code, 'not_found')
-  const document = (await (await fetch(`${s.apiUrl}/openapi.json`)).json()) as { paths: Record<string, unknown> }
+  const document = (await (await fetch(`${s.apiUrl}/openapi.json`)).json()) as {
+    paths: Record<string, unknown>
+  }
   for (const path of [
     '/v1/spans/search',
     '/v1/datasets/{id}/items/from-search',
