@@ -165,6 +165,18 @@ test('promote the two spans with a mapping, previewed live, into a new dataset',
   const dataset = datasets.body.datasets.find((d: { name: string }) => d.name === 'refunds eval')
   assert.equal(dataset.row_count, 2)
   datasetId = dataset.id
+  // A mapping yielding a column the dataset lacks is refused, in words.
+  await page.getByRole('button', { name: 'Add a field' }).click()
+  await page.getByLabel('Bucket of mapping row 5').selectOption('inputs')
+  await page.getByLabel('Field of mapping row 5').fill('question')
+  await page.getByLabel('Path of mapping row 5').fill('gen_ai.input.messages')
+  await page.getByRole('button', { name: 'Add', exact: true }).click()
+  await page
+    .getByRole('alert')
+    .getByText(/the dataset has no column for inputs.question/)
+    .waitFor()
+  await shot(page, '04b-promote-refused')
+  await page.getByRole('button', { name: 'Close' }).click()
   const items = await s.api('GET', `/v1/datasets/${datasetId}/items`, app.key)
   assert.deepEqual(
     items.body.items.map((i: { metadata: { service: string; model: string } }) => [
@@ -176,6 +188,25 @@ test('promote the two spans with a mapping, previewed live, into a new dataset',
       ['support-bot', 'gpt-4o'],
     ],
   )
+  await page.context().close()
+})
+
+test('promote all spans matching the filter through the backfill engine, with progress', async () => {
+  const page = await signedIn()
+  await searchByModel(page, 'gpt-4o')
+  await page.getByLabel('All matching the filter').check()
+  await page.getByRole('button', { name: 'Add to dataset…' }).click()
+  await page.getByRole('heading', { name: 'Add all spans matching the filter to a dataset' }).waitFor()
+  await page.getByLabel('Dataset', { exact: true }).selectOption('__new__')
+  await page.getByLabel('Name', { exact: true }).fill('all gpt-4o')
+  await page.locator('.preview-rows pre').getByText('Cancel my order').waitFor()
+  await page.getByRole('button', { name: 'Add', exact: true }).click()
+  await page.getByText('Added 2 rows (0 already there).').waitFor()
+  await page.getByText(/Backfill done/).waitFor()
+  await shot(page, '04c-promote-all')
+  const datasets = await s.api('GET', `/v1/datasets?application_id=${app.id}`, app.key)
+  const dataset = datasets.body.datasets.find((d: { name: string }) => d.name === 'all gpt-4o')
+  assert.equal(dataset.row_count, 2, 'the other application’s gpt-4o span stays out')
   await page.context().close()
 })
 

@@ -52,6 +52,11 @@ export async function api<T = any>(method: string, path: string, body?: unknown,
   if (response.status === 204) return undefined as T
   const text = await response.text()
   const parsed = text ? JSON.parse(text) : undefined
+  if (response.status === 401 && key === undefined && session.key() !== null) {
+    // The tab's key stopped working (revoked): nothing shows without a valid one.
+    session.signOut()
+    location.reload()
+  }
   if (!response.ok) {
     throw new ApiError(
       response.status,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { conversationOf, outputText, previewOf } from './conversation.ts'
+import { conversationOf, fieldText, outputText, previewOf } from './conversation.ts'
 
 test('GenAI structured messages: roles, parts, tool calls and media', () => {
   const messages = conversationOf({
@@ -110,4 +110,14 @@ test('outputText: the assistant text of JSON messages; a plain string as it is',
   assert.equal(outputText(messages), 'Done.')
   assert.equal(outputText('[not json'), '[not json')
   assert.equal(outputText('Plain answer'), 'Plain answer')
+})
+
+test('fieldText: messages as role lines, plain values as they are', () => {
+  const messages = JSON.stringify([
+    { role: 'system', parts: [{ type: 'text', content: 'Be brief.' }] },
+    { role: 'user', content: 'Hi' },
+  ])
+  assert.equal(fieldText(messages), 'system: Be brief.\nuser: Hi')
+  assert.equal(fieldText('plain'), 'plain')
+  assert.equal(fieldText(42), '42')
 })

@@ -243,3 +243,14 @@ export function outputText(value: unknown): string {
   const texts = messages.filter((m) => m.role === 'assistant' && m.content).map((m) => m.content)
   return texts.length > 0 ? texts.join('\n') : text(value)
 }
+
+/** A row field as text: a string as it is, JSON messages as `role: text` lines, other values as JSON. */
+export function fieldText(value: unknown): string {
+  const structuredValue = typeof value !== 'string' || /^\s*[[{]/.test(value)
+  if (!structuredValue) return String(value)
+  const messages = messagesFrom(value, 'user').filter((m) => m.content || m.toolCalls.length > 0)
+  if (messages.length === 0) return typeof value === 'string' ? value : JSON.stringify(value)
+  return messages
+    .map((m) => `${m.role}: ${m.content}${m.toolCalls.map((c) => ` [tool call ${c.name}]`).join('')}`)
+    .join('\n')
+}

@@ -161,9 +161,25 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
       ),
     [datasetId, query],
   )
+  const [more, setMore] = useState<{ forQuery: string; items: ItemJson[]; cursor: string | null }>()
   const [error, setError] = useState<string>()
   const [status, setStatus] = useState<string>()
   const d = dataset.data
+  const extra = more?.forQuery === query ? more : undefined
+  const rows = [...(items.data?.items ?? []), ...(extra?.items ?? [])]
+  const cursor = extra ? extra.cursor : (items.data?.next_cursor ?? null)
+  const loadMore = async () => {
+    if (!cursor) return
+    try {
+      const page = await api<{ items: ItemJson[]; next_cursor: string | null }>(
+        'GET',
+        `/v1/datasets/${datasetId}/items?limit=100&${query}&cursor=${encodeURIComponent(cursor)}`,
+      )
+      setMore({ forQuery: query, items: [...(extra?.items ?? []), ...page.items], cursor: page.next_cursor })
+    } catch (err) {
+      setError(errorText(err))
+    }
+  }
 
   const act = async (what: () => Promise<unknown>, done: string) => {
     setError(undefined)
@@ -294,7 +310,7 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
               </tr>
             </thead>
             <tbody aria-busy={items.loading}>
-              {items.data?.items.map((item) => (
+              {rows.map((item) => (
                 <tr key={item.item_id}>
                   <td>{formatTime(item.created_at)}</td>
                   <td>{cell(item.inputs)}</td>
@@ -310,6 +326,11 @@ export function DatasetPage({ datasetId }: { datasetId: string }) {
         </div>
         {items.loading && <Loading />}
         {items.data?.items.length === 0 && <p class="muted">No rows match.</p>}
+        {cursor && (
+          <button type="button" class="secondary" onClick={loadMore}>
+            Load more rows
+          </button>
+        )}
       </section>
     </Page>
   )

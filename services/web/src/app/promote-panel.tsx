@@ -162,6 +162,7 @@ export function PromotePanel(props: {
             .join(' '),
         )
       }
+      datasets.reload()
     } catch (err) {
       setError(errorText(err))
     } finally {

@@ -1,6 +1,7 @@
+import { Fragment } from 'preact'
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { api, errorText, session } from './api.ts'
-import { outputText } from './conversation.ts'
+import { fieldText, outputText } from './conversation.ts'
 import type { ItemJson } from './datasets-page.tsx'
 import type { SpanJson } from './explore-page.tsx'
 import { SpanDetail } from './trace-page.tsx'
@@ -32,6 +33,15 @@ const prefill = (item: ItemJson) => {
   if (item.expected_output !== null) return item.expected_output
   const value = Object.values(item.expected_outputs)[0]
   return value === undefined ? '' : outputText(value)
+}
+
+/** Releases a claim; `keepalive` lets it finish while the page unloads. A failed release just waits for the lease to end. */
+function releaseClaim(datasetId: string, claimId: string) {
+  void fetch(`/v1/datasets/${datasetId}/queue/claims/${claimId}`, {
+    method: 'DELETE',
+    headers: { authorization: `Bearer ${session.key() ?? ''}` },
+    keepalive: true,
+  }).catch(() => {})
 }
 
 const isTyping = (target: EventTarget | null) =>
@@ -248,7 +258,14 @@ export function ReviewPage({ datasetId }: { datasetId: string }) {
               {state?.claim?.expires_at.slice(11, 19)} UTC
             </p>
             <h3>Row inputs</h3>
-            <pre>{JSON.stringify(item.inputs, null, 2)}</pre>
+            <dl class="row-fields">
+              {Object.entries(item.inputs).map(([key, value]) => (
+                <Fragment key={key}>
+                  <dt>{key}</dt>
+                  <dd>{fieldText(value)}</dd>
+                </Fragment>
+              ))}
+            </dl>
             {span === undefined && <Loading label="Loading the span…" />}
             {span === null && <p class="muted">The source span is no longer stored (past retention).</p>}
             {span && <SpanDetail span={span} />}
