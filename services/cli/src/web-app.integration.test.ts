@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { type Browser, chromium, type Page } from 'playwright-core'
-import { type RunningSpansift, randomHex, recentSpan, startSpansift } from './test-harness.ts'
+import { ADMIN_KEY, type RunningSpansift, randomHex, recentSpan, startSpansift } from './test-harness.ts'
 
 // The review workbench end to end: Debian's chromium (installed by .ci/run) driven by
 // playwright-core against the real server (embedded ClickHouse), through the public API only.
@@ -110,6 +110,19 @@ test('nothing shows without a key; a wrong key is refused in words', async () =>
   await page.getByLabel('API key').fill('ssk_not-a-key')
   await page.getByRole('button', { name: 'Sign in' }).click()
   await page.getByRole('alert').getByText('the API key is not valid').waitFor()
+  await page.close()
+})
+
+test('the admin key signs in, then picks an application', async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
+  await page.goto(`${s.apiUrl}/`)
+  await page.getByLabel('API key').fill(ADMIN_KEY)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await page.getByLabel('Application').selectOption(app.id)
+  await shot(page, '01b-sign-in-admin')
+  await page.getByRole('button', { name: 'Continue' }).click()
+  await page.locator('table.results tbody tr').nth(2).waitFor()
+  assert.equal(await page.locator('table.results tbody tr').count(), 3, 'the chosen application’s spans only')
   await page.close()
 })
 
@@ -289,11 +302,20 @@ test('dataset page: rows filtered, publish, export downloads the rows', async ()
   await page.context().close()
 })
 
-test('narrow screen: the explore and review pages stack', async () => {
+test('narrow screen: the explore and dataset pages fit', async () => {
   const page = await signedIn({ width: 390, height: 844 })
   await page.locator('table.results tbody tr').first().waitFor()
   await shot(page, '12-explore-narrow')
   const width = (await page.evaluate('document.documentElement.scrollWidth')) as number
   assert.ok(width <= 390 + 1, `no horizontal scroll of the page (${width}px)`)
+  await page.goto(`${s.apiUrl}/#/datasets/${datasetId}`)
+  await page.getByRole('heading', { name: 'Dataset refunds eval' }).waitFor()
+  await page.locator('table tbody tr').nth(1).waitFor()
+  await shot(page, '13-dataset-narrow')
+  const datasetWidth = (await page.evaluate('document.documentElement.scrollWidth')) as number
+  assert.ok(
+    datasetWidth <= 390 + 1,
+    `the rows table scrolls inside its box, not the page (${datasetWidth}px)`,
+  )
   await page.context().close()
 })

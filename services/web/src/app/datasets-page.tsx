@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks'
 import { api, download, errorText, session } from './api.ts'
+import { fieldText } from './conversation.ts'
 import type { DatasetJson } from './promote-panel.tsx'
 import { ErrorBox, formatTime, Loading, Page, useAsync } from './ui.tsx'
 
@@ -18,9 +19,16 @@ export interface ItemJson {
   created_at: string
 }
 
+/** A bucket (or a value) as one short line: `field: text`, messages shown as their text. */
 const cell = (value: unknown) => {
-  const text = typeof value === 'string' ? value : JSON.stringify(value)
-  return text.length > 80 ? `${text.slice(0, 79)}…` : text
+  const text =
+    value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? Object.entries(value)
+          .map(([key, v]) => `${key}: ${fieldText(v)}`)
+          .join('; ')
+      : fieldText(value)
+  const line = text.replace(/\s+/g, ' ')
+  return line.length > 80 ? `${line.slice(0, 79)}…` : line
 }
 
 /** Datasets of the application: the list, and creating one (eval, or training excluding an eval). */
