@@ -250,7 +250,7 @@ test('two reviewers get different rows; one reviews both with the keyboard until
   await first.keyboard.press('Escape')
   await first.keyboard.press('Enter')
   await first.getByTestId('item-id').getByText(secondRow).waitFor()
-  await first.getByText('1 rows left').waitFor()
+  await first.getByText('1 row left').waitFor()
   await first.keyboard.press('?')
   await first.getByRole('dialog', { name: 'Keyboard' }).waitFor()
   await shot(first, '07-review-help')

@@ -226,7 +226,7 @@ export function ReviewPage({ datasetId }: { datasetId: string }) {
         <>
           <p class="progress" role="status" aria-live="polite">
             {state
-              ? `${state.remaining} rows left${state.claimed_by_others ? ` (${state.claimed_by_others} held by other reviewers)` : ''}`
+              ? `${state.remaining} ${state.remaining === 1 ? 'row' : 'rows'} left${state.claimed_by_others ? ` (${state.claimed_by_others} held by other reviewers)` : ''}`
               : ''}
           </p>
           <button type="button" class="secondary" onClick={() => setHelp(true)} aria-keyshortcuts="?">
