@@ -44,7 +44,11 @@ const RESERVED = [
  * partitions (and granules, through the minmax index on start_time); FINAL merges within
  * partitions only, which is exact because a span's copies share its start month. The
  * keyset bound is a tuple comparison on the sort key, so a page starts where the last one
- * stopped.
+ * stopped. The sort key is not the table's, so a page reads the application's rows of the
+ * range and keeps the top N. Measured embedded (chdb) on the 2-core machine under load,
+ * 300,000 spans of one application over 80 days, pages of 51 over a 91-day range:
+ * no predicate 30–230 ms, `model equals` (10% match) 210–300 ms, `input contains`
+ * (1%) 480–540 ms, status and model (0.2%) 240–420 ms.
  */
 export function spanSearchQuery(
   table: string,
