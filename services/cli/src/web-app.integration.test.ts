@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
-import { mkdirSync, readFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { type Browser, chromium, type Page } from 'playwright-core'
@@ -11,6 +12,7 @@ const CHROMIUM = '/usr/bin/chromium'
 const SHOTS = join(import.meta.dirname, '..', 'test-output', 'web')
 
 let s: RunningSpansift
+const rulesDir = mkdtempSync(join(tmpdir(), 'spansift-web-rules-'))
 let browser: Browser
 let app: { id: string; key: string }
 const traceId = randomHex(16)
@@ -19,7 +21,7 @@ const chatIds = [randomHex(8), randomHex(8)]
 
 before(async () => {
   mkdirSync(SHOTS, { recursive: true })
-  s = await startSpansift()
+  s = await startSpansift({ SPANSIFT_RULES_DIR: rulesDir }, { rulesPollIntervalMs: 100 })
   app = await s.createApplication('support-bot')
   const other = await s.createApplication('other-bot')
   const base = recentSpan({ applicationId: app.id, traceId, spanId: rootId, name: 'agent run' })
@@ -71,6 +73,7 @@ before(async () => {
 after(async () => {
   await browser?.close()
   await s?.stop()
+  rmSync(rulesDir, { recursive: true, force: true })
 })
 
 /** A signed-in tab of its own (its own sessionStorage: its own reviewer). */
@@ -298,6 +301,25 @@ test('dataset page: rows filtered, publish, export downloads the rows', async ()
   await shot(page, '10-datasets')
   await page.goto(`${s.apiUrl}/#/rules`)
   await page.getByText('No rule targets this application.').waitFor()
+  await page.context().close()
+})
+
+test('rules page: each rule with its state, file:line and counts, and a dry run from the page', async () => {
+  writeFileSync(
+    join(rulesDir, 'refunds.yaml'),
+    `rules:\n  - id: gpt4o-chats\n    application: ${app.id}\n    dataset: ${datasetId}\n    when: { field: model, equals: gpt-4o }\n    mapping:\n      inputs: { input: input }\n`,
+  )
+  const page = await signedIn()
+  // Bounded wait for the reload (every 100 ms here) to load the file.
+  for (let i = 0; i < 100 && (await s.api('GET', '/v1/rules', app.key)).body.rules.length === 0; i++) {
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  await page.goto(`${s.apiUrl}/#/rules`)
+  const row = page.getByRole('row', { name: /gpt4o-chats/ })
+  await row.getByText('refunds.yaml:2').waitFor()
+  await row.getByText('active').waitFor()
+  await page.getByRole('button', { name: 'Dry run gpt4o-chats' }).click()
+  await page.getByText('2 spans matched in the last 24 hours.').waitFor()
   await shot(page, '11-rules')
   await page.context().close()
 })
