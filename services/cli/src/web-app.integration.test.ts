@@ -295,6 +295,16 @@ test('dataset page: rows filtered, publish, export downloads the rows', async ()
     .split('\n')
   assert.equal(lines.length, 2)
   assert.ok(lines.every((line) => JSON.parse(line).annotation_status === 'filled'))
+  for (const [label, check] of [
+    ['CSV', (bytes: Buffer) => bytes.toString('utf8').trim().split('\n').length === 3],
+    ['Parquet', (bytes: Buffer) => bytes.subarray(0, 4).toString() === 'PAR1'],
+  ] as const) {
+    const [file] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: `Download ${label}` }).click(),
+    ])
+    assert.ok(check(readFileSync((await file.path())!)), `${label} export`)
+  }
   await shot(page, '09-dataset')
   await page.goto(`${s.apiUrl}/#/datasets`)
   await page.getByRole('link', { name: 'refunds eval' }).waitFor()
