@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto'
+import type { ReviewQueue } from '@spansift/application/review-queue'
 import type { ApiKeysRepository } from '@spansift/clickhouse/api-keys-repository'
 import type { ApplicationsRepository } from '@spansift/clickhouse/applications-repository'
+import type { SpanSearchRepository } from '@spansift/clickhouse/span-search-repository'
 import type { SpansRepository } from '@spansift/clickhouse/spans-repository'
 import { API_KEY_PREFIX, generateApiKey, hashApiKey } from '@spansift/core/api-key'
 import type { Authenticator } from '@spansift/core/authenticator'
@@ -18,7 +20,9 @@ import { registerAddTraceRoute } from './routes/add-trace-route.ts'
 import type { DatasetRouteDependencies } from './routes/dataset-route-dependencies.ts'
 import { registerDatasetRoutes } from './routes/datasets-routes.ts'
 import { registerFromSpansRoute } from './routes/from-spans-route.ts'
+import { registerReviewQueueRoutes } from './routes/review-queue-routes.ts'
 import { registerRuleRoutes } from './routes/rules-routes.ts'
+import { registerSpanSearchRoutes } from './routes/spans-search-route.ts'
 
 export interface ApiDependencies extends DatasetRouteDependencies {
   authenticator: Authenticator
@@ -28,8 +32,14 @@ export interface ApiDependencies extends DatasetRouteDependencies {
   logger: Logger
   /** True when the API's dependencies answer (for /readyz). */
   ready(): Promise<boolean>
-  /** The rules routes' backend (/v1/rules…). */
+  /** The rules routes' backend (/v1/rules…), and the search promotions' backfills. */
   rules: RulesService
+  /** POST /v1/spans/search. */
+  spanSearch: SpanSearchRepository
+  /** The review queue's claims (/v1/datasets/{id}/queue…). */
+  reviewQueue: ReviewQueue
+  /** The web app's files by URL path (`/` and `/ui/…`), when it is served. */
+  webAssets?: ReadonlyMap<string, { body: Uint8Array; contentType: string }> | undefined
 }
 
 const createApplicationBody = z.strictObject({ name: z.string().trim().min(1).max(200) })
@@ -64,8 +74,27 @@ export function createApiApp(deps: ApiDependencies): Hono<ApiEnv> {
     (await deps.ready()) ? c.json({ status: 'ready' }) : c.json({ status: 'not ready' }, 503),
   )
 
+  // The web app: static files only, outside /v1 and /openapi.json; it calls the public API.
+  for (const [path, asset] of deps.webAssets ?? []) {
+    app.get(path, (c) => {
+      c.header('content-type', asset.contentType)
+      c.header('cache-control', 'no-cache')
+      return c.body(asset.body as Uint8Array<ArrayBuffer>)
+    })
+  }
+
   const v1 = new Hono<ApiEnv>()
   v1.use('*', authenticate(deps.authenticator))
+
+  // Who the key is: the web app signs in with it, and an application key learns its application.
+  v1.get('/principal', (c) => {
+    const principal = c.get('principal')
+    return c.json(
+      principal.kind === 'admin'
+        ? { kind: 'admin', application_id: null }
+        : { kind: 'application', application_id: principal.applicationId },
+    )
+  })
 
   v1.post('/applications', async (c) => {
     requireAdmin(c.get('principal'))
@@ -111,6 +140,8 @@ export function createApiApp(deps: ApiDependencies): Hono<ApiEnv> {
 
   registerDatasetRoutes(v1, deps)
   registerRuleRoutes(v1, deps.rules)
+  registerSpanSearchRoutes(v1, deps)
+  registerReviewQueueRoutes(v1, deps)
   app.route('/v1', v1)
 
   // The two routes shaped like hosted products' public APIs, under the same authentication.

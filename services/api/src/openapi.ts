@@ -14,7 +14,9 @@ import {
   listItemsResponse,
   patchItemBody,
 } from './routes/dataset-schemas.ts'
+import { claimBody, claimResponse } from './routes/review-queue-routes.ts'
 import { ruleRangeBody, ruleTestBody } from './routes/rules-routes.ts'
+import { searchPromotionBody, spanSearchBody, spanSearchResponse } from './routes/spans-search-route.ts'
 
 type JsonObject = Record<string, unknown>
 
@@ -165,6 +167,55 @@ export function buildOpenApiDocument(): JsonObject {
             '422': answer('the dataset has no column for a variable the mapping yields', errorSchema),
             ...errors,
           },
+        },
+      },
+      '/v1/principal': {
+        get: {
+          summary: 'Who the key is: the admin, or an application key and its application',
+          responses: {
+            '200': answer(
+              'the principal',
+              z.object({ kind: z.enum(['admin', 'application']), application_id: z.string().nullable() }),
+            ),
+            ...errors,
+          },
+        },
+      },
+      '/v1/spans/search': {
+        post: {
+          summary:
+            'Search spans: a rule-language predicate over a required time range (partition-bounded), sorted by start time, a page at a time',
+          requestBody: body(spanSearchBody),
+          responses: { '200': answer('a page of spans', spanSearchResponse), ...errors },
+        },
+      },
+      '/v1/datasets/{id}/items/from-search': {
+        parameters: [datasetId],
+        post: {
+          summary:
+            'Add every span a search matches to the dataset, through the backfill engine (poll the Location for progress)',
+          requestBody: body(searchPromotionBody),
+          responses: { '202': answer('the backfill, running'), ...errors },
+        },
+      },
+      '/v1/datasets/{id}/queue/claim': {
+        parameters: [datasetId],
+        post: {
+          summary:
+            'Claim the next empty row of the review queue that no other reviewer holds, under a lease (expires, or is released)',
+          requestBody: body(claimBody),
+          responses: {
+            '200': answer('the row and its claim, or null when none is free', claimResponse),
+            '409': answer('the row asked for is held by another reviewer', errorSchema),
+            ...errors,
+          },
+        },
+      },
+      '/v1/datasets/{id}/queue/claims/{claim_id}': {
+        parameters: [datasetId, pathParameter('claim_id', 'claim id')],
+        delete: {
+          summary: 'Release a claim before its lease ends',
+          responses: { '204': answer('released (or already ended)'), ...errors },
         },
       },
       '/v1/rules': {

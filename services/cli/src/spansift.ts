@@ -2,6 +2,7 @@ import { createApiServer } from '@spansift/api/api-server'
 import { createApiApp } from '@spansift/api/app'
 import { createDatasetAppender } from '@spansift/application/dataset-appender'
 import { createDatasetWriter } from '@spansift/application/dataset-writer'
+import { createReviewQueue } from '@spansift/application/review-queue'
 import { createRuleRegistry, type RuleRegistry } from '@spansift/application/rule-registry'
 import { createRuleWorker } from '@spansift/application/rule-worker'
 import { createRulesService } from '@spansift/application/rules-service'
@@ -21,6 +22,7 @@ import type { Logger } from '@spansift/core/logger'
 import type { Span } from '@spansift/core/span-model'
 import { createOtlpGrpcReceiver } from '@spansift/receiver/otlp-grpc-receiver'
 import { createOtlpHttpReceiver } from '@spansift/receiver/otlp-http-receiver'
+import { buildWebAssets } from '@spansift/web/web-assets'
 import type { Config } from './config.ts'
 import { createOpsServer, type OpsServer } from './ops-server.ts'
 import { createPrometheusMetrics } from './prometheus-metrics.ts'
@@ -209,6 +211,9 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
             writer: datasetWriter,
             logger,
           }),
+          spanSearch: store.spanSearch,
+          reviewQueue: createReviewQueue({ repository: store.reviewClaims }),
+          webAssets: roles.has('api') ? await buildWebAssets() : undefined,
           spanRetentionDays: config.spanRetentionDays,
           logger,
           ready: () => store.ping(),

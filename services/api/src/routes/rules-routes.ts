@@ -146,10 +146,7 @@ export function registerRuleRoutes(v1: Hono<ApiEnv>, rules: RulesService): void 
     const parsed = backfillIdParam.safeParse(c.req.param('backfill_id'))
     const job = parsed.success ? rules.backfill(parsed.data) : undefined
     const principal = c.get('principal')
-    if (
-      !job ||
-      (principal.kind === 'application' && rules.applicationOf(job.ruleId) !== principal.applicationId)
-    ) {
+    if (!job || (principal.kind === 'application' && job.applicationId !== principal.applicationId)) {
       throw new SpansiftError(ErrorCode.notFound, `no backfill ${c.req.param('backfill_id')}`)
     }
     return c.json(backfillToJson(job))
