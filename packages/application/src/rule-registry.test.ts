@@ -77,12 +77,15 @@ test('a rule whose dataset cannot take it is loaded in state error and does not 
     dir,
     pollIntervalMs: 0,
     logger: silentLogger,
-    checkTarget: async (rule) => `no dataset ${rule.datasetId}`,
+    lookup: {
+      application: async (ref) => ({ id: ref, name: 'support-bot' }),
+      dataset: async () => undefined,
+    },
   })
   await registry.start()
   const [status] = registry.status().rules
   assert.equal(status!.state, 'error')
-  assert.equal(status!.error, `no dataset ${DATASET}`)
+  assert.equal(status!.error, `no dataset ${DATASET} in application ${APP}`)
   assert.equal(registry.forApplication(APP).length, 0)
 })
 

@@ -10,6 +10,8 @@ export interface Application {
 export interface ApplicationsRepository {
   create(application: { id: string; name: string }): Promise<void>
   get(id: string): Promise<Application | undefined>
+  /** The application of this name; if two share it (a race between processes), the oldest. */
+  getByName(name: string): Promise<Application | undefined>
   list(): Promise<Application[]>
 }
 
@@ -24,6 +26,14 @@ export function createApplicationsRepository(runner: QueryRunner): ApplicationsR
         'applications.get',
         `SELECT id, name, created_at FROM ${applications} FINAL WHERE id = {id:UUID}`,
         { id },
+      )
+      return rows[0] ? toApplication(rows[0]) : undefined
+    },
+    async getByName(name) {
+      const rows = await runner.select<Row>(
+        'applications.get-by-name',
+        `SELECT id, name, created_at FROM ${applications} FINAL WHERE name = {name:String} ORDER BY created_at, id LIMIT 1`,
+        { name },
       )
       return rows[0] ? toApplication(rows[0]) : undefined
     },

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import type { ApiKeysRepository } from '@spansift/clickhouse/api-keys-repository'
 import type { ApplicationsRepository } from '@spansift/clickhouse/applications-repository'
 import type { SpansRepository } from '@spansift/clickhouse/spans-repository'
@@ -15,6 +14,7 @@ import { errorResponse } from './api-error.ts'
 import { type ApiEnv, applicationScope, authenticate, requireAdmin } from './auth-middleware.ts'
 import { buildOpenApiDocument } from './openapi.ts'
 import { registerAddTraceRoute } from './routes/add-trace-route.ts'
+import { registerApplicationRoutes } from './routes/applications-routes.ts'
 import type { DatasetRouteDependencies } from './routes/dataset-route-dependencies.ts'
 import { registerDatasetRoutes } from './routes/datasets-routes.ts'
 import { registerFromSpansRoute } from './routes/from-spans-route.ts'
@@ -32,7 +32,6 @@ export interface ApiDependencies extends DatasetRouteDependencies {
   rules: RulesService
 }
 
-const createApplicationBody = z.strictObject({ name: z.string().trim().min(1).max(200) })
 const uuid = z.uuid({ message: 'must be a UUID' })
 const traceIdParam = z
   .string()
@@ -67,21 +66,7 @@ export function createApiApp(deps: ApiDependencies): Hono<ApiEnv> {
   const v1 = new Hono<ApiEnv>()
   v1.use('*', authenticate(deps.authenticator))
 
-  v1.post('/applications', async (c) => {
-    requireAdmin(c.get('principal'))
-    const { name } = createApplicationBody.parse(await c.req.json())
-    const application = { id: randomUUID(), name }
-    await deps.applications.create(application)
-    return c.json(application, 201)
-  })
-
-  v1.get('/applications', async (c) => {
-    requireAdmin(c.get('principal'))
-    const applications = await deps.applications.list()
-    return c.json({
-      applications: applications.map((a) => ({ id: a.id, name: a.name, created_at: a.createdAt })),
-    })
-  })
+  registerApplicationRoutes(v1, deps.applications)
 
   v1.post('/applications/:id/keys', async (c) => {
     requireAdmin(c.get('principal'))

@@ -1,0 +1,88 @@
+import { randomUUID } from 'node:crypto'
+import type { Application, ApplicationsRepository } from '@spansift/clickhouse/applications-repository'
+import type { Principal } from '@spansift/core/authenticator'
+import { ErrorCode, SpansiftError } from '@spansift/core/error-codes'
+import { isUuidRef } from '@spansift/core/rules/rule-schema'
+import type { Hono } from 'hono'
+import { z } from 'zod'
+import { type ApiEnv, requireAdmin } from '../auth-middleware.ts'
+import { nameSchema } from './name-schema.ts'
+
+export const createApplicationBody = z.strictObject({
+  name: nameSchema.meta({
+    description: 'Unique: usable wherever an application id is (rule files, the CLI).',
+  }),
+})
+
+export const listApplicationsQuery = z.strictObject({
+  name: z.string().min(1).max(200).optional().meta({ description: 'Only the application of this name.' }),
+})
+
+export const applicationSchema = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  created_at: z.string(),
+})
+
+const toJson = (a: Application) => ({ id: a.id, name: a.name, created_at: a.createdAt })
+
+/**
+ * The application routes. Names are unique: a create naming a taken name is 409. Two
+ * creates are serialized in this process (check, then insert); ClickHouse has no unique
+ * constraint, so two API processes racing on one new name could both insert, and then a
+ * name means the oldest application of that name everywhere (getByName).
+ */
+export function registerApplicationRoutes(v1: Hono<ApiEnv>, applications: ApplicationsRepository): void {
+  let creating: Promise<unknown> = Promise.resolve()
+
+  v1.post('/applications', async (c) => {
+    requireAdmin(c.get('principal'))
+    const { name } = createApplicationBody.parse(await c.req.json())
+    const create = async () => {
+      const taken = await applications.getByName(name)
+      if (taken) {
+        throw new SpansiftError(ErrorCode.conflict, `an application named "${name}" exists: ${taken.id}`)
+      }
+      const application = { id: randomUUID(), name }
+      await applications.create(application)
+      return application
+    }
+    const run = creating.then(create, create)
+    creating = run.catch(() => undefined)
+    const application = await run
+    return c.json(application, 201)
+  })
+
+  v1.get('/applications', async (c) => {
+    requireAdmin(c.get('principal'))
+    const { name } = listApplicationsQuery.parse(c.req.query())
+    if (name !== undefined) {
+      const found = await applications.getByName(name)
+      return c.json({ applications: found ? [toJson(found)] : [] })
+    }
+    return c.json({ applications: (await applications.list()).map(toJson) })
+  })
+
+  v1.get('/applications/:ref', async (c) => {
+    const application = await findApplication(applications, c.get('principal'), c.req.param('ref'))
+    return c.json(toJson(application))
+  })
+}
+
+/**
+ * The application a path names by id or by name. An application key sees only its own;
+ * another application's looks like a missing one.
+ */
+export async function findApplication(
+  applications: ApplicationsRepository,
+  principal: Principal,
+  ref: string,
+): Promise<Application> {
+  const application = isUuidRef(ref)
+    ? await applications.get(ref.toLowerCase())
+    : await applications.getByName(ref)
+  if (!application || (principal.kind === 'application' && principal.applicationId !== application.id)) {
+    throw new SpansiftError(ErrorCode.notFound, `no application ${isUuidRef(ref) ? ref : `"${ref}"`}`)
+  }
+  return application
+}
