@@ -84,7 +84,12 @@ test('symlinked files are read (Kubernetes ConfigMaps); a dangling one is that f
 })
 
 test('an empty directory has no rules and no errors', async () => {
-  assert.deepEqual(await loadRuleFiles(directory('empty', {})), { rules: [], datasets: [], errors: [], files: [] })
+  assert.deepEqual(await loadRuleFiles(directory('empty', {})), {
+    rules: [],
+    datasets: [],
+    errors: [],
+    files: [],
+  })
 })
 
 test('a missing directory, or a file given as one, is an error naming it', async () => {
