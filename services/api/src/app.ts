@@ -14,7 +14,7 @@ import { errorResponse } from './api-error.ts'
 import { type ApiEnv, applicationScope, authenticate, requireAdmin } from './auth-middleware.ts'
 import { buildOpenApiDocument } from './openapi.ts'
 import { registerAddTraceRoute } from './routes/add-trace-route.ts'
-import { registerApplicationRoutes } from './routes/applications-routes.ts'
+import { findApplication, registerApplicationRoutes } from './routes/applications-routes.ts'
 import type { DatasetRouteDependencies } from './routes/dataset-route-dependencies.ts'
 import { registerDatasetRoutes } from './routes/datasets-routes.ts'
 import { registerFromSpansRoute } from './routes/from-spans-route.ts'
@@ -70,9 +70,8 @@ export function createApiApp(deps: ApiDependencies): Hono<ApiEnv> {
 
   v1.post('/applications/:id/keys', async (c) => {
     requireAdmin(c.get('principal'))
-    const id = uuid.parse(c.req.param('id'))
-    if (!(await deps.applications.get(id)))
-      throw new SpansiftError(ErrorCode.notFound, `no application ${id}`)
+    // The application by id or by name.
+    const { id } = await findApplication(deps.applications, c.get('principal'), c.req.param('id'))
     const key = generateApiKey()
     await deps.apiKeys.create({
       keyHash: hashApiKey(key),

@@ -132,6 +132,18 @@ test('validate --server, plan, apply: declared datasets are created once, never 
   )
   assert.equal(waiting[0].state, 'error')
   assert.match(waiting[0].error, /declared at .*support\.yaml:2: run spansift rules apply to create it/)
+  assert.deepEqual(
+    [waiting[0].application, waiting[0].dataset, waiting[0].dataset_id],
+    ['support-bot', 'support-eval', null],
+  )
+  // A rule whose names do not resolve cannot be dry-run or backfilled: a clear 409, not a crash.
+  const range = {
+    start_time: new Date(Date.now() - 3_600_000).toISOString(),
+    end_time: new Date().toISOString(),
+  }
+  const dry = await s.api('POST', '/v1/rules/named-eval/test', ADMIN_KEY, range)
+  assert.equal(dry.status, 409)
+  assert.match(dry.body.error.message, /does not resolve/)
 
   const applied = await spansift(['rules', 'apply', gitopsDir])
   assert.equal(applied.code, 0, applied.stderr)
@@ -196,6 +208,33 @@ test('validate --server, plan, apply: declared datasets are created once, never 
     (items: any[]) => items.length === 1,
     'the span becomes a row of the dataset named in the rule file',
   )
+})
+
+test('names stay unique when creates race; an application key finds only its own application', async () => {
+  const racers = await Promise.all(
+    Array.from({ length: 8 }, () => s.api('POST', '/v1/applications', ADMIN_KEY, { name: 'racer' })),
+  )
+  assert.deepEqual(racers.map((r) => r.status).sort(), [201, 409, 409, 409, 409, 409, 409, 409])
+  const racer = racers.find((r) => r.status === 201)!.body as { id: string }
+  const datasets = await Promise.all(
+    Array.from({ length: 8 }, (_, i) =>
+      s.api('POST', '/v1/datasets', ADMIN_KEY, {
+        name: 'contested',
+        application_id: racer.id,
+        kind: i % 2 === 0 ? 'eval' : 'training',
+      }),
+    ),
+  )
+  assert.equal(datasets.filter((r) => r.status === 201).length, 1)
+  assert.equal(datasets.filter((r) => r.status === 409).length, 7)
+  const listed = (await s.api('GET', `/v1/datasets?application_id=${racer.id}&name=contested`, ADMIN_KEY))
+    .body
+  assert.equal(listed.datasets.length, 1)
+
+  const key = (await s.api('POST', '/v1/applications/racer/keys', ADMIN_KEY)).body.key as string
+  assert.equal((await s.api('GET', '/v1/applications/racer', key)).body.id, racer.id)
+  assert.equal((await s.api('GET', '/v1/applications/support-bot', key)).status, 404)
+  assert.equal((await s.api('GET', '/v1/applications?name=racer', key)).status, 403)
 })
 
 function randomUUIDLike(): string {

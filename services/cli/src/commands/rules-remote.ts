@@ -15,8 +15,10 @@ import {
 
 interface RuleJson {
   id: string
-  application_id: string
-  dataset_id: string
+  application_id: string | null
+  dataset_id: string | null
+  /** The dataset as the rule file names it. */
+  dataset: string
   state: string
   error: string | null
   matched: number
@@ -93,7 +95,7 @@ ${API_OPTIONS_HELP}`,
         r.error ? `${r.state}: ${r.error}` : r.state,
         String(r.matched),
         String(r.stored_rows),
-        r.dataset_id,
+        r.dataset === r.dataset_id || !r.dataset_id ? r.dataset : `${r.dataset} (${r.dataset_id})`,
       ])
       stdout.write(`${formatTable(['RULE', 'STATE', 'MATCHED', 'ROWS', 'DATASET'], rows)}\n`)
     }
