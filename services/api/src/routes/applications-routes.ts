@@ -43,14 +43,14 @@ export function registerApplicationRoutes(v1: Hono<ApiEnv>, applications: Applic
       if (taken) {
         throw new SpansiftError(ErrorCode.conflict, `an application named "${name}" exists: ${taken.id}`)
       }
-      const application = { id: randomUUID(), name }
-      await applications.create(application)
-      return application
+      const id = randomUUID()
+      await applications.create({ id, name })
+      // Read back for the stored created_at (the table sets it).
+      return (await applications.get(id)) ?? { id, name, createdAt: new Date().toISOString() }
     }
     const run = creating.then(create, create)
     creating = run.catch(() => undefined)
-    const application = await run
-    return c.json(application, 201)
+    return c.json(toJson(await run), 201)
   })
 
   v1.get('/applications', async (c) => {
