@@ -153,6 +153,22 @@ test('validate --server, plan, apply: declared datasets are created once, never 
   const evalSet = (await s.api('GET', '/v1/datasets?name=support-eval', ADMIN_KEY)).body.datasets[0]
   assert.equal(datasets[0].exclude_dataset_id, evalSet.id)
 
+  const json = JSON.parse((await spansift(['rules', 'validate', gitopsDir, '--server', '--json'])).stdout)
+  assert.equal(json.valid, true)
+  assert.deepEqual(
+    json.targets.map((t: any) => [t.id, t.status, t.dataset_id]),
+    [['named-eval', 'resolved', evalSet.id]],
+  )
+  assert.deepEqual(
+    JSON.parse((await spansift(['rules', 'plan', gitopsDir, '--json'])).stdout).datasets.map((d: any) => [
+      d.action,
+      d.name,
+    ]),
+    [
+      ['unchanged', 'support-eval'],
+      ['unchanged', 'support-train'],
+    ],
+  )
   const replan = await spansift(['rules', 'plan', gitopsDir])
   assert.equal(replan.code, 0, replan.stderr)
   assert.match(replan.stdout, /plan: 0 datasets to create, 2 unchanged/)

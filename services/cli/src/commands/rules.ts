@@ -40,7 +40,8 @@ stored with another kind or exclusion. A declared dataset not created yet is fin
 
 options:
   --server        resolve names and ids against a running spansift
-  --json          print {"valid", "rules", "files", "errors"} as JSON instead
+  --json          print {"valid", "rules", "files", "errors"} as JSON instead (with
+                  --server, also "targets" and "datasets": what each name resolved to)
   --api-url URL   with --server: the spansift API (default http://127.0.0.1:$SPANSIFT_API_PORT)
   --key KEY       with --server: the API key (default $SPANSIFT_ADMIN_KEY)
   -h, --help      show this help`,
@@ -58,7 +59,10 @@ options:
       if (parsed.values.server) {
         const plan = await planRules(dir, apiClientFor('rules validate', parsed.values, context))
         if (parsed.values.json) {
-          stdout.write(`${JSON.stringify({ ...planJson(plan), files: plan.files })}\n`)
+          // The offline shape, plus what each rule and declared dataset resolved to.
+          const { valid, errors, datasets, rules } = planJson(plan)
+          const body = { valid, rules: rules.length, files: plan.files, errors, targets: rules, datasets }
+          stdout.write(`${JSON.stringify(body)}\n`)
           return plan.errors.length === 0 ? 0 : 1
         }
         if (plan.errors.length > 0) {
