@@ -134,7 +134,8 @@ export function createRuleRegistry(options: RuleRegistryOptions): RuleRegistry {
         continue
       }
       const resolution = await resolveRuleTarget(rule, lookup, declared).catch(
-        (e: Error) => ({ status: 'unresolved', problem: `cannot check: ${e.message}` }) as const,
+        (e: Error) =>
+          ({ status: 'unresolved', key: 'application', problem: `cannot check: ${e.message}` }) as const,
       )
       out.push(
         resolution.status === 'resolved'

@@ -198,7 +198,7 @@ test('validate --server, plan, apply: declared datasets are created once, never 
   )
   const unknown = await spansift(['rules', 'validate', gitopsDir, '--server'])
   assert.equal(unknown.code, 1)
-  assert.match(unknown.stderr, /support\.yaml:2:1: rule "lost": no application "support-bott"\n/)
+  assert.match(unknown.stderr, /support\.yaml:3:18: rules\[0\]\.application: no application "support-bott"\n/)
   // Offline, the same file is valid: names are only checked against a server.
   const offline = await new Promise<number>((resolve) =>
     execFile(process.execPath, [main, 'rules', 'validate', gitopsDir], (error) =>

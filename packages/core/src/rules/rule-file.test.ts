@@ -81,7 +81,13 @@ test('a valid file becomes rules: snake_case to the domain, defaults filled, ori
     },
     defaults: { priority: 'high', feedbackCategory: 'negative_feedback', labels: ['thumbs-down'] },
     redaction: { detectors: ['email', 'phone'], patterns: [{ name: 'order-id', regex: 'ORD-[0-9]{6}' }] },
-    origin: { file: 'rules/a.yaml', line: 3 },
+    origin: {
+      file: 'rules/a.yaml',
+      line: 3,
+      yamlPath: 'rules[0]',
+      application: { line: 5, column: 18 },
+      dataset: { line: 6, column: 14 },
+    },
   })
   assert.deepEqual(rules[1], {
     id: 'minimal.rule_2',
@@ -96,7 +102,13 @@ test('a valid file becomes rules: snake_case to the domain, defaults filled, ori
     mapping: { inputs: { q: 'input' } },
     defaults: { priority: null, feedbackCategory: null, labels: [] },
     redaction: { detectors: [], patterns: [] },
-    origin: { file: 'rules/a.yaml', line: 24 },
+    origin: {
+      file: 'rules/a.yaml',
+      line: 24,
+      yamlPath: 'rules[1]',
+      application: { line: 25, column: 18 },
+      dataset: { line: 26, column: 14 },
+    },
   })
 })
 

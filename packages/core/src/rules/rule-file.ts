@@ -174,7 +174,13 @@ export function parseRuleFileDetailed(
       }
     }
     if (ok && result?.success) {
-      const origin = { file, line: at(locate(doc.contents, base, false)).line }
+      const origin = {
+        file,
+        line: at(locate(doc.contents, base, false)).line,
+        yamlPath: formatYamlPath(base),
+        application: at(locate(doc.contents, [...base, 'application'], false)),
+        dataset: at(locate(doc.contents, [...base, 'dataset'], false)),
+      }
       parsed.push({
         rule: toRule(result.data as RuleInput, origin),
         index,

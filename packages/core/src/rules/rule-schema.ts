@@ -36,7 +36,7 @@ export interface Rule {
   defaults: AppendDefaults
   redaction: RedactionConfig
   /** Where the rule is written: its file and the line its entry starts on. */
-  origin: { file: string; line: number }
+  origin: RuleOrigin
 }
 
 /** A rule id: unique across all rule files, and the `rule_id` of the rows it appends. */
@@ -46,6 +46,25 @@ const PATTERN_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 
 /** Custom redaction patterns longer than this are refused (they run on every appended row). */
 const MAX_PATTERN_LENGTH = 1000
+
+/** A place in a rule file (1-based). */
+export interface FilePlace {
+  line: number
+  column: number
+}
+
+/**
+ * Where a rule is written: its file, the line its entry starts on, its YAML path
+ * (`rules[2]`), and where its `application` and `dataset` values are (so a name that
+ * resolves to nothing is reported on its own line).
+ */
+export interface RuleOrigin {
+  file: string
+  line: number
+  yamlPath: string
+  application: FilePlace
+  dataset: FilePlace
+}
 
 /** What a rule file names an application or dataset by: its UUID, or its name. */
 export interface RuleTarget {

@@ -83,16 +83,19 @@ describe('resolveRuleTarget', () => {
       resolveRuleTarget(file(RULE(app, ds)).rules[0]!, lookup)
     assert.deepEqual(await resolve('support-bott', 'support-eval'), {
       status: 'unresolved',
+      key: 'application',
       problem: 'no application "support-bott"',
     })
     assert.deepEqual(await resolve('support-bot', 'nope'), {
       status: 'unresolved',
+      key: 'dataset',
       problem: 'no dataset "nope" in application "support-bot"',
     })
     // a name is looked up in the rule's application only: billing's dataset is not found
     assert.equal((await resolve('support-bot', 'invoices')).status, 'unresolved')
     assert.deepEqual(await resolve('support-bot', FOREIGN), {
       status: 'unresolved',
+      key: 'dataset',
       problem: `dataset ${FOREIGN} belongs to another application than "support-bot"`,
     })
   })

@@ -33,7 +33,8 @@ export type RuleTargetResolution =
   | { status: 'resolved'; applicationId: string; datasetId: string }
   /** The dataset does not exist yet but a rule file declares it: `rules apply` creates it. */
   | { status: 'declared'; applicationId: string; declaration: DatasetDeclaration; problem: string }
-  | { status: 'unresolved'; problem: string }
+  /** `key`: which of the two did not resolve. */
+  | { status: 'unresolved'; key: 'application' | 'dataset'; problem: string }
 
 const label = (ref: string) => (isUuidRef(ref) ? ref.toLowerCase() : `"${ref}"`)
 
@@ -49,12 +50,15 @@ export async function resolveRuleTarget(
 ): Promise<RuleTargetResolution> {
   const { application: appRef, dataset: datasetRef } = rule.target
   const application = await lookup.application(appRef)
-  if (!application) return { status: 'unresolved', problem: `no application ${label(appRef)}` }
+  if (!application) {
+    return { status: 'unresolved', key: 'application', problem: `no application ${label(appRef)}` }
+  }
   const dataset = await lookup.dataset(application.id, datasetRef)
   if (dataset) {
     if (dataset.applicationId !== application.id) {
       return {
         status: 'unresolved',
+        key: 'dataset',
         problem: `dataset ${label(datasetRef)} belongs to another application than ${label(appRef)}`,
       }
     }
@@ -73,7 +77,11 @@ export async function resolveRuleTarget(
       problem: `no dataset "${datasetRef}" in application ${label(appRef)} yet; it is declared at ${declaration.origin.file}:${declaration.origin.line}: run spansift rules apply to create it`,
     }
   }
-  return { status: 'unresolved', problem: `no dataset ${label(datasetRef)} in application ${label(appRef)}` }
+  return {
+    status: 'unresolved',
+    key: 'dataset',
+    problem: `no dataset ${label(datasetRef)} in application ${label(appRef)}`,
+  }
 }
 
 /** One step of a plan for the declared datasets. */

@@ -47,10 +47,9 @@ export async function planRules(dir: string, client: ApiClient): Promise<RulesPl
     if (resolution.status === 'unresolved') {
       errors.push({
         file: rule.origin.file,
-        line: rule.origin.line,
-        column: 1,
-        yamlPath: '',
-        message: `rule "${rule.id}": ${resolution.problem}`,
+        ...rule.origin[resolution.key],
+        yamlPath: `${rule.origin.yamlPath}.${resolution.key}`,
+        message: resolution.problem,
       })
     }
   }
