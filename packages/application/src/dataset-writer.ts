@@ -285,6 +285,17 @@ export function createDatasetWriter(options: DatasetWriterOptions): DatasetWrite
       now,
     )
     await datasets.save(dataset, now)
+    // Another process may have created the name at the same moment (no unique constraint
+    // in ClickHouse): read it back, and withdraw on a collision. Of two racing creates at
+    // least one sees the other, so two never both succeed.
+    const named = (await datasets.list(input.applicationId)).filter((d) => d.name === input.name)
+    if (named.some((d) => d.id !== dataset.id)) {
+      await datasets.markDeleted(dataset, clock())
+      throw new SpansiftError(
+        ErrorCode.conflict,
+        `another request created a dataset named "${input.name}" in application ${input.applicationId} at the same moment; try again`,
+      )
+    }
     return dataset
   }
 

@@ -27,28 +27,43 @@ export const applicationSchema = z.object({
 const toJson = (a: Application) => ({ id: a.id, name: a.name, created_at: a.createdAt })
 
 /**
- * The application routes. Names are unique: a create naming a taken name is 409. Two
- * creates are serialized in this process (check, then insert); ClickHouse has no unique
- * constraint, so two API processes racing on one new name could both insert, and then a
- * name means the oldest application of that name everywhere (getByName).
+ * The application routes. Names are unique: a create naming a taken name is 409.
+ * ClickHouse has no unique constraint, so a create inserts, then reads the name back:
+ * if another row has it too (another API process created it at the same moment), this
+ * create withdraws its row and answers 409. Of two racing creates at least one sees the
+ * other (each reads after its own insert is acknowledged), so two never both succeed;
+ * both may fail, and a retry then succeeds. Creates in this process are serialized, so
+ * they never race each other.
  */
 export function registerApplicationRoutes(v1: Hono<ApiEnv>, applications: ApplicationsRepository): void {
   let creating: Promise<unknown> = Promise.resolve()
 
+  const create = async (name: string): Promise<Application> => {
+    const taken = await applications.getByName(name)
+    if (taken) {
+      throw new SpansiftError(ErrorCode.conflict, `an application named "${name}" exists: ${taken.id}`)
+    }
+    const id = randomUUID()
+    await applications.create({ id, name })
+    const named = await applications.listByName(name)
+    if (named.some((a) => a.id !== id)) {
+      await applications.remove(id)
+      throw new SpansiftError(
+        ErrorCode.conflict,
+        `another request created an application named "${name}" at the same moment; list the applications, or try again`,
+      )
+    }
+    // Read back for the stored created_at (the table sets it).
+    return named.find((a) => a.id === id) ?? { id, name, createdAt: new Date().toISOString() }
+  }
+
   v1.post('/applications', async (c) => {
     requireAdmin(c.get('principal'))
     const { name } = createApplicationBody.parse(await c.req.json())
-    const create = async () => {
-      const taken = await applications.getByName(name)
-      if (taken) {
-        throw new SpansiftError(ErrorCode.conflict, `an application named "${name}" exists: ${taken.id}`)
-      }
-      const id = randomUUID()
-      await applications.create({ id, name })
-      // Read back for the stored created_at (the table sets it).
-      return (await applications.get(id)) ?? { id, name, createdAt: new Date().toISOString() }
-    }
-    const run = creating.then(create, create)
+    const run = creating.then(
+      () => create(name),
+      () => create(name),
+    )
     creating = run.catch(() => undefined)
     return c.json(toJson(await run), 201)
   })
