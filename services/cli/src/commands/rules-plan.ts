@@ -135,7 +135,8 @@ export function printPlanErrors(plan: RulesPlan, io: CliIo): void {
 /**
  * Creates the datasets a plan would create, in its order (eval datasets before the
  * training datasets that exclude them), through the API. Refuses a plan with errors.
- * Returns the datasets created, with their ids.
+ * Returns how many it created; `onCreated` hears of each as it is created (so a failure
+ * part way says which were).
  */
 export async function applyPlan(
   plan: RulesPlan,
