@@ -79,6 +79,9 @@ test('application names are unique and usable wherever an id is', async () => {
   )
   const byPath = await s.api('GET', '/v1/applications/support-bot', ADMIN_KEY)
   assert.equal(byPath.body.id, app.id)
+  const shown = await spansift(['applications', 'show', 'support-bot'])
+  assert.equal(shown.code, 0, shown.stderr)
+  assert.match(shown.stdout, new RegExp(`^${app.id}\\s+support-bot\\s+`, 'm'))
   assert.equal((await s.api('GET', `/v1/applications/${app.id}`, ADMIN_KEY)).body.name, 'support-bot')
   assert.equal((await s.api('GET', '/v1/applications/nobody', ADMIN_KEY)).status, 404)
 
@@ -200,12 +203,15 @@ test('validate --server, plan, apply: declared datasets are created once, never 
   assert.equal(unknown.code, 1)
   assert.match(unknown.stderr, /support\.yaml:3:18: rules\[0\]\.application: no application "support-bott"\n/)
   // Offline, the same file is valid: names are only checked against a server.
-  const offline = await new Promise<number>((resolve) =>
-    execFile(process.execPath, [main, 'rules', 'validate', gitopsDir], (error) =>
-      resolve(error ? Number(error.code) : 0),
+  const offline = await new Promise<{ code: number; stdout: string }>((resolve) =>
+    execFile(process.execPath, [main, 'rules', 'validate', gitopsDir], (error, stdout) =>
+      resolve({ code: error ? Number(error.code) : 0, stdout }),
     ),
   )
-  assert.equal(offline, 0)
+  assert.deepEqual(offline, {
+    code: 0,
+    stdout: '1 rule in 1 file is valid; names are checked against a running spansift with --server\n',
+  })
 
   // Once the dataset exists, the worker's next resolution makes the rule run and append.
   await s.spansift.rules().reload()

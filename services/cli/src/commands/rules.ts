@@ -98,8 +98,10 @@ options:
         return 1
       }
       if (files.length === 0) stderr.write(`spansift: no rule files (*.yaml, *.yml) in ${dir}\n`)
+      // Names (and ids) exist or not only in a running spansift: say so when a rule uses one.
+      const named = rules.some((r) => r.applicationId === '' || r.datasetId === '')
       stdout.write(
-        `${plural(rules.length, 'rule')} in ${plural(files.length, 'file')} ${rules.length === 1 ? 'is' : 'are'} valid\n`,
+        `${plural(rules.length, 'rule')} in ${plural(files.length, 'file')} ${rules.length === 1 ? 'is' : 'are'} valid${named ? '; names are checked against a running spansift with --server' : ''}\n`,
       )
       return 0
     },
