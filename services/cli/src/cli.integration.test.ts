@@ -262,6 +262,7 @@ describe('spansift CLI against a running spansift', () => {
       ['applications', '--help'],
       ['applications', 'list', '--help'],
       ['applications', 'create', '--help'],
+      ['applications', 'show', '--help'],
       ['keys', '--help'],
       ['keys', 'create', '-h'],
       ['datasets', '--help'],
