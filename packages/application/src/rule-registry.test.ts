@@ -77,12 +77,15 @@ test('a rule whose dataset cannot take it is loaded in state error and does not 
     dir,
     pollIntervalMs: 0,
     logger: silentLogger,
-    checkTarget: async (rule) => `no dataset ${rule.datasetId}`,
+    lookup: {
+      application: async (ref) => ({ id: ref, name: 'support-bot' }),
+      dataset: async () => undefined,
+    },
   })
   await registry.start()
   const [status] = registry.status().rules
   assert.equal(status!.state, 'error')
-  assert.equal(status!.error, `no dataset ${DATASET}`)
+  assert.equal(status!.error, `no dataset ${DATASET} in application ${APP}`)
   assert.equal(registry.forApplication(APP).length, 0)
 })
 
@@ -118,4 +121,66 @@ test('a missing directory is reported once, not on every poll, and loads when it
   writeFileSync(join(missing, 'a.yaml'), ruleFile('first'))
   await eventually(() => registry!.status().reload.ok, 'the directory loads once it exists')
   assert.equal(registry.forApplication(APP).length, 1)
+})
+
+test('names are resolved through the lookup on every load; the index uses the resolved ids', async () => {
+  const datasets = new Map<string, string>()
+  writeFileSync(
+    join(dir, 'a.yaml'),
+    `rules:
+  - id: named
+    application: support-bot
+    dataset: support-eval
+    mapping: { inputs: { question: input } }
+`,
+  )
+  registry = createRuleRegistry({
+    dir,
+    pollIntervalMs: 0,
+    logger: silentLogger,
+    lookup: {
+      application: async (ref) => (ref === 'support-bot' ? { id: APP, name: ref } : undefined),
+      dataset: async (applicationId, ref) => {
+        const id = datasets.get(ref)
+        return id
+          ? { id, name: ref, applicationId, kind: 'eval' as const, excludeDatasetId: null }
+          : undefined
+      },
+    },
+  })
+  await registry.start()
+  assert.deepEqual(
+    registry.status().rules.map((r) => [r.state, r.error]),
+    [['error', 'no dataset "support-eval" in application "support-bot"']],
+  )
+  assert.equal(registry.forApplication(APP).length, 0)
+
+  datasets.set('support-eval', DATASET)
+  assert.equal(await registry.reload(), true)
+  const [compiled] = registry.forApplication(APP)
+  assert.deepEqual(
+    [compiled?.rule.applicationId, compiled?.rule.datasetId, compiled?.rule.target],
+    [APP, DATASET, { application: 'support-bot', dataset: 'support-eval' }],
+  )
+  assert.ok(compiled!.evaluate(testSpan({ applicationId: APP })))
+})
+
+test('without a lookup, a rule written with names is in error; one written with ids runs', async () => {
+  writeFileSync(
+    join(dir, 'a.yaml'),
+    `${ruleFile('by-id')}  - id: by-name
+    application: support-bot
+    dataset: support-eval
+    mapping: { inputs: { question: input } }
+`,
+  )
+  registry = createRuleRegistry({ dir, pollIntervalMs: 0, logger: silentLogger })
+  await registry.start()
+  assert.deepEqual(
+    registry.status().rules.map((r) => [r.rule.id, r.state]),
+    [
+      ['by-id', 'active'],
+      ['by-name', 'error'],
+    ],
+  )
 })

@@ -3,8 +3,13 @@ import type { Stage } from '@spansift/core/lifecycle'
 import type { Logger } from '@spansift/core/logger'
 import { type Metrics, noopMetrics } from '@spansift/core/metrics'
 import { type CompiledRule, compileRule } from '@spansift/core/rules/rule-evaluator'
-import { formatRuleFileError, type RuleFileError } from '@spansift/core/rules/rule-file'
+import {
+  type DatasetDeclaration,
+  formatRuleFileError,
+  type RuleFileError,
+} from '@spansift/core/rules/rule-file'
 import type { Rule } from '@spansift/core/rules/rule-schema'
+import { cachedLookup, type RuleTargetLookup, resolveRuleTarget } from '@spansift/core/rules/rule-targets'
 import type { RuleSetStatus, RuleState } from '@spansift/core/rules/rules-service-port'
 import { listRuleFiles, loadRuleFiles } from './rule-files.ts'
 
@@ -20,12 +25,6 @@ export interface RuleStatus {
   /** Matches left out because the dataset was at its cap. */
   droppedForCap: number
 }
-
-/**
- * Checks that a rule can append where it says: its dataset exists and belongs to its
- * application. Returns the problem, or undefined. Injected: it reads storage.
- */
-export type RuleTargetCheck = (rule: Rule) => Promise<string | undefined>
 
 export interface RuleRegistry extends Stage {
   /** The active rules of one application, compiled: the hot path's lookup (no allocation). */
@@ -44,7 +43,13 @@ export interface RuleRegistry extends Stage {
 
 export interface RuleRegistryOptions {
   dir: string
-  checkTarget?: RuleTargetCheck
+  /**
+   * Where rules' application and dataset names (or ids) are looked up, on every load:
+   * a rule whose target does not resolve (no such name, a dataset of another
+   * application, a declared dataset not created yet) is loaded in state error. Without
+   * it, only rules written with ids run.
+   */
+  lookup?: RuleTargetLookup
   /** How often the directory is checked for changes; 0 turns watching off. */
   pollIntervalMs?: number
   logger: Logger
@@ -110,6 +115,40 @@ export function createRuleRegistry(options: RuleRegistryOptions): RuleRegistry {
     for (const [state, count] of Object.entries(counts)) rulesGauge.set(count, { state })
   }
 
+  /**
+   * Each rule with its application and dataset ids looked up (names resolved on every
+   * load, so a renamed or newly created target is seen), and the problem when they do
+   * not resolve. This worker never creates a declared dataset: `spansift rules apply`
+   * does, once; a rule waiting for one says so in its status.
+   */
+  async function resolveTargets(
+    rules: readonly Rule[],
+    declared: readonly DatasetDeclaration[],
+  ): Promise<Array<{ rule: Rule; problem: string | undefined }>> {
+    const lookup = options.lookup && cachedLookup(options.lookup)
+    const out: Array<{ rule: Rule; problem: string | undefined }> = []
+    for (const rule of rules) {
+      if (!lookup) {
+        const named = rule.applicationId === '' || rule.datasetId === ''
+        out.push({ rule, problem: named ? 'names cannot be resolved here: write ids' : undefined })
+        continue
+      }
+      const resolution = await resolveRuleTarget(rule, lookup, declared).catch(
+        (e: Error) =>
+          ({ status: 'unresolved', key: 'application', problem: `cannot check: ${e.message}` }) as const,
+      )
+      out.push(
+        resolution.status === 'resolved'
+          ? {
+              rule: { ...rule, applicationId: resolution.applicationId, datasetId: resolution.datasetId },
+              problem: undefined,
+            }
+          : { rule, problem: resolution.problem },
+      )
+    }
+    return out
+  }
+
   async function directoryFingerprint(): Promise<string> {
     const files = await listRuleFiles(options.dir)
     const parts: string[] = []
@@ -124,15 +163,17 @@ export function createRuleRegistry(options: RuleRegistryOptions): RuleRegistry {
     const attemptAt = now().toISOString()
     let errors: RuleFileError[]
     let rules: Rule[]
+    let datasets: DatasetDeclaration[]
     let files: string[]
     try {
       fingerprint = await directoryFingerprint()
-      ;({ rules, errors, files } = await loadRuleFiles(options.dir))
+      ;({ rules, datasets, errors, files } = await loadRuleFiles(options.dir))
     } catch (error) {
       // Seen as the poll sees it, so an unreadable directory is reported once, not every poll.
       fingerprint = UNREADABLE
       errors = [{ file: options.dir, line: 0, column: 0, yamlPath: '', message: (error as Error).message }]
       rules = []
+      datasets = []
       files = []
     }
     if (errors.length > 0) {
@@ -146,23 +187,17 @@ export function createRuleRegistry(options: RuleRegistryOptions): RuleRegistry {
       })
       return false
     }
-    const next = rules.map(compileRule)
+    const resolved = await resolveTargets(rules, datasets)
+    const next = resolved.map(({ rule }) => compileRule(rule))
     const nextStatuses = new Map<string, RuleStatus>()
-    for (const c of next) {
+    for (const [i, c] of next.entries()) {
       const previous = statuses.get(c.rule.id)
-      let state: RuleState = c.rule.enabled ? 'active' : 'disabled'
-      let error: string | null = null
-      if (state === 'active' && options.checkTarget) {
-        const problem = await options.checkTarget(c.rule).catch((e: Error) => `cannot check: ${e.message}`)
-        if (problem) {
-          state = 'error'
-          error = problem
-        }
-      }
+      const problem = resolved[i]!.problem
+      const failing = c.rule.enabled && problem !== undefined
       nextStatuses.set(c.rule.id, {
         rule: c.rule,
-        state,
-        error,
+        state: failing ? 'error' : c.rule.enabled ? 'active' : 'disabled',
+        error: failing ? problem : null,
         matched: previous?.matched ?? 0,
         appended: previous?.appended ?? 0,
         droppedForCap: previous?.droppedForCap ?? 0,

@@ -78,9 +78,17 @@ export function createRulesService(options: RulesServiceOptions): RulesService {
   const logger = options.logger.child({ component: 'rules-service' })
   const jobs = new Map<string, BackfillJob>()
 
+  /** A rule that can scan: it exists and its application and dataset names resolved. */
   function requireRule(ruleId: string): CompiledRule {
     const compiled = registry.get(ruleId)
     if (!compiled) throw new SpansiftError(ErrorCode.notFound, `no rule ${ruleId}`)
+    if (compiled.rule.applicationId === '' || compiled.rule.datasetId === '') {
+      const reason = registry.status().rules.find((r) => r.rule.id === ruleId)?.error
+      throw new SpansiftError(
+        ErrorCode.conflict,
+        `rule ${ruleId}: its application or dataset does not resolve${reason ? ` (${reason})` : ''}`,
+      )
+    }
     return compiled
   }
 
@@ -171,6 +179,7 @@ export function createRulesService(options: RulesServiceOptions): RulesService {
           description: s.rule.description,
           applicationId: s.rule.applicationId,
           datasetId: s.rule.datasetId,
+          target: { ...s.rule.target },
           enabled: s.rule.enabled,
           state: s.state,
           error: s.error,

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import type { ReviewQueue } from '@spansift/application/review-queue'
 import type { ApiKeysRepository } from '@spansift/clickhouse/api-keys-repository'
 import type { ApplicationsRepository } from '@spansift/clickhouse/applications-repository'
@@ -17,6 +16,7 @@ import { errorResponse } from './api-error.ts'
 import { type ApiEnv, applicationScope, authenticate, requireAdmin } from './auth-middleware.ts'
 import { buildOpenApiDocument } from './openapi.ts'
 import { registerAddTraceRoute } from './routes/add-trace-route.ts'
+import { findApplication, registerApplicationRoutes } from './routes/applications-routes.ts'
 import type { DatasetRouteDependencies } from './routes/dataset-route-dependencies.ts'
 import { registerDatasetRoutes } from './routes/datasets-routes.ts'
 import { registerFromSpansRoute } from './routes/from-spans-route.ts'
@@ -42,7 +42,6 @@ export interface ApiDependencies extends DatasetRouteDependencies {
   webAssets?: ReadonlyMap<string, { body: Uint8Array; contentType: string }> | undefined
 }
 
-const createApplicationBody = z.strictObject({ name: z.string().trim().min(1).max(200) })
 const uuid = z.uuid({ message: 'must be a UUID' })
 const traceIdParam = z
   .string()
@@ -96,27 +95,12 @@ export function createApiApp(deps: ApiDependencies): Hono<ApiEnv> {
     )
   })
 
-  v1.post('/applications', async (c) => {
-    requireAdmin(c.get('principal'))
-    const { name } = createApplicationBody.parse(await c.req.json())
-    const application = { id: randomUUID(), name }
-    await deps.applications.create(application)
-    return c.json(application, 201)
-  })
-
-  v1.get('/applications', async (c) => {
-    requireAdmin(c.get('principal'))
-    const applications = await deps.applications.list()
-    return c.json({
-      applications: applications.map((a) => ({ id: a.id, name: a.name, created_at: a.createdAt })),
-    })
-  })
+  registerApplicationRoutes(v1, deps.applications)
 
   v1.post('/applications/:id/keys', async (c) => {
     requireAdmin(c.get('principal'))
-    const id = uuid.parse(c.req.param('id'))
-    if (!(await deps.applications.get(id)))
-      throw new SpansiftError(ErrorCode.notFound, `no application ${id}`)
+    // The application by id or by name.
+    const { id } = await findApplication(deps.applications, c.get('principal'), c.req.param('id'))
     const key = generateApiKey()
     await deps.apiKeys.create({
       keyHash: hashApiKey(key),

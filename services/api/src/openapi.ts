@@ -1,5 +1,10 @@
 import { type ZodType, z } from 'zod'
 import {
+  applicationSchema,
+  createApplicationBody,
+  listApplicationsQuery,
+} from './routes/applications-routes.ts'
+import {
   addTraceBody,
   addTraceResponse,
   createDatasetBody,
@@ -82,11 +87,41 @@ export function buildOpenApiDocument(): JsonObject {
     },
     security: [{ bearer: [] }, { apiKey: [] }],
     paths: {
+      '/v1/applications': {
+        post: {
+          summary: 'Create an application (admin key); its name is unique',
+          requestBody: body(createApplicationBody),
+          responses: {
+            '201': answer('the application', applicationSchema),
+            '409': answer('an application of that name exists', errorSchema),
+            ...errors,
+          },
+        },
+        get: {
+          summary: 'List applications (admin key), or find one by name',
+          parameters: queryParameters(listApplicationsQuery),
+          responses: {
+            '200': answer('applications', z.object({ applications: z.array(applicationSchema) })),
+            ...errors,
+          },
+        },
+      },
+      '/v1/applications/{application}': {
+        parameters: [pathParameter('application', 'application id or name', 'string')],
+        get: {
+          summary: 'Get an application by id or by name (an application key: its own only)',
+          responses: { '200': answer('the application', applicationSchema), ...errors },
+        },
+      },
       '/v1/datasets': {
         post: {
           summary: 'Create a dataset',
           requestBody: body(createDatasetBody),
-          responses: { '201': answer('the dataset', datasetSchema), ...errors },
+          responses: {
+            '201': answer('the dataset', datasetSchema),
+            '409': answer('the application has a dataset of that name', errorSchema),
+            ...errors,
+          },
         },
         get: {
           summary: 'List datasets',

@@ -541,6 +541,8 @@ test('/openapi.json documents the dataset routes from the zod schemas', async ()
   }
   assert.equal(document.openapi, '3.1.0')
   for (const path of [
+    '/v1/applications',
+    '/v1/applications/{application}',
     '/v1/datasets',
     '/v1/datasets/{id}',
     '/v1/datasets/{id}/items',

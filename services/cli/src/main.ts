@@ -3,6 +3,7 @@ import { createJsonLogger } from '@spansift/core/logger'
 import { applicationsCommand } from './commands/applications.ts'
 import { type CliContext, CliError, type Command, parseCommandArgs, printHelp } from './commands/command.ts'
 import { datasetsCommand } from './commands/datasets.ts'
+import { itemsCommand, queueCommand } from './commands/items.ts'
 import { keysCommand } from './commands/keys.ts'
 import { createRulesCommand } from './commands/rules.ts'
 import { ConfigError, parseConfig } from './config.ts'
@@ -109,6 +110,8 @@ const commands: Record<string, Command> = {
   applications: applicationsCommand,
   keys: keysCommand,
   datasets: datasetsCommand,
+  items: itemsCommand,
+  queue: queueCommand,
   rules: createRulesCommand({ defaultRulesDir: () => parseConfig(process.env).rulesDir }),
 }
 

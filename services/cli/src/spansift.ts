@@ -4,6 +4,7 @@ import { createDatasetAppender } from '@spansift/application/dataset-appender'
 import { createDatasetWriter } from '@spansift/application/dataset-writer'
 import { createReviewQueue } from '@spansift/application/review-queue'
 import { createRuleRegistry, type RuleRegistry } from '@spansift/application/rule-registry'
+import { createStorageTargetLookup } from '@spansift/application/rule-target-lookup'
 import { createRuleWorker } from '@spansift/application/rule-worker'
 import { createRulesService } from '@spansift/application/rules-service'
 import { createSpanWriter } from '@spansift/application/span-writer'
@@ -168,13 +169,7 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
       const rules = createRuleRegistry({
         dir: config.rulesDir,
         pollIntervalMs: options.rulesPollIntervalMs ?? 1_000,
-        checkTarget: async (rule) => {
-          const dataset = await store.datasets.get(rule.datasetId)
-          if (!dataset) return `no dataset ${rule.datasetId}`
-          if (dataset.applicationId !== rule.applicationId)
-            return `dataset ${rule.datasetId} belongs to another application`
-          return undefined
-        },
+        lookup: createStorageTargetLookup(store),
         logger,
         metrics,
       })

@@ -23,8 +23,11 @@ export interface RuleSetStatus {
 export interface RuleView {
   id: string
   description: string
+  /** The resolved ids; '' while the rule's names do not resolve (its state is then error). */
   applicationId: string
   datasetId: string
+  /** The application and dataset as the rule file names them (a name or an id). */
+  target: { application: string; dataset: string }
   enabled: boolean
   state: RuleState
   error: string | null

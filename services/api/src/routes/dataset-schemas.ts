@@ -1,5 +1,6 @@
 import { MAX_LOOKUP_RANGE_DAYS } from '@spansift/core/time-range'
 import { z } from 'zod'
+import { nameSchema } from './name-schema.ts'
 
 /**
  * The zod schemas of the dataset routes: the routes validate with them and the
@@ -37,7 +38,7 @@ export const mappingSchema = z
 export const datasetKindSchema = z.enum(['eval', 'training'])
 
 export const createDatasetBody = z.strictObject({
-  name: z.string().trim().min(1).max(200),
+  name: nameSchema.meta({ description: 'Unique within the application.' }),
   application_id: uuidSchema
     .optional()
     .meta({ description: 'Required with the admin key; an application key defaults to its own.' }),
@@ -80,7 +81,10 @@ export const datasetSchema = z.object({
   created_at: z.string(),
 })
 
-export const listDatasetsQuery = z.strictObject({ application_id: uuidSchema.optional() })
+export const listDatasetsQuery = z.strictObject({
+  application_id: uuidSchema.optional(),
+  name: z.string().min(1).max(200).optional().meta({ description: 'Only the datasets of this name.' }),
+})
 
 const rfc3339 = z.string().meta({ format: 'date-time' })
 const cell = z.union([

@@ -74,7 +74,9 @@ export function registerDatasetRoutes(v1: Hono<ApiEnv>, deps: DatasetRouteDepend
     const principal = c.get('principal')
     const applicationId =
       principal.kind === 'admin' ? query.application_id : applicationScope(principal, query.application_id)
-    const datasets = await deps.datasets.list(applicationId)
+    const datasets = (await deps.datasets.list(applicationId)).filter(
+      (d) => query.name === undefined || d.name === query.name,
+    )
     return c.json({ datasets: await Promise.all(datasets.map(describe)) })
   })
 

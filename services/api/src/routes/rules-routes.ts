@@ -31,8 +31,10 @@ function ruleToJson(rule: RuleView) {
   return {
     id: rule.id,
     description: rule.description,
-    application_id: rule.applicationId,
-    dataset_id: rule.datasetId,
+    application_id: rule.applicationId || null,
+    dataset_id: rule.datasetId || null,
+    application: rule.target.application,
+    dataset: rule.target.dataset,
     enabled: rule.enabled,
     state: rule.state,
     error: rule.error,
