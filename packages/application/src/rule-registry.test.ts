@@ -119,3 +119,41 @@ test('a missing directory is reported once, not on every poll, and loads when it
   await eventually(() => registry!.status().reload.ok, 'the directory loads once it exists')
   assert.equal(registry.forApplication(APP).length, 1)
 })
+
+test('a rule waiting for its dataset becomes active once it exists, and stops once it is deleted, without a file change', async () => {
+  writeFileSync(join(dir, 'a.yaml'), ruleFile('first') + ruleFile('second').replace('rules:\n', ''))
+  const datasets = new Set<string>()
+  let checks = 0
+  let storageDown = false
+  registry = createRuleRegistry({
+    dir,
+    pollIntervalMs: 0,
+    targetCheckIntervalMs: 20,
+    logger: silentLogger,
+    checkTarget: async (rule) => {
+      checks++
+      if (storageDown) throw new Error('ECONNREFUSED')
+      return datasets.has(rule.datasetId) ? undefined : `no dataset ${rule.datasetId}`
+    },
+  })
+  await registry.start()
+  const states = () => registry!.status().rules.map((r) => r.state)
+  assert.deepEqual(states(), ['error', 'error'])
+  datasets.add(DATASET)
+  await eventually(() => registry!.forApplication(APP).length === 2, 'the rules become active')
+  assert.deepEqual(states(), ['active', 'active'])
+  assert.equal(registry.status().rules[0]!.error, null)
+  // One check per dataset per round, however many rules share it.
+  const before = checks
+  await eventually(() => checks >= before + 3, 'three more rounds')
+  assert.ok(checks - before <= 4, `${checks - before} checks for 3 rounds of one dataset`)
+  // Storage unreachable: running rules keep running.
+  storageDown = true
+  await eventually(() => checks >= before + 8, 'rounds while storage is down')
+  assert.deepEqual(states(), ['active', 'active'])
+  storageDown = false
+  datasets.delete(DATASET)
+  await eventually(() => registry!.forApplication(APP).length === 0, 'the rules stop')
+  assert.deepEqual(states(), ['error', 'error'])
+  assert.equal(registry.status().rules[0]!.error, `no dataset ${DATASET}`)
+})

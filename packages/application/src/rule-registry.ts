@@ -38,7 +38,7 @@ export interface RuleRegistry extends Stage {
   reload(): Promise<boolean>
   recordMatched(ruleId: string, count: number): void
   recordAppended(ruleId: string, added: number, droppedForCap: number): void
-  /** Marks a rule unable to run until the next reload (its dataset was deleted, say). */
+  /** Marks a rule unable to run until its target checks out again (its dataset was deleted, say). */
   markFailed(ruleId: string, reason: string): void
 }
 
@@ -47,6 +47,12 @@ export interface RuleRegistryOptions {
   checkTarget?: RuleTargetCheck
   /** How often the directory is checked for changes; 0 turns watching off. */
   pollIntervalMs?: number
+  /**
+   * How often every enabled rule's target is checked again (5 s by default; 0: only on
+   * load): a rule whose dataset appears becomes active, one whose dataset goes away
+   * stops, without a file change.
+   */
+  targetCheckIntervalMs?: number
   logger: Logger
   metrics?: Metrics
   now?: () => Date
@@ -69,6 +75,7 @@ export function createRuleRegistry(options: RuleRegistryOptions): RuleRegistry {
   const metrics = options.metrics ?? noopMetrics
   const now = options.now ?? (() => new Date())
   const pollIntervalMs = options.pollIntervalMs ?? 1_000
+  const targetCheckIntervalMs = options.targetCheckIntervalMs ?? 5_000
   const reloads = metrics.counter({
     name: 'spansift_rules_reloads_total',
     help: 'Loads of the rules directory, by outcome (ok, error: the last good set stays in force).',
@@ -94,7 +101,9 @@ export function createRuleRegistry(options: RuleRegistryOptions): RuleRegistry {
   }
   let fingerprint = ''
   let timer: NodeJS.Timeout | undefined
+  let targetTimer: NodeJS.Timeout | undefined
   let reloading: Promise<boolean> | undefined
+  let checking: Promise<void> | undefined
 
   function rebuildIndex(): void {
     const grouped = new Map<string, CompiledRule[]>()
@@ -195,10 +204,65 @@ export function createRuleRegistry(options: RuleRegistryOptions): RuleRegistry {
   }
 
   function reload(): Promise<boolean> {
-    reloading ??= load().finally(() => {
+    // After a running target check, so the two never interleave their state changes.
+    reloading ??= (checking ?? Promise.resolve()).then(load).finally(() => {
       reloading = undefined
     })
     return reloading
+  }
+
+  /**
+   * Checks every enabled rule's target again (one check per dataset) and moves rules
+   * between active and error accordingly. A check that fails (storage unreachable) changes
+   * nothing: a blip must not stop running rules.
+   */
+  async function recheckTargets(): Promise<void> {
+    const check = options.checkTarget
+    if (!check) return
+    const answers = new Map<string, Promise<string | undefined>>()
+    let changed = false
+    for (const c of compiled) {
+      const s = statuses.get(c.rule.id)
+      if (!s || s.state === 'disabled') continue
+      const key = `${c.rule.datasetId}/${c.rule.applicationId}`
+      let answer = answers.get(key)
+      if (!answer) {
+        answer = check(c.rule)
+        answers.set(key, answer)
+      }
+      let problem: string | undefined
+      try {
+        problem = await answer
+      } catch {
+        continue
+      }
+      if (statuses.get(c.rule.id) !== s) continue // reloaded meanwhile
+      if (problem && s.state === 'active') {
+        s.state = 'error'
+        s.error = problem
+        changed = true
+        logger.error('rule stopped: its target is gone', { rule: c.rule.id, reason: problem })
+      } else if (!problem && s.state === 'error') {
+        s.state = 'active'
+        s.error = null
+        changed = true
+        logger.info('rule active: its target exists now', { rule: c.rule.id })
+      }
+    }
+    if (changed) rebuildIndex()
+  }
+
+  function scheduleTargetCheck(): void {
+    targetTimer = setTimeout(() => {
+      if (reloading) return scheduleTargetCheck()
+      checking = recheckTargets()
+        .catch((error: unknown) => logger.warn('rule target check failed', { error }))
+        .finally(() => {
+          checking = undefined
+          if (targetTimer) scheduleTargetCheck()
+        })
+    }, targetCheckIntervalMs)
+    targetTimer.unref()
   }
 
   async function poll(): Promise<void> {
@@ -217,11 +281,16 @@ export function createRuleRegistry(options: RuleRegistryOptions): RuleRegistry {
         timer = setTimeout(poll, pollIntervalMs)
         timer.unref()
       }
+      if (targetCheckIntervalMs > 0 && options.checkTarget) scheduleTargetCheck()
     },
     async shutdown() {
       const pending = timer
       timer = undefined
       clearTimeout(pending)
+      const pendingCheck = targetTimer
+      targetTimer = undefined
+      clearTimeout(pendingCheck)
+      await checking
       await reloading
     },
     forApplication: (applicationId) => byApplication.get(applicationId) ?? EMPTY,
