@@ -7,6 +7,7 @@ import { decodeExportTraceRequestProtobuf } from '@spansift/core/otlp/decode-pro
 import { encodeExportTraceRequestProtobuf } from '@spansift/core/otlp/encode-protobuf'
 import { normalizeExportTraceRequest } from '@spansift/core/otlp/normalize'
 import { spansToExportRequest } from '@spansift/core/otlp/spans-to-request'
+import { retry } from '@spansift/core/retry'
 import type { Span } from '@spansift/core/span-model'
 import { isPermanentStorageError } from '@spansift/core/storage-errors'
 import { type ConsumerLoop, type Decoded, type RawMessage, startConsumerLoop } from './kafka-consumer-loop.ts'
@@ -478,22 +479,22 @@ export async function provisionTopics(options: TopicProvisioning, logger: Logger
         if (!missing.every((name) => now.has(name))) throw error
       }
     }
-    // Topics exist before their partitions have leaders; wait until every one has.
-    for (let attempt = 0; ; attempt++) {
-      const metadata = await admin.metadata({ topics: wanted, forceUpdate: true })
-      const ready = wanted.every((name) => {
-        const partitions = metadata.topics.get(name)?.partitions ?? []
-        return partitions.length > 0 && partitions.every((p) => p.leader >= 0)
-      })
-      if (ready) {
-        const created = new Set(missing)
-        const present = wanted.filter((name) => !created.has(name))
-        await reportDifferences(admin, metadata.topics, present, options, replicationFactor, logger)
-        return
-      }
-      if (attempt >= 300) throw new Error(`Kafka topics ${wanted.join(', ')} have no leaders after 30 s`)
-      await new Promise((r) => setTimeout(r, 100))
-    }
+    // Topics exist before their partitions have leaders; wait (about 30 s at most) until every one has.
+    const metadata = await retry(
+      async () => {
+        const answer = await admin.metadata({ topics: wanted, forceUpdate: true })
+        const ready = wanted.every((name) => {
+          const partitions = answer.topics.get(name)?.partitions ?? []
+          return partitions.length > 0 && partitions.every((p) => p.leader >= 0)
+        })
+        if (!ready) throw new Error(`Kafka topics ${wanted.join(', ')} have no leaders after 30 s`)
+        return answer
+      },
+      { retries: 40, minDelayMs: 50, maxDelayMs: 1_000 },
+    )
+    const created = new Set(missing)
+    const present = wanted.filter((name) => !created.has(name))
+    await reportDifferences(admin, metadata.topics, present, options, replicationFactor, logger)
   } finally {
     await admin.close()
   }
