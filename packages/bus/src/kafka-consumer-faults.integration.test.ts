@@ -76,7 +76,7 @@ async function readTopic(topic: string, options: { count?: number; quietMs?: num
 const reasonOf = (m: { headers: Map<string, Buffer> }) =>
   m.headers.get(DeadLetterHeader.reason)?.toString() ?? ''
 
-test('a batch storage refuses is split: the refused record is dead-lettered with the reason, the others stored and committed', async () => {
+test('a batch storage refuses is split: the refused record is dead-lettered with the reason, the others stored and committed', async (t) => {
   const { bus, deadLetterTopic } = isolatedBus({ partitions: 1 })
   const stored = new Map<string, Span>()
   let handlerCalls = 0
@@ -90,11 +90,15 @@ test('a batch storage refuses is split: the refused record is dead-lettered with
   await bus.start()
   try {
     const poison = conformanceSpan({ name: 'poison' })
-    const before = Array.from({ length: 20 }, () => conformanceSpan())
-    const after = Array.from({ length: 20 }, () => conformanceSpan())
-    // One publish: the poison record sits in the middle of one consumer batch.
+    const before = Array.from({ length: 500 }, () => conformanceSpan())
+    const after = Array.from({ length: 500 }, () => conformanceSpan())
+    // One publish: the poison record sits among a thousand others, one message each.
+    const started = performance.now()
     await bus.publish([...before, poison, ...after])
-    await eventually(() => stored.size === 40, 'the 40 good spans are stored')
+    await eventually(() => stored.size === 1_000, 'the 1,000 good spans are stored')
+    t.diagnostic(
+      `1 refused record among 1,001: ${handlerCalls} handler calls, all good spans stored after ${Math.round(performance.now() - started)} ms`,
+    )
     assert.ok(!stored.has(poison.spanId))
     const [dead] = await readTopic(deadLetterTopic, { count: 1 })
     assert.equal(dead!.key.toString(), poison.traceId)
