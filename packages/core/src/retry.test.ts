@@ -13,15 +13,16 @@ test('retries until the operation succeeds, with growing, capped, jittered delay
       if (calls < 6) throw new Error('not yet')
       return 'done'
     },
-    { minDelayMs: 2, maxDelayMs: 10, onRetry: (_error, _attempt, delay) => delays.push(delay) },
+    { minDelayMs: 10, maxDelayMs: 50, onRetry: (_error, _attempt, delay) => delays.push(delay) },
   )
   assert.equal(result, 'done')
   assert.equal(calls, 6)
   assert.equal(delays.length, 5)
-  // 2·[1,2), 4·[1,2), then the cap.
-  assert.ok(delays[0]! >= 2 && delays[0]! < 4, `first delay ${delays[0]}`)
-  assert.ok(delays[1]! >= 4 && delays[1]! < 8, `second delay ${delays[1]}`)
-  for (const delay of delays) assert.ok(delay <= 10, `delay ${delay} over the cap`)
+  // 10·[1,2), 20·[1,2) (rounded to whole milliseconds), then the cap.
+  assert.ok(delays[0]! >= 10 && delays[0]! <= 20, `first delay ${delays[0]}`)
+  assert.ok(delays[1]! >= 20 && delays[1]! <= 40, `second delay ${delays[1]}`)
+  for (const delay of delays) assert.ok(delay <= 50, `delay ${delay} over the cap`)
+  assert.equal(delays.at(-1), 50)
 })
 
 test('stops at once, with the error itself, when shouldRetry says the failure is permanent', async () => {
