@@ -23,7 +23,8 @@ let appKey: string
 const spawnRole = (roles: string[]) => stack.spawnRole(roles)
 
 before(async () => {
-  stack = await startDistributedStack({ adminKey: ADMIN_KEY })
+  // A short stall time, so a writer held up by a ClickHouse outage is seen stalled within it.
+  stack = await startDistributedStack({ adminKey: ADMIN_KEY, env: { SPANSIFT_CONSUMER_STALL_SECONDS: '2' } })
   ;({ storage, front, otlpUrl } = stack)
   await stopMerges()
   const headers = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' }
@@ -70,6 +71,28 @@ async function largestWindowDuring(ms: number): Promise<number> {
     await sleep(250)
   }
   return largest
+}
+
+/** A process's /readyz answer (its ops port is in its log). */
+async function readiness(p: TestProcess): Promise<{ status: number; checks: Record<string, string> }> {
+  const port = /ops server listening[^\n]*"port":(\d+)/.exec(p.output())?.[1]
+  assert.ok(port, 'the ops server logged its port')
+  const response = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(10_000) })
+  return {
+    status: response.status,
+    checks: ((await response.json()) as { checks: Record<string, string> }).checks,
+  }
+}
+
+/** Polls (bounded) until the process's consumers check reads `state`. */
+async function waitForConsumers(p: TestProcess, state: 'up' | 'down', timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs
+  let answer = await readiness(p)
+  while (answer.checks.consumers !== state && Date.now() < deadline) {
+    await sleep(200)
+    answer = await readiness(p)
+  }
+  return answer
 }
 
 /** Sends exports of 10 fresh spans until `stop()`; records which spans were acknowledged. Bounded: 120 s, 20,000 exports. */
@@ -178,8 +201,13 @@ describe('distributed wiring under faults', () => {
     await sleep(2_000)
     const port = new URL(stack.clickhouse.url).port
     await stack.clickhouse.process.kill()
+    const outageEnds = Date.now() + 6_000
     const window = await redeliveryWindow()
-    await sleep(6_000)
+    // Held up with lag growing for longer than SPANSIFT_CONSUMER_STALL_SECONDS: not ready.
+    const stalled = await waitForConsumers(writer, 'down', 15_000)
+    assert.equal(stalled.status, 503)
+    assert.equal(stalled.checks.consumers, 'down', JSON.stringify(stalled))
+    await sleep(Math.max(0, outageEnds - Date.now()))
     stack.clickhouse = await startClickHouseProcess(stack.clickhouseDir, Number(port))
     await stopMerges() // a new server process starts with merges on
     await sleep(3_000)
@@ -189,6 +217,8 @@ describe('distributed wiring under faults', () => {
       `answers ${JSON.stringify(load.answers)}; ${result.distinct} spans stored; ${result.doubled} stored twice, redelivery window ${window}`,
     )
     assert.match(writer.output(), /batch handler failed; holding the batch and retrying/)
+    const recovered = await waitForConsumers(writer, 'up', 30_000)
+    assert.deepEqual(recovered, { status: 200, checks: { clickhouse: 'up', bus: 'up', consumers: 'up' } })
     await writer.stop()
   })
 
