@@ -184,3 +184,44 @@ test('without a lookup, a rule written with names is in error; one written with 
     ],
   )
 })
+
+test('a rule waiting for its dataset becomes active once it exists, and stops once it is deleted, without a file change', async () => {
+  writeFileSync(join(dir, 'a.yaml'), ruleFile('first') + ruleFile('second').replace('rules:\n', ''))
+  const datasets = new Set<string>()
+  let datasetLookups = 0
+  let storageDown = false
+  registry = createRuleRegistry({
+    dir,
+    pollIntervalMs: 0,
+    targetCheckIntervalMs: 20,
+    logger: silentLogger,
+    lookup: {
+      application: async (ref) => (ref === APP ? { id: APP, name: 'support-bot' } : undefined),
+      dataset: async (applicationId, ref) => {
+        datasetLookups++
+        if (storageDown) throw new Error('ECONNREFUSED')
+        return datasets.has(ref)
+          ? { id: ref, name: 'support-eval', applicationId, kind: 'eval' as const, excludeDatasetId: null }
+          : undefined
+      },
+    },
+  })
+  await registry.start()
+  const states = () => registry!.status().rules.map((r) => r.state)
+  assert.deepEqual(states(), ['error', 'error'])
+  datasets.add(DATASET)
+  await eventually(() => registry!.forApplication(APP).length === 2, 'the rules become active')
+  assert.deepEqual(states(), ['active', 'active'])
+  assert.equal(registry.status().rules[0]!.error, null)
+  assert.ok(registry.forApplication(APP)[0]!.evaluate(testSpan({ applicationId: APP })))
+  // Storage unreachable: running rules keep running.
+  storageDown = true
+  const before = datasetLookups
+  await eventually(() => datasetLookups >= before + 5, 'rounds while storage is down')
+  assert.deepEqual(states(), ['active', 'active'])
+  storageDown = false
+  datasets.delete(DATASET)
+  await eventually(() => registry!.forApplication(APP).length === 0, 'the rules stop')
+  assert.deepEqual(states(), ['error', 'error'])
+  assert.match(registry.status().rules[0]!.error ?? '', /dataset/)
+})

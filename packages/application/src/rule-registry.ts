@@ -37,7 +37,7 @@ export interface RuleRegistry extends Stage {
   reload(): Promise<boolean>
   recordMatched(ruleId: string, count: number): void
   recordAppended(ruleId: string, added: number, droppedForCap: number): void
-  /** Marks a rule unable to run until the next reload (its dataset was deleted, say). */
+  /** Marks a rule unable to run until its target checks out again (its dataset was deleted, say). */
   markFailed(ruleId: string, reason: string): void
 }
 
@@ -52,12 +52,25 @@ export interface RuleRegistryOptions {
   lookup?: RuleTargetLookup
   /** How often the directory is checked for changes; 0 turns watching off. */
   pollIntervalMs?: number
+  /**
+   * How often every enabled rule's target is checked again (5 s by default; 0: only on
+   * load): a rule whose dataset appears becomes active, one whose dataset goes away
+   * stops, without a file change.
+   */
+  targetCheckIntervalMs?: number
   logger: Logger
   metrics?: Metrics
   now?: () => Date
 }
 
 const EMPTY: readonly CompiledRule[] = Object.freeze([])
+
+/** A rule with its target looked up: ids in place of names, or the problem; `unchecked` when storage did not answer. */
+interface ResolvedRule {
+  rule: Rule
+  problem: string | undefined
+  unchecked?: boolean
+}
 /** The fingerprint of a directory that cannot be read (missing, not a directory). */
 const UNREADABLE = 'unreadable'
 
@@ -74,6 +87,7 @@ export function createRuleRegistry(options: RuleRegistryOptions): RuleRegistry {
   const metrics = options.metrics ?? noopMetrics
   const now = options.now ?? (() => new Date())
   const pollIntervalMs = options.pollIntervalMs ?? 1_000
+  const targetCheckIntervalMs = options.targetCheckIntervalMs ?? 5_000
   const reloads = metrics.counter({
     name: 'spansift_rules_reloads_total',
     help: 'Loads of the rules directory, by outcome (ok, error: the last good set stays in force).',
@@ -97,9 +111,16 @@ export function createRuleRegistry(options: RuleRegistryOptions): RuleRegistry {
     loadedAt: null,
     lastAttemptAt: null,
   }
+  // The last good load as written (names, not ids), resolved again by every target check.
+  let loaded: { rules: readonly Rule[]; datasets: readonly DatasetDeclaration[] } = {
+    rules: [],
+    datasets: [],
+  }
   let fingerprint = ''
   let timer: NodeJS.Timeout | undefined
+  let targetTimer: NodeJS.Timeout | undefined
   let reloading: Promise<boolean> | undefined
+  let checking: Promise<void> | undefined
 
   function rebuildIndex(): void {
     const grouped = new Map<string, CompiledRule[]>()
@@ -124,19 +145,23 @@ export function createRuleRegistry(options: RuleRegistryOptions): RuleRegistry {
   async function resolveTargets(
     rules: readonly Rule[],
     declared: readonly DatasetDeclaration[],
-  ): Promise<Array<{ rule: Rule; problem: string | undefined }>> {
+  ): Promise<ResolvedRule[]> {
     const lookup = options.lookup && cachedLookup(options.lookup)
-    const out: Array<{ rule: Rule; problem: string | undefined }> = []
+    const out: ResolvedRule[] = []
     for (const rule of rules) {
       if (!lookup) {
         const named = rule.applicationId === '' || rule.datasetId === ''
         out.push({ rule, problem: named ? 'names cannot be resolved here: write ids' : undefined })
         continue
       }
-      const resolution = await resolveRuleTarget(rule, lookup, declared).catch(
-        (e: Error) =>
-          ({ status: 'unresolved', key: 'application', problem: `cannot check: ${e.message}` }) as const,
-      )
+      let resolution: Awaited<ReturnType<typeof resolveRuleTarget>>
+      try {
+        resolution = await resolveRuleTarget(rule, lookup, declared)
+      } catch (error) {
+        // Storage did not answer: the rule's target is unknown, not wrong.
+        out.push({ rule, problem: `cannot check: ${(error as Error).message}`, unchecked: true })
+        continue
+      }
       out.push(
         resolution.status === 'resolved'
           ? {
@@ -204,6 +229,7 @@ export function createRuleRegistry(options: RuleRegistryOptions): RuleRegistry {
       })
     }
     compiled = next
+    loaded = { rules, datasets }
     byId = new Map(next.map((c) => [c.rule.id, c]))
     statuses.clear()
     for (const [id, s] of nextStatuses) statuses.set(id, s)
@@ -230,10 +256,66 @@ export function createRuleRegistry(options: RuleRegistryOptions): RuleRegistry {
   }
 
   function reload(): Promise<boolean> {
-    reloading ??= load().finally(() => {
+    // After a running target check, so the two never interleave their state changes.
+    reloading ??= (checking ?? Promise.resolve()).then(load).finally(() => {
       reloading = undefined
     })
     return reloading
+  }
+
+  /**
+   * Checks every enabled rule's target again (one check per dataset) and moves rules
+   * between active and error accordingly. A check that fails (storage unreachable) changes
+   * nothing: a blip must not stop running rules.
+   */
+  async function recheckTargets(): Promise<void> {
+    if (!options.lookup) return
+    const before = compiled
+    const resolved = await resolveTargets(loaded.rules, loaded.datasets)
+    if (compiled !== before) return // reloaded meanwhile: that load resolved them afresh
+    let changed = false
+    const next = compiled.map((c, i) => {
+      const s = statuses.get(c.rule.id)
+      const answer = resolved[i]
+      if (!s || s.state === 'disabled' || !answer || answer.rule.id !== c.rule.id || answer.unchecked)
+        return c
+      const { rule, problem } = answer
+      if (problem && s.state === 'active') {
+        s.state = 'error'
+        s.error = problem
+        changed = true
+        logger.error('rule stopped: its target is gone', { rule: rule.id, reason: problem })
+        return c
+      }
+      if (!problem && (s.state === 'error' || rule.datasetId !== c.rule.datasetId)) {
+        const recompiled = compileRule(rule)
+        s.rule = recompiled.rule
+        s.state = 'active'
+        s.error = null
+        changed = true
+        logger.info('rule active: its target exists now', { rule: rule.id, dataset: rule.datasetId })
+        return recompiled
+      }
+      if (problem && s.error !== problem) s.error = problem
+      return c
+    })
+    if (!changed) return
+    compiled = next
+    byId = new Map(next.map((c) => [c.rule.id, c]))
+    rebuildIndex()
+  }
+
+  function scheduleTargetCheck(): void {
+    targetTimer = setTimeout(() => {
+      if (reloading) return scheduleTargetCheck()
+      checking = recheckTargets()
+        .catch((error: unknown) => logger.warn('rule target check failed', { error }))
+        .finally(() => {
+          checking = undefined
+          if (targetTimer) scheduleTargetCheck()
+        })
+    }, targetCheckIntervalMs)
+    targetTimer.unref()
   }
 
   async function poll(): Promise<void> {
@@ -252,11 +334,16 @@ export function createRuleRegistry(options: RuleRegistryOptions): RuleRegistry {
         timer = setTimeout(poll, pollIntervalMs)
         timer.unref()
       }
+      if (targetCheckIntervalMs > 0 && options.lookup) scheduleTargetCheck()
     },
     async shutdown() {
       const pending = timer
       timer = undefined
       clearTimeout(pending)
+      const pendingCheck = targetTimer
+      targetTimer = undefined
+      clearTimeout(pendingCheck)
+      await checking
       await reloading
     },
     forApplication: (applicationId) => byApplication.get(applicationId) ?? EMPTY,

@@ -20,6 +20,11 @@ export interface SpanBus extends Stage {
   subscribe(group: string, handler: SpanBatchHandler): void
   /** True when the bus can take spans now (for /readyz): started, and its broker answers. Cheap. */
   ready(): Promise<boolean>
+  /**
+   * The consumer groups of this process that make no progress while messages wait for
+   * them (for /readyz); absent where consumers cannot stall apart from their callers.
+   */
+  stalledGroups?(): string[]
 }
 
 /** The bus cannot take more right now (backpressure, broker down). The sender should retry later. */

@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import type { Logger } from '@spansift/core/logger'
+import { retry } from '@spansift/core/retry'
 
 /** Values bound to `{name:Type}` placeholders. Nothing is ever spliced into SQL text. */
 export type QueryParams = Record<string, unknown>
@@ -48,6 +49,7 @@ export interface QueryRunnerOptions {
   logger: Logger
   /** Attempts for a network failure; other failures are never retried. */
   attempts?: number
+  /** The first retry's delay; later ones back off exponentially, with jitter. */
   retryDelayMs?: number
 }
 
@@ -61,17 +63,15 @@ export function createQueryRunner(options: QueryRunnerOptions): QueryRunner {
   const attempts = options.attempts ?? 3
   const retryDelayMs = options.retryDelayMs ?? 200
 
-  async function withRetry<T>(tag: string, run: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await run()
-      } catch (error) {
-        if (attempt >= attempts || !isNetworkError(error)) throw error
-        logger.warn('clickhouse network error, retrying', { tag, attempt, error })
-        await new Promise((resolve) => setTimeout(resolve, retryDelayMs * attempt))
-      }
-    }
-  }
+  const withRetry = <T>(tag: string, run: () => Promise<T>): Promise<T> =>
+    retry(run, {
+      retries: attempts - 1,
+      minDelayMs: retryDelayMs,
+      maxDelayMs: retryDelayMs * 8,
+      shouldRetry: isNetworkError,
+      onRetry: (error, attempt, delay) =>
+        logger.warn('clickhouse network error, retrying', { tag, attempt, delay, error }),
+    })
 
   const settings = (tag: string, extra?: Record<string, string | number>) => ({
     ...extra,

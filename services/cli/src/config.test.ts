@@ -109,3 +109,12 @@ test('a bad value stops start with a message naming the variable', () => {
     )
   }
 })
+
+test('the consumer stall time is whole seconds, 120 by default', () => {
+  assert.equal(parseConfig({}).consumerStallSeconds, 120)
+  assert.equal(parseConfig({ SPANSIFT_CONSUMER_STALL_SECONDS: '30' }).consumerStallSeconds, 30)
+  assert.throws(
+    () => parseConfig({ SPANSIFT_CONSUMER_STALL_SECONDS: '0' }),
+    /SPANSIFT_CONSUMER_STALL_SECONDS/,
+  )
+})

@@ -31,6 +31,7 @@ const environmentSchema = z.strictObject({
   SPANSIFT_KAFKA_PARTITIONS: z.coerce.number().int().min(1).max(10_000).default(6),
   SPANSIFT_KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(32_767).optional(),
   SPANSIFT_KAFKA_MIN_INSYNC_REPLICAS: z.coerce.number().int().min(1).max(32_767).optional(),
+  SPANSIFT_CONSUMER_STALL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(120),
   SPANSIFT_RULES_DIR: z.string().min(1).default('./rules'),
   SPANSIFT_ADMIN_KEY: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
   SPANSIFT_SPAN_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
@@ -58,6 +59,8 @@ export interface Config {
   kafkaReplicationFactor: number | undefined
   /** `min.insync.replicas` of the topics spansift creates; undefined: the brokers' default. */
   kafkaMinInsyncReplicas: number | undefined
+  /** A Kafka consumer with lag that commits nothing this long fails /readyz (and `spansift_kafka_consumer_stalled`). */
+  consumerStallSeconds: number
   rulesDir: string
   adminKey: string | undefined
   spanRetentionDays: number
@@ -103,6 +106,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     kafkaPartitions: e.SPANSIFT_KAFKA_PARTITIONS,
     kafkaReplicationFactor: e.SPANSIFT_KAFKA_REPLICATION_FACTOR,
     kafkaMinInsyncReplicas: e.SPANSIFT_KAFKA_MIN_INSYNC_REPLICAS,
+    consumerStallSeconds: e.SPANSIFT_CONSUMER_STALL_SECONDS,
     rulesDir: e.SPANSIFT_RULES_DIR,
     adminKey: e.SPANSIFT_ADMIN_KEY,
     spanRetentionDays: e.SPANSIFT_SPAN_RETENTION_DAYS,

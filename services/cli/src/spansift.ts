@@ -1,5 +1,6 @@
 import { createApiServer } from '@spansift/api/api-server'
 import { createApiApp } from '@spansift/api/app'
+import { createApplicationCheck } from '@spansift/application/application-check'
 import { createDatasetAppender } from '@spansift/application/dataset-appender'
 import { createDatasetWriter } from '@spansift/application/dataset-writer'
 import { createReviewQueue } from '@spansift/application/review-queue'
@@ -89,6 +90,8 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
     readinessChecks: {
       clickhouse: async () => (storage ? storage.ping() : false),
       bus: async () => (bus ? bus.ready() : false),
+      // A consumer group of this process that has lag and has committed nothing for the stall time.
+      consumers: async () => (bus?.stalledGroups?.() ?? []).length === 0,
     },
     logger,
   })
@@ -157,14 +160,24 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
         ? createKafkaBus({
             ...kafka,
             clientId: `spansift-${[...roles].join('-')}`,
+            stallMs: config.consumerStallSeconds * 1000,
             ...(options.kafkaTopic
               ? { topic: options.kafkaTopic, deadLetterTopic: `${options.kafkaTopic}.dlq` }
               : {}),
           })
         : createInProcessBus({ maxInFlightSpans: MAX_IN_FLIGHT_SPANS, metrics })
       bus = spanBus
-      if (roles.has('span-writer'))
-        spanBus.subscribe(ConsumerGroup.spanWriter, (spans) => writer.write(spans))
+      if (roles.has('span-writer')) {
+        // From Kafka, the stamp may come from a Collector: it must name an existing
+        // application, or the record is dead-lettered (the receiver's own stamps always do).
+        const applications = kafka
+          ? createApplicationCheck({ exists: async (id) => (await store.applications.get(id)) !== undefined })
+          : undefined
+        spanBus.subscribe(ConsumerGroup.spanWriter, async (spans) => {
+          await applications?.assertKnown(spans)
+          await writer.write(spans)
+        })
+      }
       // Rules: the registry (files, reloads, status) serves the rule workers and the API.
       const rules = createRuleRegistry({
         dir: config.rulesDir,
