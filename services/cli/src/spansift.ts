@@ -39,6 +39,8 @@ export interface Spansift {
   datasetWriter(): DatasetWriter
   /** The rules in force in this process. */
   rules(): RuleRegistry
+  /** The bus the receivers publish to (tests publish spans past the receivers' validation). */
+  bus(): SpanBus
 }
 
 /** Wiring choices that are not configuration (tests inject smaller dataset caps). */
@@ -108,6 +110,10 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
     rules: () => {
       if (!registry) throw new Error('spansift is not started')
       return registry
+    },
+    bus: () => {
+      if (!bus) throw new Error('spansift is not started')
+      return bus
     },
     async start() {
       await ops.start()

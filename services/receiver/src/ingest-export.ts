@@ -8,6 +8,7 @@ import { decodeExportTraceRequestProtobuf } from '@spansift/core/otlp/decode-pro
 import { normalizeExportTraceRequest } from '@spansift/core/otlp/normalize'
 import type { OtlpExportTraceRequest, OtlpFormat } from '@spansift/core/otlp/otlp-types'
 import type { Span } from '@spansift/core/span-model'
+import { isPermanentStorageError } from '@spansift/core/storage-errors'
 import { BodyError } from './read-body.ts'
 
 /** The transport an export came over: a metrics label. */
@@ -88,7 +89,7 @@ export interface IngestMetrics {
 }
 
 /** Why spans of a decoded export were not stored. */
-export type SpanRejection = 'bad_ids' | 'overloaded' | 'unavailable'
+export type SpanRejection = 'bad_ids' | 'storage_refused' | 'overloaded' | 'unavailable'
 
 /** Creates the ingest metrics on `metrics` (both receivers of a process share them). */
 export function createIngestMetrics(metrics: Metrics): IngestMetrics {
@@ -104,7 +105,7 @@ export function createIngestMetrics(metrics: Metrics): IngestMetrics {
   })
   const rejected = metrics.counter({
     name: 'spansift_spans_rejected_total',
-    help: 'Spans of decoded exports that were not stored, by transport and reason (bad_ids, overloaded, unavailable). Requests refused before decoding count in spansift_export_duration_seconds_count by outcome.',
+    help: 'Spans of decoded exports that were not stored, by transport and reason (bad_ids, storage_refused, overloaded, unavailable). Requests refused before decoding count in spansift_export_duration_seconds_count by outcome.',
     labelNames: ['transport', 'reason'],
   })
   const duration = metrics.histogram({
@@ -206,6 +207,13 @@ async function decideExport(
         message: error.message,
         retryAfterSeconds: error.retryAfterSeconds,
       }
+    }
+    if (isPermanentStorageError(error)) {
+      // Storage refused these spans (other requests' spans were stored): resending them
+      // would fail the same way, so the answer is permanent and the exporter drops them.
+      metrics.spansRejected(request.transport, 'storage_refused', spans.length)
+      deps.logger.warn('export refused by storage; answering invalid', { spans: spans.length, error })
+      return { kind: 'invalid', message: `storage refused the spans: ${error.message}` }
     }
     // Storage failed: nothing was acknowledged, the exporter keeps the spans and retries.
     metrics.spansRejected(request.transport, 'unavailable', spans.length)
