@@ -26,6 +26,52 @@ async function storedSpans(applicationId: string): Promise<number> {
   return Number(row?.n)
 }
 
+/** Posts one OTLP/JSON export of `spans` (hand-built OTLP/JSON span objects) for `key`. */
+async function postSpans(key: string, spans: object[]): Promise<{ status: number; body: any }> {
+  const response = await fetch(s.otlpUrl, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ resourceSpans: [{ resource: {}, scopeSpans: [{ scope: {}, spans }] }] }),
+  })
+  return { status: response.status, body: await response.json() }
+}
+
+const nowNanos = () => BigInt(Date.now()) * 1_000_000n
+const jsonSpan = (overrides: object = {}) => ({
+  traceId: randomHex(16),
+  spanId: randomHex(8),
+  name: 'op',
+  startTimeUnixNano: nowNanos().toString(),
+  endTimeUnixNano: nowNanos().toString(),
+  ...overrides,
+})
+
+describe('per-span validation at the receiver', () => {
+  test('spans storage would refuse or over the limits are rejected through partial success, the rest stored', async () => {
+    const app = await s.createApplication('limits')
+    const day = 86_400_000_000_000n
+    const cases: Array<[object, RegExp]> = [
+      [{ startTimeUnixNano: '0' }, /start_time_unix_nano is missing/],
+      [{ startTimeUnixNano: undefined }, /start_time_unix_nano is missing/],
+      [{ endTimeUnixNano: (2n ** 63n + 5n).toString() }, /past 2262/],
+      [{ startTimeUnixNano: (nowNanos() - 31n * day).toString() }, /more than 30 days in the past/],
+      [{ endTimeUnixNano: (nowNanos() + day).toString() }, /more than 60 minutes in the future/],
+      [{ name: 'x'.repeat(10 * 1024 * 1024) }, /name is longer than 1024 characters/],
+      [
+        { attributes: Array.from({ length: 1025 }, (_, i) => ({ key: `k${i}`, value: { intValue: i } })) },
+        /more than 1024 attributes \(1025\)/,
+      ],
+    ]
+    for (const [overrides, reason] of cases) {
+      const answer = await postSpans(app.key, [jsonSpan(), jsonSpan(overrides)])
+      assert.equal(answer.status, 200, JSON.stringify(answer.body))
+      assert.equal(Number(answer.body.partialSuccess?.rejectedSpans), 1)
+      assert.match(answer.body.partialSuccess.errorMessage, reason)
+    }
+    assert.equal(await storedSpans(app.id), cases.length)
+  })
+})
+
 describe('embedded: storage refusing one request', () => {
   test("app A's spans storage refuses never fail app B's 300 concurrent exports", async () => {
     const a = await s.createApplication('bad-timestamps')

@@ -229,6 +229,7 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
         publish: (spans: readonly Span[]) => spanBus.publish(spans),
         logger,
         metrics,
+        spanLimits: config.spanLimits,
       }
       const httpReceiver = createOtlpHttpReceiver({ ...receiverOptions, port: config.otlpHttpPort })
       const grpcReceiver = createOtlpGrpcReceiver({ ...receiverOptions, port: config.otlpGrpcPort })

@@ -7,6 +7,7 @@ import { decodeExportTraceRequestJson } from '@spansift/core/otlp/decode-json'
 import { decodeExportTraceRequestProtobuf } from '@spansift/core/otlp/decode-protobuf'
 import { normalizeExportTraceRequest } from '@spansift/core/otlp/normalize'
 import type { OtlpExportTraceRequest, OtlpFormat } from '@spansift/core/otlp/otlp-types'
+import { DEFAULT_SPAN_LIMITS, type SpanLimits } from '@spansift/core/otlp/span-limits'
 import type { Span } from '@spansift/core/span-model'
 import { isPermanentStorageError } from '@spansift/core/storage-errors'
 import { BodyError } from './read-body.ts'
@@ -22,6 +23,8 @@ export interface IngestDeps {
   logger: Logger
   /** The ingest metrics of this process (see `createIngestMetrics`); none by default. */
   metrics?: IngestMetrics
+  /** What one span may carry, and when; `DEFAULT_SPAN_LIMITS` by default. */
+  spanLimits?: SpanLimits
 }
 
 /** One export, as any transport hands it over. */
@@ -89,7 +92,7 @@ export interface IngestMetrics {
 }
 
 /** Why spans of a decoded export were not stored. */
-export type SpanRejection = 'bad_ids' | 'storage_refused' | 'overloaded' | 'unavailable'
+export type SpanRejection = 'invalid' | 'storage_refused' | 'overloaded' | 'unavailable'
 
 /** Creates the ingest metrics on `metrics` (both receivers of a process share them). */
 export function createIngestMetrics(metrics: Metrics): IngestMetrics {
@@ -105,7 +108,7 @@ export function createIngestMetrics(metrics: Metrics): IngestMetrics {
   })
   const rejected = metrics.counter({
     name: 'spansift_spans_rejected_total',
-    help: 'Spans of decoded exports that were not stored, by transport and reason (bad_ids, storage_refused, overloaded, unavailable). Requests refused before decoding count in spansift_export_duration_seconds_count by outcome.',
+    help: 'Spans of decoded exports that were not stored, by transport and reason (invalid: bad ids, timestamps or over the span limits; storage_refused; overloaded; unavailable). Requests refused before decoding count in spansift_export_duration_seconds_count by outcome.',
     labelNames: ['transport', 'reason'],
   })
   const duration = metrics.histogram({
@@ -146,8 +149,8 @@ export async function ingestExport(deps: IngestDeps, request: IngestRequest): Pr
 
 /**
  * Decides one OTLP trace export: authenticate the key (an
- * application key; the admin key cannot export), decode, normalize (spans with bad ids
- * are rejected and counted), publish, and say how it went. Unexpected errors are thrown;
+ * application key; the admin key cannot export), decode, normalize (spans with bad ids,
+ * timestamps outside the window, or over the span limits are rejected and counted), publish, and say how it went. Unexpected errors are thrown;
  * the transport answers them as internal errors.
  */
 async function decideExport(
@@ -193,9 +196,10 @@ async function decideExport(
   }
   const { spans, rejectedSpans, rejectionMessage } = normalizeExportTraceRequest(decoded, {
     applicationId: principal.applicationId,
+    limits: deps.spanLimits ?? DEFAULT_SPAN_LIMITS,
   })
   metrics.spansReceived(request.transport, spans.length + rejectedSpans)
-  if (rejectedSpans > 0) metrics.spansRejected(request.transport, 'bad_ids', rejectedSpans)
+  if (rejectedSpans > 0) metrics.spansRejected(request.transport, 'invalid', rejectedSpans)
 
   try {
     await deps.publish(spans)

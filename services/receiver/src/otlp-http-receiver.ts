@@ -7,6 +7,7 @@ import type { Logger } from '@spansift/core/logger'
 import { type Metrics, noopMetrics } from '@spansift/core/metrics'
 import type { OtlpFormat } from '@spansift/core/otlp/otlp-types'
 import { encodeExportTraceResponse, encodeRpcStatus } from '@spansift/core/otlp/responses'
+import type { SpanLimits } from '@spansift/core/otlp/span-limits'
 import type { Span } from '@spansift/core/span-model'
 import {
   createIngestMetrics,
@@ -58,6 +59,8 @@ export interface OtlpHttpReceiverOptions {
   logger: Logger
   /** Where export metrics go (`spansift_spans_*`, `spansift_export_duration_seconds`); nowhere by default. */
   metrics?: Metrics
+  /** What one span may carry, and when; `DEFAULT_SPAN_LIMITS` by default. */
+  spanLimits?: SpanLimits
   maxBodyBytes?: number
 }
 
@@ -91,6 +94,7 @@ export function createOtlpHttpReceiver(options: OtlpHttpReceiverOptions): OtlpHt
     publish: options.publish,
     logger,
     metrics: createIngestMetrics(options.metrics ?? noopMetrics),
+    ...(options.spanLimits ? { spanLimits: options.spanLimits } : {}),
   }
   let server: Server | undefined
   /** Set at shutdown: answers close their connection, so keep-alive exporters let the server close. */
