@@ -88,6 +88,7 @@ const CONTENT_TYPES: Record<OtlpFormat, string> = {
  */
 export function createOtlpHttpReceiver(options: OtlpHttpReceiverOptions): OtlpHttpReceiver {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
+  const drainLimitBytes = 2 * maxBodyBytes
   const logger = options.logger.child({ component: 'otlp-http' })
   const deps: IngestDeps = {
     authenticator: options.authenticator,
@@ -186,12 +187,11 @@ export function createOtlpHttpReceiver(options: OtlpHttpReceiverOptions): OtlpHt
       'content-type': CONTENT_TYPES[answer.format],
       'content-length': bodyLength,
       ...answer.headers,
-      // A body we stopped reading cannot be followed by another request on this connection;
-      // while shutting down, no connection is kept alive (a busy one would hold the port open).
-      ...(request.complete && !stopping ? {} : { connection: 'close' }),
+      // While shutting down, no connection is kept alive (a busy one would hold the port open).
+      ...(stopping ? { connection: 'close' } : {}),
     })
     response.end(answer.body)
-    if (!request.complete) response.on('finish', () => request.destroy())
+    if (!request.complete) response.on('finish', () => discardRest(request, drainLimitBytes))
   }
 
   function status(code: number, rpcCode: number, message: string, format: OtlpFormat): Answer {
@@ -230,6 +230,28 @@ export function createOtlpHttpReceiver(options: OtlpHttpReceiverOptions): OtlpHt
       server = undefined
     },
   }
+}
+
+/** How long the rest of a refused body is read and discarded at most. */
+const DRAIN_MAX_MS = 10_000
+
+/**
+ * Reads and discards the rest of a body the answer did not need (a 413, a refused key),
+ * so the client reads the answer: closing a connection the client is still writing to
+ * makes the kernel reset it, and the client sees a reset instead of the 413 and retries.
+ * A body that goes on past `limitBytes` more, or for `DRAIN_MAX_MS`, is cut off.
+ */
+function discardRest(request: IncomingMessage, limitBytes: number): void {
+  let discarded = 0
+  const cutOff = () => request.destroy()
+  const timer = setTimeout(cutOff, DRAIN_MAX_MS)
+  timer.unref()
+  request.on('data', (chunk: Buffer) => {
+    discarded += chunk.length
+    if (discarded > limitBytes) cutOff()
+  })
+  request.once('close', () => clearTimeout(timer))
+  request.resume()
 }
 
 function formatOf(contentType: string | undefined): OtlpFormat | undefined {
