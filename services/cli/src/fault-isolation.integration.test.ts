@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { tableNames } from '@spansift/clickhouse/tables'
 import { StorageRejectedError } from '@spansift/core/storage-errors'
-import { type RunningSpansift, randomHex, recentSpan, startSpansift } from './test-harness.ts'
+import { ADMIN_KEY, type RunningSpansift, randomHex, recentSpan, startSpansift } from './test-harness.ts'
 import { otlpJsonExport } from './test-otlp.ts'
 
 // One sender's bad data never fails another sender's request (issue 11).
@@ -113,5 +113,53 @@ describe('embedded: storage refusing one request', () => {
     assert.deepEqual(new Set(refusals), new Set(['refused']))
     assert.equal(await storedSpans(b.id), 300)
     assert.equal(await storedSpans(a.id), 0)
+  })
+})
+
+describe('API request bodies', () => {
+  /** A JSON-looking body of `mib` MiB, streamed in 1 MiB chunks (never held whole by the test). */
+  const streamedBody = (mib: number) => {
+    const chunk = new Uint8Array(1024 * 1024).fill(0x78)
+    let sent = 0
+    return new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent === 0) controller.enqueue(new TextEncoder().encode('{"data":{"x":"'))
+        if (sent++ < mib) controller.enqueue(chunk)
+        else controller.close()
+      },
+    })
+  }
+  const patch = (body: RequestInit['body'], headers: Record<string, string> = {}) =>
+    fetch(`${s.apiUrl}/v1/datasets/${crypto.randomUUID()}/items/${crypto.randomUUID()}`, {
+      method: 'PATCH',
+      body,
+      duplex: 'half',
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json', ...headers },
+    } as RequestInit)
+
+  test('a streamed 200 MiB PATCH gets 413 in the API error shape, quickly, without reading it whole', async () => {
+    global.gc?.()
+    const before = process.memoryUsage().rss
+    const started = performance.now()
+    const response = await patch(streamedBody(200))
+    const elapsed = performance.now() - started
+    assert.equal(response.status, 413)
+    const body = (await response.json()) as { error: { code: string; message: string } }
+    assert.equal(body.error.code, 'payload_too_large')
+    assert.match(body.error.message, /larger than 4194304 bytes/)
+    assert.ok(elapsed < 10_000, `took ${elapsed} ms`)
+    const grown = process.memoryUsage().rss - before
+    assert.ok(grown < 100 * 1024 * 1024, `RSS grew ${Math.round(grown / 2 ** 20)} MiB`)
+  })
+
+  test('a Content-Length over the limit is refused before the body is read', async () => {
+    const response = await patch(new Uint8Array(5 * 1024 * 1024))
+    assert.equal(response.status, 413)
+    assert.equal(((await response.json()) as { error: { code: string } }).error.code, 'payload_too_large')
+  })
+
+  test('a body under the limit still reaches the route', async () => {
+    const response = await patch(JSON.stringify({ data: { x: 1 } }))
+    assert.equal(response.status, 404)
   })
 })

@@ -216,6 +216,7 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
             logger,
           }),
           spanRetentionDays: config.spanRetentionDays,
+          maxBodyBytes: config.apiMaxBodyBytes,
           logger,
           ready: () => store.ping(),
         }),
