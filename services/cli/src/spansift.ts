@@ -56,6 +56,11 @@ export interface SpansiftOptions {
 
 /** Spans in flight in the embedded pipeline, at most: about 100 MiB of decoded spans. */
 const MAX_IN_FLIGHT_SPANS = 100_000
+/**
+ * Encoded bytes in flight in the embedded pipeline, at most (the Kafka bus's bound too).
+ * Decoded spans and their ClickHouse rows take several times their encoding.
+ */
+const MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024
 
 /**
  * Wires one spansift process: the roles it runs, around the bus (in-process by default,
@@ -164,7 +169,11 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
               ? { topic: options.kafkaTopic, deadLetterTopic: `${options.kafkaTopic}.dlq` }
               : {}),
           })
-        : createInProcessBus({ maxInFlightSpans: MAX_IN_FLIGHT_SPANS, metrics })
+        : createInProcessBus({
+            maxInFlightSpans: MAX_IN_FLIGHT_SPANS,
+            maxInFlightBytes: MAX_IN_FLIGHT_BYTES,
+            metrics,
+          })
       bus = spanBus
       if (roles.has('span-writer'))
         spanBus.subscribe(ConsumerGroup.spanWriter, (spans) => writer.write(spans))
@@ -227,7 +236,7 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
       const receiverOptions = {
         host: config.host,
         authenticator,
-        publish: (spans: readonly Span[]) => spanBus.publish(spans),
+        publish: (spans: readonly Span[], sizeBytes: number) => spanBus.publish(spans, sizeBytes),
         logger,
         metrics,
         spanLimits: config.spanLimits,

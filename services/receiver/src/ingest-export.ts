@@ -18,8 +18,8 @@ export type Transport = 'http' | 'grpc'
 /** What a receiver needs to take an export: who may send, and where accepted spans go. */
 export interface IngestDeps {
   authenticator: Authenticator
-  /** Takes accepted spans; resolves once they are durable. */
-  publish(spans: readonly Span[]): Promise<void>
+  /** Takes accepted spans (decoded from an export of `sizeBytes`); resolves once they are durable. */
+  publish(spans: readonly Span[], sizeBytes: number): Promise<void>
   logger: Logger
   /** The ingest metrics of this process (see `createIngestMetrics`); none by default. */
   metrics?: IngestMetrics
@@ -202,7 +202,7 @@ async function decideExport(
   if (rejectedSpans > 0) metrics.spansRejected(request.transport, 'invalid', rejectedSpans)
 
   try {
-    await deps.publish(spans)
+    await deps.publish(spans, body.length)
   } catch (error) {
     if (error instanceof BusUnavailableError) {
       metrics.spansRejected(request.transport, error.reason, spans.length)

@@ -54,8 +54,8 @@ export interface OtlpHttpReceiverOptions {
   host: string
   port: number
   authenticator: Authenticator
-  /** Takes accepted spans; resolves once they are durable. */
-  publish(spans: readonly Span[]): Promise<void>
+  /** Takes accepted spans (decoded from an export of `sizeBytes`); resolves once they are durable. */
+  publish(spans: readonly Span[], sizeBytes: number): Promise<void>
   logger: Logger
   /** Where export metrics go (`spansift_spans_*`, `spansift_export_duration_seconds`); nowhere by default. */
   metrics?: Metrics
