@@ -12,8 +12,8 @@ import { BusUnavailableError } from '@spansift/bus/span-bus'
 import type { Authenticator } from '@spansift/core/authenticator'
 import { silentLogger } from '@spansift/core/logger'
 import { encodeExportTraceRequestProtobuf } from '@spansift/core/otlp/encode-protobuf'
-import { RpcStatusType } from '@spansift/core/otlp/proto-schema'
 import { RETRY_INFO_TYPE_URL } from '@spansift/core/otlp/responses'
+import { RpcStatusType } from '@spansift/core/otlp/test-proto-schema'
 import { StorageRejectedError } from '@spansift/core/storage-errors'
 import {
   createOtlpGrpcReceiver,
