@@ -221,6 +221,26 @@ describe('a raw gRPC client', () => {
     )
   })
 
+  test('a span over the span limits is rejected through partial success with the reason, as over HTTP', async () => {
+    const keptTrace = hex(16)
+    const result = await callExport(
+      protobufRequest([
+        { traceId: keptTrace, spanId: hex(8), name: 'kept' },
+        { traceId: hex(16), spanId: hex(8), name: 'x'.repeat(2000) },
+      ]),
+      { authorization: `Bearer ${app.key}` },
+    )
+    assert.equal(result.error, undefined, result.error?.details)
+    const answer = ExportTraceServiceResponseType.toObject(
+      ExportTraceServiceResponseType.decode(result.response!),
+      { longs: Number },
+    ) as { partialSuccess?: { rejectedSpans: number; errorMessage: string } }
+    assert.equal(answer.partialSuccess?.rejectedSpans, 1)
+    assert.match(answer.partialSuccess!.errorMessage, /name is longer than 1024 characters/)
+    const read = await s.api('GET', `/v1/traces/${keptTrace}?${rangeAroundNow()}`, app.key)
+    assert.equal(read.status, 200)
+  })
+
   test('a 21 MiB message is RESOURCE_EXHAUSTED', async () => {
     const result = await callExport(new Uint8Array(21 * 1024 * 1024), { authorization: `Bearer ${app.key}` })
     expectStatus(result, status.RESOURCE_EXHAUSTED, /larger than max .*20971520/)
