@@ -11,6 +11,7 @@ import type { RulesService } from '@spansift/core/rules/rules-service-port'
 import { spanToJson } from '@spansift/core/span-json'
 import { parseLookupRange } from '@spansift/core/time-range'
 import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
 import { z } from 'zod'
 import { errorResponse } from './api-error.ts'
 import { type ApiEnv, applicationScope, authenticate, requireAdmin } from './auth-middleware.ts'
@@ -40,8 +41,12 @@ export interface ApiDependencies extends DatasetRouteDependencies {
   reviewQueue: ReviewQueue
   /** The web app's files by URL path (`/` and `/ui/…`), when it is served. */
   webAssets?: ReadonlyMap<string, { body: Uint8Array; contentType: string }> | undefined
+  /** The largest request body; larger ones get 413 before they are parsed. `DEFAULT_API_MAX_BODY_BYTES` by default. */
+  maxBodyBytes?: number
 }
 
+/** The default API body limit: far above any request the API takes (rows of a few spans each), far below what hurts. */
+export const DEFAULT_API_MAX_BODY_BYTES = 4 * 1024 * 1024
 const uuid = z.uuid({ message: 'must be a UUID' })
 const traceIdParam = z
   .string()
@@ -64,6 +69,22 @@ export function createApiApp(deps: ApiDependencies): Hono<ApiEnv> {
       c,
       () => {},
     ),
+  )
+
+  // Before anything reads a body: a Content-Length over the limit is refused unread, a
+  // chunked body is cut off at the limit (never buffered past it).
+  const maxBodyBytes = deps.maxBodyBytes ?? DEFAULT_API_MAX_BODY_BYTES
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: maxBodyBytes,
+      onError: () => {
+        throw new SpansiftError(
+          ErrorCode.payloadTooLarge,
+          `the request body is larger than ${maxBodyBytes} bytes (SPANSIFT_API_MAX_BODY_BYTES)`,
+        )
+      },
+    }),
   )
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }))

@@ -63,6 +63,10 @@ const errors = {
   '401': answer('missing or invalid key', errorSchema),
   '403': answer('a key used outside its application', errorSchema),
   '404': answer('not found, or another application’s', errorSchema),
+  '413': answer(
+    'request body over SPANSIFT_API_MAX_BODY_BYTES (payload_too_large), refused unread',
+    errorSchema,
+  ),
 }
 
 /**

@@ -61,7 +61,7 @@ test('/metrics counts a known load; /healthz and /readyz answer', async () => {
   const m = await scrape()
   assert.equal(m.get('spansift_spans_received_total{transport="http"}'), 30)
   assert.equal(m.get('spansift_spans_accepted_total{transport="http"}'), 28)
-  assert.equal(m.get('spansift_spans_rejected_total{transport="http",reason="bad_ids"}'), 2)
+  assert.equal(m.get('spansift_spans_rejected_total{transport="http",reason="invalid"}'), 2)
   assert.equal(m.get('spansift_export_duration_seconds_count{transport="http",outcome="accepted"}'), 2)
   assert.equal(m.get('spansift_export_duration_seconds_count{transport="http",outcome="partial"}'), 1)
   assert.equal(m.get('spansift_export_duration_seconds_count{transport="http",outcome="unauthenticated"}'), 1)

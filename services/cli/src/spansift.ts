@@ -43,6 +43,8 @@ export interface Spansift {
   datasetWriter(): DatasetWriter
   /** The rules in force in this process. */
   rules(): RuleRegistry
+  /** The bus the receivers publish to (tests publish spans past the receivers' validation). */
+  bus(): SpanBus
 }
 
 /** Wiring choices that are not configuration (tests inject smaller dataset caps). */
@@ -58,6 +60,11 @@ export interface SpansiftOptions {
 
 /** Spans in flight in the embedded pipeline, at most: about 100 MiB of decoded spans. */
 const MAX_IN_FLIGHT_SPANS = 100_000
+/**
+ * Encoded bytes in flight in the embedded pipeline, at most (the Kafka bus's bound too).
+ * Decoded spans and their ClickHouse rows take several times their encoding.
+ */
+const MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024
 
 /**
  * Wires one spansift process: the roles it runs, around the bus (in-process by default,
@@ -115,6 +122,10 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
       if (!registry) throw new Error('spansift is not started')
       return registry
     },
+    bus: () => {
+      if (!bus) throw new Error('spansift is not started')
+      return bus
+    },
     async start() {
       await ops.start()
       storage = await openStorage({
@@ -165,7 +176,11 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
               ? { topic: options.kafkaTopic, deadLetterTopic: `${options.kafkaTopic}.dlq` }
               : {}),
           })
-        : createInProcessBus({ maxInFlightSpans: MAX_IN_FLIGHT_SPANS, metrics })
+        : createInProcessBus({
+            maxInFlightSpans: MAX_IN_FLIGHT_SPANS,
+            maxInFlightBytes: MAX_IN_FLIGHT_BYTES,
+            metrics,
+          })
       bus = spanBus
       if (roles.has('span-writer')) {
         // From Kafka, the stamp may come from a Collector: it must name an existing
@@ -223,6 +238,7 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
           reviewQueue: createReviewQueue({ repository: store.reviewClaims }),
           webAssets: roles.has('api') ? await buildWebAssets() : undefined,
           spanRetentionDays: config.spanRetentionDays,
+          maxBodyBytes: config.apiMaxBodyBytes,
           logger,
           ready: () => store.ping(),
         }),
@@ -233,9 +249,10 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
       const receiverOptions = {
         host: config.host,
         authenticator,
-        publish: (spans: readonly Span[]) => spanBus.publish(spans),
+        publish: (spans: readonly Span[], sizeBytes: number) => spanBus.publish(spans, sizeBytes),
         logger,
         metrics,
+        spanLimits: config.spanLimits,
       }
       const httpReceiver = createOtlpHttpReceiver({ ...receiverOptions, port: config.otlpHttpPort })
       const grpcReceiver = createOtlpGrpcReceiver({ ...receiverOptions, port: config.otlpGrpcPort })

@@ -14,6 +14,7 @@ import type { Stage } from '@spansift/core/lifecycle'
 import type { Logger } from '@spansift/core/logger'
 import { type Metrics, noopMetrics } from '@spansift/core/metrics'
 import { encodeExportTraceResponse, encodeRetryStatus } from '@spansift/core/otlp/responses'
+import type { SpanLimits } from '@spansift/core/otlp/span-limits'
 import type { Span } from '@spansift/core/span-model'
 import {
   createIngestMetrics,
@@ -36,11 +37,13 @@ export interface OtlpGrpcReceiverOptions {
   host: string
   port: number
   authenticator: Authenticator
-  /** Takes accepted spans; resolves once they are durable. */
-  publish(spans: readonly Span[]): Promise<void>
+  /** Takes accepted spans (decoded from an export of `sizeBytes`); resolves once they are durable. */
+  publish(spans: readonly Span[], sizeBytes: number): Promise<void>
   logger: Logger
   /** Where export metrics go (`spansift_spans_*`, `spansift_export_duration_seconds`); nowhere by default. */
   metrics?: Metrics
+  /** What one span may carry, and when; `DEFAULT_SPAN_LIMITS` by default. */
+  spanLimits?: SpanLimits
   maxMessageBytes?: number
 }
 
@@ -86,6 +89,7 @@ export function createOtlpGrpcReceiver(options: OtlpGrpcReceiverOptions): OtlpGr
     publish: options.publish,
     logger,
     metrics: createIngestMetrics(options.metrics ?? noopMetrics),
+    ...(options.spanLimits ? { spanLimits: options.spanLimits } : {}),
   }
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
   let server: Server | undefined
