@@ -2,13 +2,14 @@ import type { DatasetItemsRepository } from '@spansift/clickhouse/dataset-items-
 import type { RuleBackfillsRepository } from '@spansift/clickhouse/rule-backfills-repository'
 import type { RuleScanRepository } from '@spansift/clickhouse/rule-scan-repository'
 import type { DatasetWriter } from '@spansift/core/datasets/dataset-writer-port'
+import { unresolvedMappingWarning } from '@spansift/core/datasets/mapping'
 import { ErrorCode, SpansiftError } from '@spansift/core/error-codes'
 import type { Logger } from '@spansift/core/logger'
 import type { CompiledRule } from '@spansift/core/rules/rule-evaluator'
 import type { BackfillJob, RulesService } from '@spansift/core/rules/rules-service-port'
 import type { NanoTimeRange } from '@spansift/core/time-range'
 import { type BackfillableRule, backfillIdOf, backfillRule, dryRunRule } from './rule-backfill.ts'
-import type { RuleRegistry } from './rule-registry.ts'
+import type { RuleRegistry, RuleStatus } from './rule-registry.ts'
 
 export interface RulesServiceOptions {
   registry: RuleRegistry
@@ -71,6 +72,7 @@ export function createRulesService(options: RulesServiceOptions): RulesService {
           appended: s.appended,
           droppedForCap: s.droppedForCap,
           storedRows: stored.get(s.rule.id) ?? 0,
+          warnings: mappingWarnings(s),
         })),
       }
     },
@@ -170,4 +172,15 @@ export function createRulesService(options: RulesServiceOptions): RulesService {
     },
     backfill: (backfillId) => jobs.get(backfillId),
   }
+}
+
+/** The rule's mapping fields that resolved in none of the rows this process matched. */
+function mappingWarnings(s: RuleStatus): string[] {
+  if (s.matched === 0) return []
+  const fields = Object.entries(s.rule.mapping).flatMap(([bucket, fields]) =>
+    Object.keys(fields ?? {}).map((key) => `${bucket}.${key}`),
+  )
+  const unresolved = fields.filter((f) => !s.resolvedFields.has(f))
+  const warning = unresolvedMappingWarning(s.rule.mapping, unresolved, s.matched)
+  return warning ? [warning] : []
 }

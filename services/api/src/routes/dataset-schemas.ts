@@ -83,11 +83,15 @@ export const datasetSchema = z.object({
 export const listDatasetsQuery = z.strictObject({ application_id: uuidSchema.optional() })
 
 const rfc3339 = z.string().meta({ format: 'date-time' })
+// A cell is a JSON value: text, a number, a boolean, a media reference ({type: image|pdf, ref}),
+// or a structure (a message list, an object) kept as JSON, never JSON text in a string.
 const cell = z.union([
   z.string(),
   z.number(),
   z.boolean(),
   z.object({ type: z.enum(['image', 'pdf']), ref: z.string() }),
+  z.array(z.json()),
+  z.record(z.string(), z.json()),
 ])
 const bucket = z.record(z.string(), cell)
 
@@ -194,6 +198,9 @@ export const addTraceResponse = z.object({
   success: z.literal(true),
   draft_dataset_id: z.number().int(),
   mode: z.enum(['trace', 'span']),
+  warnings: z.array(z.string()).meta({
+    description: 'What the row lacks (no input or output messages in the trace), and leakage-guard notes.',
+  }),
 })
 
 export const errorSchema = z.object({
