@@ -93,9 +93,10 @@ function assistantAnswer(row: { expected_outputs: RowBucket; expectedOutput: str
   if (row.expectedOutput) return [{ role: 'assistant', content: row.expectedOutput }]
   const outputs = Object.values(row.expected_outputs)
   if (outputs.length === 0) return []
+  // A recorded message list is the fullest answer (tool calls included); else the one text.
+  const messages = outputs.map(messagesIn).find((m) => m !== undefined)
+  if (messages) return messages.filter((m) => m.role === 'assistant' || m.role === 'model').flatMap(toChatMessages)
   if (outputs.length === 1) {
-    const messages = messagesIn(outputs[0]!)
-    if (messages) return messages.filter((m) => m.role === 'assistant').flatMap(toChatMessages)
     const answer = text(outputs[0]!)
     return answer === '' ? [] : [{ role: 'assistant', content: answer }]
   }

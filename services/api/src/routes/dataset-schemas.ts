@@ -157,6 +157,11 @@ export const patchItemBody = z
 export const exportQuery = z.strictObject({
   format: z.enum(['jsonl', 'csv', 'parquet', 'chat-jsonl']),
   version: z.coerce.number().int().positive().optional(),
+  strict: z
+    .enum(['true', 'false'])
+    .optional()
+    .transform((v) => v === 'true')
+    .meta({ description: 'chat-jsonl: refuse the export (422 unconvertible_rows) when a row cannot be converted' }),
 })
 
 export const spanRefSchema = z.strictObject({ trace_id: traceIdSchema, span_id: spanIdSchema })

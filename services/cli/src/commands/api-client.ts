@@ -5,7 +5,7 @@ export interface ApiClient {
   /** Sends a request and resolves with the parsed JSON body of a 2xx answer. */
   json<T>(method: string, path: string, body?: unknown): Promise<T>
   /** A GET whose 2xx body is streamed; the timeout covers the answer's headers only. */
-  stream(path: string): Promise<ReadableStream<Uint8Array>>
+  stream(path: string): Promise<{ body: ReadableStream<Uint8Array>; headers: Headers }>
 }
 
 export interface ApiClientOptions {
@@ -90,7 +90,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       try {
         const response = await send('GET', path, undefined, controller.signal)
         if (!response.body) throw new CliError(`the API answered GET ${path} without a body`)
-        return response.body
+        return { body: response.body, headers: response.headers }
       } finally {
         clearTimeout(timer)
       }
