@@ -9,6 +9,8 @@ Runs, on loopback only:
     the `openai` client and makes the same three conversations.
 
 Usage: python capture.py [--out DIR] [--scenario NAME ...]
+       python capture.py --send-to http://127.0.0.1:4318 --header "Authorization=Bearer KEY" --scenario openllmetry
+         (live: the instrumented calls export straight to that OTLP/HTTP endpoint, nothing is written)
 Needs the packages of requirements.txt (see README.md). Exits non-zero when a scenario
 fails or sends no spans, so a broken instrumentation is never a silent empty capture.
 """
@@ -204,7 +206,7 @@ def serve(handler):
 # --- The instrumented client (child process) ---------------------------------------------
 
 
-def run_client(instrumentation, openai_url, otlp_url):
+def run_client(instrumentation, openai_url, otlp_url, headers):
     from opentelemetry import _logs, trace
     from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -216,10 +218,14 @@ def run_client(instrumentation, openai_url, otlp_url):
 
     resource = Resource.create({"service.name": f"genai-capture-{instrumentation}"})
     tracer_provider = TracerProvider(resource=resource)
-    tracer_provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=f"{otlp_url}/v1/traces")))
+    tracer_provider.add_span_processor(
+        SimpleSpanProcessor(OTLPSpanExporter(endpoint=f"{otlp_url}/v1/traces", headers=headers))
+    )
     trace.set_tracer_provider(tracer_provider)
     logger_provider = LoggerProvider(resource=resource)
-    logger_provider.add_log_record_processor(SimpleLogRecordProcessor(OTLPLogExporter(endpoint=f"{otlp_url}/v1/logs")))
+    logger_provider.add_log_record_processor(
+        SimpleLogRecordProcessor(OTLPLogExporter(endpoint=f"{otlp_url}/v1/logs", headers=headers))
+    )
     _logs.set_logger_provider(logger_provider)
     try:  # the event API moved between SDK versions; openai-v2's legacy mode still uses it
         from opentelemetry import _events
@@ -352,24 +358,27 @@ def main():
     parser.add_argument("--out", default=os.path.dirname(os.path.abspath(__file__)))
     parser.add_argument("--scenario", action="append", choices=sorted(SCENARIOS))
     parser.add_argument("--timeout", type=float, default=120)
+    parser.add_argument("--send-to", help="export live to this OTLP/HTTP base URL instead of capturing")
+    parser.add_argument("--header", action="append", default=[], help="KEY=VALUE header for --send-to")
     parser.add_argument("--client", help=argparse.SUPPRESS)
     parser.add_argument("--openai-url", help=argparse.SUPPRESS)
     parser.add_argument("--otlp-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    headers = dict(h.split("=", 1) for h in args.header)
     if args.client:
-        run_client(args.client, args.openai_url, args.otlp_url)
+        run_client(args.client, args.openai_url, args.otlp_url, headers)
         return
 
     capture = Capture(args.out)
     fake = serve(FakeOpenAI)
-    collector = serve(capture_handler(capture))
+    collector = None if args.send_to else serve(capture_handler(capture))
     openai_url = f"http://127.0.0.1:{fake.server_address[1]}"
-    otlp_url = f"http://127.0.0.1:{collector.server_address[1]}"
+    otlp_url = args.send_to.rstrip("/") if args.send_to else f"http://127.0.0.1:{collector.server_address[1]}"
     failed = []
     for name in args.scenario or list(SCENARIOS):
         instrumentation, extra = SCENARIOS[name]
         folder = os.path.join(args.out, name)
-        if os.path.isdir(folder):
+        if not args.send_to and os.path.isdir(folder):
             for f in os.listdir(folder):
                 os.remove(os.path.join(folder, f))
         capture.scenario = name
@@ -377,20 +386,23 @@ def main():
         env.update(extra)
         env["OTEL_SEMCONV_STABILITY_OPT_IN"] = extra.get("OTEL_SEMCONV_STABILITY_OPT_IN", "")
         started = time.monotonic()
+        header_args = [a for h in args.header for a in ("--header", h)]
         result = subprocess.run(
-            [sys.executable, __file__, "--client", instrumentation, "--openai-url", openai_url, "--otlp-url", otlp_url],
+            [sys.executable, __file__, "--client", instrumentation, "--openai-url", openai_url, "--otlp-url", otlp_url,
+             *header_args],
             env=env, timeout=args.timeout, capture_output=True, text=True,
         )
         spans = capture.counts.get((name, "traces"), 0)
         logs = capture.counts.get((name, "logs"), 0)
         print(f"{name}: exit {result.returncode}, {spans} trace and {logs} log requests, "
               f"{time.monotonic() - started:.1f}s", flush=True)
-        if result.returncode != 0 or spans == 0:
+        if result.returncode != 0 or (spans == 0 and not args.send_to):
             print(result.stderr[-4000:], file=sys.stderr)
             failed.append(name)
     capture.scenario = None
     fake.shutdown()
-    collector.shutdown()
+    if collector:
+        collector.shutdown()
     if failed:
         raise SystemExit(f"failed scenarios: {', '.join(failed)}")
 

@@ -238,7 +238,9 @@ describe('lookup', () => {
     })
     assert.deepEqual(item.metadata, { tokens: 12, service: 'support-bot', span: 'chat gpt-4o' })
     // `absent` resolved in no row: the answer says so.
-    assert.deepEqual(response.body.data.warnings, ['mapping resolved to nothing in all 1 row: inputs.absent (no.such)'])
+    assert.deepEqual(response.body.data.warnings, [
+      'mapping resolved to nothing in all 1 row: inputs.absent (no.such)',
+    ])
   })
 })
 

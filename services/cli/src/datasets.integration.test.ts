@@ -501,7 +501,10 @@ describe('add-trace', () => {
     })
     assert.equal(spanMode.status, 200, JSON.stringify(spanMode.body))
     assert.equal(spanMode.body.mode, 'span')
-    assert.deepEqual(spanMode.body.warnings, ['the span holds no input messages', 'the span holds no output messages'])
+    assert.deepEqual(spanMode.body.warnings, [
+      'the span holds no input messages',
+      'the span holds no output messages',
+    ])
     const rows = await s.api('GET', `/v1/datasets/${spanDataset.id}/items`, appA.key)
     assert.deepEqual(rows.body.items[0].inputs, { retrieve: 'doc: orders ship in 2 days', chat: 'in 2 days' })
     const columns = (await s.api('GET', `/v1/datasets/${spanDataset.id}`, appA.key)).body.columns

@@ -40,7 +40,11 @@ const MAPPING = {
 }
 
 async function createDataset(name: string): Promise<string> {
-  const created = await s.api('POST', '/v1/datasets', ADMIN_KEY, { name, application_id: app.id, kind: 'training' })
+  const created = await s.api('POST', '/v1/datasets', ADMIN_KEY, {
+    name,
+    application_id: app.id,
+    kind: 'training',
+  })
   assert.equal(created.status, 201, JSON.stringify(created.body))
   return created.body.id
 }
@@ -98,7 +102,10 @@ before(async () => {
   )
   await eventually(
     () => s.api('GET', '/v1/rules', ADMIN_KEY),
-    (r) => r.body.rules?.some((rule: { id: string; state: string }) => rule.id === 'answers' && rule.state === 'active'),
+    (r) =>
+      r.body.rules?.some(
+        (rule: { id: string; state: string }) => rule.id === 'answers' && rule.state === 'active',
+      ),
     'the rule is loaded',
   )
   for (const scenario of CAPTURE_SCENARIOS) {
@@ -113,7 +120,11 @@ before(async () => {
   }
   const all = [...sent.values()].flat()
   // The rule takes the calls that answered in text: three of each scenario's four.
-  await eventually(() => items(ruleDataset), (rows) => rows.length === 3 * CAPTURE_SCENARIOS.length, 'rule rows')
+  await eventually(
+    () => items(ruleDataset),
+    (rows) => rows.length === 3 * CAPTURE_SCENARIOS.length,
+    'rule rows',
+  )
   const from = await s.api('POST', `/v3/evals/datasets/${apiDataset}/items/from-spans`, app.key, {
     application_id: app.id,
     start_time: new Date(Date.now() - 3_600_000).toISOString(),
@@ -230,7 +241,9 @@ describe('exports round trip', () => {
       .map((l) => JSON.parse(l))
     assert.equal(examples.length, 4 * CAPTURE_SCENARIOS.length)
     assert.equal(response.headers.get('x-spansift-unconvertible-rows'), '0')
-    const plain = examples.filter((e) => e.messages.some((m: any) => m.content === CONVERSATION.plain.question))
+    const plain = examples.filter((e) =>
+      e.messages.some((m: any) => m.content === CONVERSATION.plain.question),
+    )
     assert.equal(plain.length, CAPTURE_SCENARIOS.length)
     for (const example of plain) {
       assert.deepEqual(example.messages, [
@@ -246,7 +259,10 @@ describe('exports round trip', () => {
         ['user', 'assistant', 'tool', 'assistant'],
       )
       assert.equal(example.messages[1].tool_calls[0].function.name, 'get_weather')
-      assert.deepEqual(JSON.parse(example.messages[1].tool_calls[0].function.arguments), CONVERSATION.tool.arguments)
+      assert.deepEqual(
+        JSON.parse(example.messages[1].tool_calls[0].function.arguments),
+        CONVERSATION.tool.arguments,
+      )
       assert.equal(example.messages[2].tool_call_id, 'call_weather_1')
       assert.equal(example.messages[3].content, CONVERSATION.tool.answer)
     }

@@ -95,7 +95,8 @@ function assistantAnswer(row: { expected_outputs: RowBucket; expectedOutput: str
   if (outputs.length === 0) return []
   // A recorded message list is the fullest answer (tool calls included); else the one text.
   const messages = outputs.map(messagesIn).find((m) => m !== undefined)
-  if (messages) return messages.filter((m) => m.role === 'assistant' || m.role === 'model').flatMap(toChatMessages)
+  if (messages)
+    return messages.filter((m) => m.role === 'assistant' || m.role === 'model').flatMap(toChatMessages)
   if (outputs.length === 1) {
     const answer = text(outputs[0]!)
     return answer === '' ? [] : [{ role: 'assistant', content: answer }]

@@ -161,7 +161,9 @@ export const exportQuery = z.strictObject({
     .enum(['true', 'false'])
     .optional()
     .transform((v) => v === 'true')
-    .meta({ description: 'chat-jsonl: refuse the export (422 unconvertible_rows) when a row cannot be converted' }),
+    .meta({
+      description: 'chat-jsonl: refuse the export (422 unconvertible_rows) when a row cannot be converted',
+    }),
 })
 
 export const spanRefSchema = z.strictObject({ trace_id: traceIdSchema, span_id: spanIdSchema })
