@@ -30,6 +30,7 @@ let s: RunningSpansift
 let app: { id: string; key: string }
 let apiDataset: string
 let ruleDataset: string
+let unmappedDataset: string
 /** Per scenario, the spans as sent (their ids are the rows' source ids). */
 const sent = new Map<CaptureScenario, Span[]>()
 
@@ -88,6 +89,7 @@ before(async () => {
   app = await s.createApplication('genai-captures')
   apiDataset = await createDataset('from-spans rows')
   ruleDataset = await createDataset('rule rows')
+  unmappedDataset = await createDataset('unmapped rows')
   const rulesDir = s.spansift.rules().status().reload.dir
   // `system` goes to metadata: a rule's first batch fixes the columns, and the tool calls had no system message.
   writeFileSync(
@@ -98,15 +100,17 @@ before(async () => {
     dataset: ${ruleDataset}
     when: { field: output_text, exists: true }
     mapping: ${JSON.stringify(MAPPING)}
+  - id: unmapped
+    application: ${app.id}
+    dataset: ${unmappedDataset}
+    when: { field: output_text, exists: true }
+    mapping: { inputs: { question: input_text, typo: gen_ai.input.mesages } }
 `,
   )
   await eventually(
     () => s.api('GET', '/v1/rules', ADMIN_KEY),
-    (r) =>
-      r.body.rules?.some(
-        (rule: { id: string; state: string }) => rule.id === 'answers' && rule.state === 'active',
-      ),
-    'the rule is loaded',
+    (r) => r.body.rules?.filter((rule: { state: string }) => rule.state === 'active').length === 2,
+    'the rules are loaded',
   )
   for (const scenario of CAPTURE_SCENARIOS) {
     const spans = restamped(scenario)
@@ -184,6 +188,19 @@ describe('rows, per convention', () => {
       })
     })
   }
+})
+
+test('a rule whose mapping field resolves in none of its rows says so in its status', async () => {
+  const listing = await eventually(
+    () => s.api('GET', '/v1/rules', ADMIN_KEY),
+    (r) => r.body.rules.every((rule: { matched: number }) => rule.matched === 3 * CAPTURE_SCENARIOS.length),
+    'both rules matched every answer',
+  )
+  const byId = (id: string) => listing.body.rules.find((r: { id: string }) => r.id === id)
+  assert.deepEqual(byId('answers').warnings, [])
+  assert.deepEqual(byId('unmapped').warnings, [
+    `mapping resolved to nothing in all ${3 * CAPTURE_SCENARIOS.length} rows: inputs.typo (gen_ai.input.mesages)`,
+  ])
 })
 
 describe('exports round trip', () => {
