@@ -75,6 +75,11 @@ interface Source {
   read(span: Span): Found
 }
 
+// Measured on the captured spans (testdata/genai), 2 shared cores at load average 24:
+// 40–90 µs a span (OpenInference's many indexed keys the slowest), once per span whatever
+// the number of rules on message aliases (the cache); keyed aliases (`model`) ~1.6 µs.
+// Sources stop at the first that gives both input and output, so raw bodies are parsed
+// only when nothing better is there.
 const cache = new WeakMap<Span, GenAiContent>()
 
 /** The message model of a span (computed once per span object; spans are not mutated). */
@@ -112,6 +117,8 @@ function extract(span: Span): GenAiContent {
     }
     if (system === undefined && found.system) system = found.system
     if (tools === undefined && found.tools && found.tools.length > 0) tools = found.tools
+    // Later sources are other conventions' fallbacks (raw bodies among them, costly to parse).
+    if (content.sources.input && content.sources.output) break
   }
   // System instructions recorded as messages move out of the input (one `input` for all).
   const systemMessages = content.input.filter((m) => m.role === 'system' || m.role === 'developer')
