@@ -115,3 +115,25 @@ test('content span events: gen_ai.content.prompt / gen_ai.content.completion', (
   assert.equal(resolveSemanticAlias(span, 'input_text'), 'hello?')
   assert.equal(resolveSemanticAlias(span, 'output_text'), 'hi')
 })
+
+test('log-record events: the body under `body`, an object or plain text', () => {
+  const span = testSpan({
+    attributes: {},
+    events: [
+      { timeUnixNano: 1n, name: 'gen_ai.system.message', attributes: { body: { content: 'be brief' } } },
+      {
+        timeUnixNano: 2n,
+        name: 'gen_ai.user.message',
+        attributes: { 'gen_ai.system': 'openai', body: 'plain question' },
+      },
+      {
+        timeUnixNano: 3n,
+        name: 'gen_ai.choice',
+        attributes: { body: '{"index":0,"message":{"content":"an answer"}}' },
+      },
+    ],
+  })
+  assert.equal(resolveSemanticAlias(span, 'system'), 'be brief')
+  assert.equal(resolveSemanticAlias(span, 'input_text'), 'plain question')
+  assert.equal(resolveSemanticAlias(span, 'output_text'), 'an answer')
+})

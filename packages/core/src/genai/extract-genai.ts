@@ -10,8 +10,8 @@
  *     attributes, on a span event).
  *  3. The older per-message events `gen_ai.system.message`, `gen_ai.user.message`,
  *     `gen_ai.assistant.message`, `gen_ai.tool.message`, `gen_ai.choice`: their body fields
- *     (`content`, `tool_calls`, `id`, `message`, `index`, `finish_reason`) as event attributes,
- *     or a `body` attribute holding them.
+ *     (`content`, `tool_calls`, `id`, `message`, `index`, `finish_reason`) under a `body`
+ *     attribute (the log record's body; text is the content) or as event attributes.
  *  4. The span events `gen_ai.content.prompt` / `gen_ai.content.completion` (attributes
  *     `gen_ai.prompt` / `gen_ai.completion`).
  *  5. The indexed `gen_ai.prompt.N.*` / `gen_ai.completion.N.*` (OpenLLMetry's older form:
@@ -26,7 +26,8 @@
  *     then attributes literally named `input` / `output`.
  *
  * Log records of GenAI events reach this as span events named like the record's event
- * name, the record's body fields and attributes as the event's attributes.
+ * name, with the record's attributes and its body under `body` (span-content-event.ts of
+ * the logs receiver).
  */
 import type { Attributes, AttributeValue, Span, SpanEvent } from '../span-model.ts'
 import type { GenAiContent, Message, ToolDefinition } from './message-model.ts'
@@ -198,10 +199,17 @@ function lastEvent(span: Span, name: string): SpanEvent | undefined {
   return undefined
 }
 
-/** An event's fields: its attributes, with a `body` object (or its JSON text) merged in. */
+/**
+ * An event's fields: its attributes, with the log record's body (under `body`, as the logs
+ * receiver attaches it) merged in: an object (or its JSON text) field by field, plain text
+ * as the `content`.
+ */
 function eventFields(event: SpanEvent): Attributes {
-  const body = parseJsonText(event.attributes.body)
-  return isObject(body) ? { ...event.attributes, ...body } : event.attributes
+  const raw = event.attributes.body
+  const body = parseJsonText(raw)
+  if (isObject(body)) return { ...event.attributes, ...body }
+  if (typeof raw === 'string' && raw !== '') return { content: raw, ...event.attributes }
+  return event.attributes
 }
 
 function messageEvents(span: Span): Found {

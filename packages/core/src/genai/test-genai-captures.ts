@@ -2,8 +2,8 @@
  * Test support: the OTLP payloads real instrumentations sent (testdata/genai, see its
  * README), decoded into spans. Traces go through the core protobuf decoder; logs (whose
  * decoder is the logs receiver's) are read from the capture's JSON rendering and attached
- * to their span as span events named like the log record's event name, the record's body
- * fields and attributes as the event's attributes (the shape the logs receiver delivers).
+ * to their span as span events named like the log record's event name, with the record's
+ * attributes and its body under `body` (the shape the logs receiver delivers).
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { decodeExportTraceRequestProtobuf } from '../otlp/decode-protobuf.ts'
@@ -63,11 +63,8 @@ export function loadCapture(scenario: CaptureScenario, applicationId: string): S
         for (const record of scope.logRecords ?? []) {
           const span = byId.get(hex(record.spanId ?? ''))
           if (!span || !record.eventName) continue
-          const body = record.body ? anyValue(record.body) : undefined
-          const attributes: Attributes = {
-            ...(body !== null && typeof body === 'object' && !Array.isArray(body) ? body : {}),
-            ...keyValues(record.attributes),
-          }
+          const attributes: Attributes = keyValues(record.attributes)
+          if (record.body) attributes.body = anyValue(record.body)
           span.events.push({
             timeUnixNano: BigInt(record.timeUnixNano ?? '0'),
             name: record.eventName,
