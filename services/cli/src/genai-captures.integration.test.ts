@@ -148,7 +148,7 @@ const userText = (text: string) => ({ role: 'user', parts: [{ type: 'text', cont
 
 describe('rows, per convention', () => {
   for (const scenario of CAPTURE_SCENARIOS) {
-    test(`${scenario}: from-spans and rule rows hold the question, the answer and the messages`, async () => {
+    test(`${scenario}: from-spans and rule rows hold the question, the answer and the messages`, async (t) => {
       const [plain, stream, call, answer] = sent.get(scenario)!
       const bySpan = (rows: any[], span: Span) => rows.find((r) => r.source.span_id === span.spanId)
       const apiRows = await items(apiDataset)
@@ -177,6 +177,15 @@ describe('rows, per convention', () => {
         assert.deepEqual(last.inputs.messages[2].parts[0].result, CONVERSATION.tool.result, label)
         assert.equal(last.expected_outputs.answer, CONVERSATION.tool.answer, label)
       }
+      // One row per convention, as the API returns it, in the test's output (for notes and reviews).
+      const shown = bySpan(apiRows, plain!)
+      t.diagnostic(
+        JSON.stringify({
+          inputs: shown.inputs,
+          expected_outputs: shown.expected_outputs,
+          metadata: shown.metadata,
+        }),
+      )
       // The tool call answered with no text: the rule left it out, from-spans kept its call.
       assert.equal(bySpan(ruleRows, call!), undefined)
       const toolCall = bySpan(apiRows, call!).expected_outputs.output[0].parts[0]
