@@ -243,7 +243,7 @@ describe('exports round trip', () => {
     }
   })
 
-  test('Parquet, read with hyparquet: typed nullable columns, buckets as maps of JSON text', async () => {
+  test('Parquet, read with hyparquet: typed nullable columns, the conversation as lists of structs, buckets as maps of JSON text', async () => {
     const apiRows = await items(apiDataset)
     const bytes = await (await download(`/v1/datasets/${apiDataset}/export?format=parquet`)).arrayBuffer()
     const rows = (await parquetReadObjects({ file: bytes, compressors })) as any[]
@@ -256,6 +256,31 @@ describe('exports round trip', () => {
       assert.equal(parquetRow.annotation, null, 'a missing annotation is null, not an empty string')
       assert.equal(parquetRow.source.trace_id, row.source.trace_id)
       assert.deepEqual(parquetRow.labels, [])
+      // The conversation, typed: the message lists as lists of structs.
+      const typed = (messages: any[]) =>
+        messages.map((m) => ({
+          role: m.role,
+          parts: m.parts.map((p: any) => ({
+            type: p.type,
+            content: p.content,
+            id: p.id,
+            arguments: p.arguments === null ? null : JSON.parse(p.arguments),
+            result: p.result === null ? null : JSON.parse(p.result),
+          })),
+        }))
+      const model = (messages: any[]) =>
+        messages.map((m) => ({
+          role: m.role,
+          parts: m.parts.map((p: any) => ({
+            type: p.type,
+            content: p.content ?? null,
+            id: p.id ?? null,
+            arguments: p.arguments ?? null,
+            result: p.result ?? null,
+          })),
+        }))
+      assert.deepEqual(typed(parquetRow.input_messages), model(row.inputs.messages))
+      assert.deepEqual(typed(parquetRow.output_messages), model(row.expected_outputs.output))
     }
   })
 
