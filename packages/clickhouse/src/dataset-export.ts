@@ -103,7 +103,10 @@ export function createDatasetExporter(options: {
           FORMAT ${clickhouseFormat}`,
         query_params: { dataset_id: datasetId, version_id: versionId },
         // Columns named like the stored ones (`inputs`) are computed from them: the stored column wins inside expressions.
-        clickhouse_settings: { log_comment: `spansift:dataset-export.${format}`, prefer_column_name_to_alias: 1 },
+        clickhouse_settings: {
+          log_comment: `spansift:dataset-export.${format}`,
+          prefer_column_name_to_alias: 1,
+        },
       })
       return Readable.toWeb(result.stream) as ReadableStream<Uint8Array>
     },
