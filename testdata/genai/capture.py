@@ -59,7 +59,12 @@ SCENARIOS = {
     ),
     "openinference": ("openinference", {}),
     "openllmetry": ("openllmetry", {"TRACELOOP_TRACE_CONTENT": "true"}),
+    # OpenLLMetry 0.40.14 (its own venv: requirements-openllmetry-indexed.txt): the indexed
+    # gen_ai.prompt.N.* / gen_ai.completion.N.* attributes. Only captured when named.
+    "openllmetry-indexed": ("openllmetry", {"TRACELOOP_TRACE_CONTENT": "true"}),
 }
+# Scenarios a run without --scenario captures (the rest need another venv).
+DEFAULT_SCENARIOS = [name for name in SCENARIOS if name != "openllmetry-indexed"]
 
 TOOLS = [
     {
@@ -375,7 +380,7 @@ def main():
     openai_url = f"http://127.0.0.1:{fake.server_address[1]}"
     otlp_url = args.send_to.rstrip("/") if args.send_to else f"http://127.0.0.1:{collector.server_address[1]}"
     failed = []
-    for name in args.scenario or list(SCENARIOS):
+    for name in args.scenario or DEFAULT_SCENARIOS:
         instrumentation, extra = SCENARIOS[name]
         folder = os.path.join(args.out, name)
         if not args.send_to and os.path.isdir(folder):

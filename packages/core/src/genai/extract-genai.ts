@@ -15,8 +15,9 @@
  *  4. The span events `gen_ai.content.prompt` / `gen_ai.content.completion` (attributes
  *     `gen_ai.prompt` / `gen_ai.completion`).
  *  5. The indexed `gen_ai.prompt.N.*` / `gen_ai.completion.N.*` (OpenLLMetry's older form:
- *     `role`, `content`, `tool_call_id`, `tool_calls.M.{id,name,arguments}`, `finish_reason`),
- *     then the single `gen_ai.prompt` / `gen_ai.completion` attributes.
+ *     `role`, `content`, `tool_call_id`, `tool_calls.M.{id,name,arguments}`, `finish_reason`;
+ *     its tools as `llm.request.functions.N.*`), then the single `gen_ai.prompt` /
+ *     `gen_ai.completion` attributes.
  *  6. OpenInference: `llm.input_messages.N.message.*` / `llm.output_messages.N.message.*`
  *     (`role`, `content`, `contents.M.message_content.*`, `name`, `tool_call_id`,
  *     `tool_calls.M.tool_call.{id,function.name,function.arguments}`).
@@ -305,7 +306,17 @@ function indexedGenAi(a: Attributes): Found {
       if (message && typeof g.finish_reason === 'string') message.finish_reason = g.finish_reason
       return message && (message.parts.length > 0 || g.role !== undefined) ? [message] : []
     })
-  return { input: read('gen_ai.prompt.', 'user'), output: read('gen_ai.completion.', 'assistant') }
+  // OpenLLMetry's tools: llm.request.functions.N.{name, description, parameters}.
+  const tools = indexedGroups(a, 'llm.request.functions.')
+    .map((g) =>
+      parseToolDefinition({
+        name: g.name ?? null,
+        description: g.description ?? null,
+        parameters: g.parameters ?? null,
+      }),
+    )
+    .filter((t) => t !== undefined)
+  return { input: read('gen_ai.prompt.', 'user'), output: read('gen_ai.completion.', 'assistant'), tools }
 }
 
 function openInference(a: Attributes): Found {

@@ -19,6 +19,7 @@ export const CAPTURE_SCENARIOS = [
   'util-genai-span-only',
   'openinference',
   'openllmetry',
+  'openllmetry-indexed',
 ] as const
 export type CaptureScenario = (typeof CAPTURE_SCENARIOS)[number]
 
