@@ -117,7 +117,7 @@ export function assistantText(messages: readonly Message[]): string | undefined 
   return undefined
 }
 
-/** A message list as an attribute value (the model is plain JSON already). */
-export function messagesValue(messages: readonly Message[]): AttributeValue {
-  return messages as unknown as AttributeValue
+/** Part of the model (messages, tool definitions) as an attribute value: it is plain JSON already. */
+export function asAttributeValue(value: readonly Message[] | readonly ToolDefinition[]): AttributeValue {
+  return value as unknown as AttributeValue
 }

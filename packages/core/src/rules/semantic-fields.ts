@@ -22,7 +22,13 @@
  * compile-sql.ts gives a superset (a backfill's pre-filter) and the JS matcher decides.
  */
 import { extractGenAi } from '../genai/extract-genai.ts'
-import { assistantText, lastUserText, messagesValue } from '../genai/message-model.ts'
+import {
+  asAttributeValue,
+  assistantText,
+  lastUserText,
+  type Message,
+  type ToolDefinition,
+} from '../genai/message-model.ts'
 import type { Attributes, AttributeValue, Span } from '../span-model.ts'
 
 export type AliasSource =
@@ -80,8 +86,8 @@ export function isKeyedAlias(name: AliasName): name is KeyedAliasName {
   return Object.hasOwn(KEYED_ALIASES, name)
 }
 
-function nonEmptyList(list: readonly object[]): AttributeValue | undefined {
-  return list.length > 0 ? messagesValue(list as never) : undefined
+function nonEmptyList(list: readonly Message[] | readonly ToolDefinition[]): AttributeValue | undefined {
+  return list.length > 0 ? asAttributeValue(list) : undefined
 }
 
 /**
