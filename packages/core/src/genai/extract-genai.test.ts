@@ -21,6 +21,7 @@ for (const scenario of CAPTURE_SCENARIOS) {
     assert.deepEqual(alias(plain, 'input'), [
       { role: 'user', parts: [{ type: 'text', content: CONVERSATION.plain.question }] },
     ])
+    assert.equal(extractGenAi(plain).output[0]!.finish_reason, 'stop')
     assert.equal(alias(plain, 'model'), CONVERSATION.requestModel)
     assert.equal(alias(plain, 'response_model'), CONVERSATION.responseModel)
 

@@ -136,6 +136,12 @@ function extract(span: Span): GenAiContent {
   if (requestModel !== undefined) content.requestModel = requestModel
   if (responseModel !== undefined) content.responseModel = responseModel
   content.finishReasons = finishReasons(a, content.output)
+  // Conventions that record the finish reasons beside the messages (OpenInference's
+  // llm.finish_reason, indexed forms): the output messages carry them too, choice by choice.
+  content.output.forEach((m, i) => {
+    const reason = content.finishReasons[i]
+    if (m.finish_reason === undefined && m.role === 'assistant' && reason !== undefined) m.finish_reason = reason
+  })
   content.usage = usage(a)
   const variables = promptVariables(a)
   if (variables) content.promptVariables = variables
