@@ -47,13 +47,16 @@ test('loads the directory, indexes active rules by application, and reloads on c
   )
   assert.equal(registry.forApplication('another-app').length, 0)
   assert.ok(registry.forApplication(APP)[0]!.evaluate(testSpan()))
-  registry.recordMatched('first', 3)
+  const row = { inputs: { q: 'x' }, expected_outputs: {}, metadata: {}, extras: {} }
+  registry.recordMatched('first', [row, row, row])
 
   writeFileSync(join(dir, 'b.yaml'), ruleFile('second'))
   await eventually(() => registry!.all().length === 2, 'the new file is picked up')
   const status = registry.status()
   assert.equal(status.reload.ok, true)
-  assert.equal(status.rules.find((r) => r.rule.id === 'first')!.matched, 3, 'counters survive a reload')
+  const first = status.rules.find((r) => r.rule.id === 'first')!
+  assert.equal(first.matched, 3, 'counters survive a reload')
+  assert.deepEqual([...first.resolvedFields], ['inputs.q'])
 })
 
 test('an invalid edit keeps the last good set and reports file, line and path', async () => {

@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises'
+import type { MappedRow } from '@spansift/core/datasets/dataset-model'
 import type { Stage } from '@spansift/core/lifecycle'
 import type { Logger } from '@spansift/core/logger'
 import { type Metrics, noopMetrics } from '@spansift/core/metrics'
@@ -24,6 +25,8 @@ export interface RuleStatus {
   appended: number
   /** Matches left out because the dataset was at its cap. */
   droppedForCap: number
+  /** The mapping fields (`inputs.question`, …) that had a value in at least one matched row. */
+  resolvedFields: Set<string>
 }
 
 export interface RuleRegistry extends Stage {
@@ -35,7 +38,8 @@ export interface RuleRegistry extends Stage {
   status(): { rules: RuleStatus[]; reload: RuleSetStatus }
   /** Loads the directory now; false (and the last good set kept) when it has errors. */
   reload(): Promise<boolean>
-  recordMatched(ruleId: string, count: number): void
+  /** Counts a rule's matches and notes which of its mapping fields they gave a value. */
+  recordMatched(ruleId: string, rows: readonly MappedRow[]): void
   recordAppended(ruleId: string, added: number, droppedForCap: number): void
   /** Marks a rule unable to run until its target checks out again (its dataset was deleted, say). */
   markFailed(ruleId: string, reason: string): void
@@ -226,6 +230,7 @@ export function createRuleRegistry(options: RuleRegistryOptions): RuleRegistry {
         matched: previous?.matched ?? 0,
         appended: previous?.appended ?? 0,
         droppedForCap: previous?.droppedForCap ?? 0,
+        resolvedFields: previous?.resolvedFields ?? new Set(),
       })
     }
     compiled = next
@@ -350,13 +355,20 @@ export function createRuleRegistry(options: RuleRegistryOptions): RuleRegistry {
     all: () => compiled,
     get: (ruleId) => byId.get(ruleId),
     status: () => ({
-      rules: compiled.map((c) => ({ ...(statuses.get(c.rule.id) as RuleStatus) })),
+      rules: compiled.map((c) => {
+        const s = statuses.get(c.rule.id) as RuleStatus
+        return { ...s, resolvedFields: new Set(s.resolvedFields) }
+      }),
       reload: { ...setStatus, errors: [...setStatus.errors], files: [...setStatus.files] },
     }),
     reload,
-    recordMatched(ruleId, count) {
+    recordMatched(ruleId, rows) {
       const s = statuses.get(ruleId)
-      if (s) s.matched += count
+      if (!s) return
+      s.matched += rows.length
+      for (const row of rows)
+        for (const bucket of ['inputs', 'expected_outputs', 'metadata', 'extras'] as const)
+          for (const key in row[bucket]) s.resolvedFields.add(`${bucket}.${key}`)
     },
     recordAppended(ruleId, added, droppedForCap) {
       const s = statuses.get(ruleId)

@@ -4,7 +4,7 @@ import type { RuleBackfillsRepository } from '@spansift/clickhouse/rule-backfill
 import type { RuleScanRepository } from '@spansift/clickhouse/rule-scan-repository'
 import { candidateFromSpan } from '@spansift/core/datasets/append-candidate'
 import type { DatasetWriter } from '@spansift/core/datasets/dataset-writer-port'
-import { applyMapping } from '@spansift/core/datasets/mapping'
+import { applyMapping, unresolvedMappingWarning } from '@spansift/core/datasets/mapping'
 import { ErrorCode, SpansiftError } from '@spansift/core/error-codes'
 import type { Logger } from '@spansift/core/logger'
 import { compilePredicate } from '@spansift/core/rules/compile-js'
@@ -13,7 +13,7 @@ import type { CompiledRule } from '@spansift/core/rules/rule-evaluator'
 import type { BackfillJob, RulesService, SearchPromotion } from '@spansift/core/rules/rules-service-port'
 import type { NanoTimeRange } from '@spansift/core/time-range'
 import { type BackfillableRule, backfillIdOf, backfillRule, dryRunRule } from './rule-backfill.ts'
-import type { RuleRegistry } from './rule-registry.ts'
+import type { RuleRegistry, RuleStatus } from './rule-registry.ts'
 
 export interface RulesServiceOptions {
   registry: RuleRegistry
@@ -191,6 +191,7 @@ export function createRulesService(options: RulesServiceOptions): RulesService {
           appended: s.appended,
           droppedForCap: s.droppedForCap,
           storedRows: stored.get(s.rule.id) ?? 0,
+          warnings: mappingWarnings(s),
         })),
       }
     },
@@ -219,4 +220,15 @@ export function createRulesService(options: RulesServiceOptions): RulesService {
     startSearchPromotion: async (promotion) => run(searchPromotionRule(promotion), promotion.range),
     backfill: (backfillId) => jobs.get(backfillId),
   }
+}
+
+/** The rule's mapping fields that resolved in none of the rows this process matched. */
+function mappingWarnings(s: RuleStatus): string[] {
+  if (s.matched === 0) return []
+  const fields = Object.entries(s.rule.mapping).flatMap(([bucket, fields]) =>
+    Object.keys(fields ?? {}).map((key) => `${bucket}.${key}`),
+  )
+  const unresolved = fields.filter((f) => !s.resolvedFields.has(f))
+  const warning = unresolvedMappingWarning(s.rule.mapping, unresolved, s.matched)
+  return warning ? [warning] : []
 }

@@ -184,7 +184,8 @@ export function buildOpenApiDocument(): JsonObject {
           parameters: queryParameters(exportQuery),
           responses: {
             '200': {
-              description: 'the rows, streamed',
+              description:
+                'the rows, streamed (docs/genai-content.md). Headers: x-spansift-exported-rows; for chat-jsonl x-spansift-unconvertible-rows and x-spansift-unconvertible-items (the first 20 ids). 422 export_empty when there is nothing to write, 422 unconvertible_rows for a strict chat export with rows that do not convert.',
               content: {
                 'application/x-ndjson': {},
                 'text/csv': {},
@@ -260,7 +261,7 @@ export function buildOpenApiDocument(): JsonObject {
       '/v1/rules': {
         get: {
           summary:
-            'The rules in force: each with its state (active, disabled, error), matches and rows; the last reload and its errors',
+            'The rules in force: each with its state (active, disabled, error), matches, rows and warnings (mapping fields that resolved in none of the rows matched); the last reload and its errors',
           responses: { '200': answer('rules and reload status'), ...errors },
         },
       },

@@ -42,6 +42,8 @@ export interface RuleView {
   droppedForCap: number
   /** Rows of the rule in storage, whichever process appended them. */
   storedRows: number
+  /** What to look at: mapping fields that resolved to nothing in every row this process matched. */
+  warnings: string[]
 }
 
 export interface RulesListing {

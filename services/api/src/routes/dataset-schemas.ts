@@ -87,11 +87,15 @@ export const listDatasetsQuery = z.strictObject({
 })
 
 const rfc3339 = z.string().meta({ format: 'date-time' })
+// A cell is a JSON value: text, a number, a boolean, a media reference ({type: image|pdf, ref}),
+// or a structure (a message list, an object) kept as JSON, never JSON text in a string.
 const cell = z.union([
   z.string(),
   z.number(),
   z.boolean(),
   z.object({ type: z.enum(['image', 'pdf']), ref: z.string() }),
+  z.array(z.json()),
+  z.record(z.string(), z.json()),
 ])
 const bucket = z.record(z.string(), cell)
 
@@ -157,6 +161,13 @@ export const patchItemBody = z
 export const exportQuery = z.strictObject({
   format: z.enum(['jsonl', 'csv', 'parquet', 'chat-jsonl']),
   version: z.coerce.number().int().positive().optional(),
+  strict: z
+    .enum(['true', 'false'])
+    .optional()
+    .transform((v) => v === 'true')
+    .meta({
+      description: 'chat-jsonl: refuse the export (422 unconvertible_rows) when a row cannot be converted',
+    }),
 })
 
 export const spanRefSchema = z.strictObject({ trace_id: traceIdSchema, span_id: spanIdSchema })
@@ -198,6 +209,9 @@ export const addTraceResponse = z.object({
   success: z.literal(true),
   draft_dataset_id: z.number().int(),
   mode: z.enum(['trace', 'span']),
+  warnings: z.array(z.string()).meta({
+    description: 'What the row lacks (no input or output messages in the trace), and leakage-guard notes.',
+  }),
 })
 
 export const errorSchema = z.object({

@@ -46,6 +46,7 @@ function ruleToJson(rule: RuleView) {
     appended: rule.appended,
     dropped_for_cap: rule.droppedForCap,
     stored_rows: rule.storedRows,
+    warnings: rule.warnings,
   }
 }
 

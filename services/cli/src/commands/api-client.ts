@@ -7,7 +7,7 @@ export interface ApiClient {
   /** A GET that resolves with undefined on 404 (a lookup), else like `json`. */
   find<T>(path: string): Promise<T | undefined>
   /** A GET whose 2xx body is streamed; the timeout covers the answer's headers only. */
-  stream(path: string): Promise<ReadableStream<Uint8Array>>
+  stream(path: string): Promise<{ body: ReadableStream<Uint8Array>; headers: Headers }>
 }
 
 export interface ApiClientOptions {
@@ -109,7 +109,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       try {
         const response = await send('GET', path, undefined, controller.signal)
         if (!response.body) throw new CliError(`the API answered GET ${path} without a body`)
-        return response.body
+        return { body: response.body, headers: response.headers }
       } finally {
         clearTimeout(timer)
       }

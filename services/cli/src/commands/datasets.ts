@@ -144,14 +144,18 @@ const exportCommand: Command = {
   summary: 'export a dataset version as JSONL, CSV, Parquet or chat fine-tuning JSONL',
   help: `spansift datasets export — export a dataset version
 
-usage: spansift datasets export <dataset> --format jsonl|csv|parquet|chat-jsonl [--version N] [--output FILE] [options]
+usage: spansift datasets export <dataset> --format jsonl|csv|parquet|chat-jsonl [--version N] [--strict] [--output FILE] [options]
 
 Streams the export to FILE (written whole or not at all) or to stdout. With stderr
-on a terminal, shows the bytes written so far.
+on a terminal, shows the bytes written so far. A version with no rows (for chat-jsonl:
+no row that converts) is an error, never an empty file. chat-jsonl leaves out rows that
+do not convert (no user message, no answer) and names them on stderr; --strict makes
+them an error.
 
 options:
   --format F      jsonl, csv, parquet or chat-jsonl (training datasets)   (required)
   --version N     the version to export (default: the current one, the draft if any)
+  --strict        chat-jsonl: fail when any row does not convert
   -o, --output F  write to this file instead of stdout
 ${APPLICATION_HELP}
 ${API_OPTIONS_HELP.split('\n')
@@ -168,6 +172,7 @@ ${API_OPTIONS_HELP.split('\n')
         version: { type: 'string' },
         output: { type: 'string', short: 'o' },
         application: { type: 'string' },
+        strict: { type: 'boolean' },
       },
       ['<dataset>'],
     )
@@ -188,9 +193,19 @@ ${API_OPTIONS_HELP.split('\n')
     }
     const client = apiClientFor('datasets export', parsed.values, context)
     const id = await resolveDatasetRef(client, parsed.positionals[0]!, parsed.values.application)
-    const query = new URLSearchParams({ format, ...(version === undefined ? {} : { version }) })
-    const body = await client.stream(`/v1/datasets/${encodeURIComponent(id)}/export?${query}`)
+    const query = new URLSearchParams({
+      format,
+      ...(version === undefined ? {} : { version }),
+      ...(parsed.values.strict ? { strict: 'true' } : {}),
+    })
+    const { body, headers } = await client.stream(`/v1/datasets/${encodeURIComponent(id)}/export?${query}`)
     const written = await writeExport(body, output, context.io, format as ExportFormat)
+    const unconvertible = Number(headers.get('x-spansift-unconvertible-rows') ?? 0)
+    if (unconvertible > 0) {
+      context.io.stderr.write(
+        `spansift: ${unconvertible} rows do not convert to chat examples and were left out (${headers.get('x-spansift-unconvertible-items') ?? ''}); --strict makes this an error\n`,
+      )
+    }
     if (output !== undefined)
       context.io.stderr.write(`spansift: wrote ${formatBytes(written)} to ${output}\n`)
     return 0
