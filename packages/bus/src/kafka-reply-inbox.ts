@@ -63,6 +63,12 @@ export function createKafkaReplyInbox(options: KafkaReplyInboxOptions): ReplyInb
       deserializers: { headerKey: stringDeserializer },
     })
     consumer = next
+    // A failed background rejoin is emitted on the consumer: heard here, it reopens.
+    next.on('error', (error: unknown) => {
+      if (stopped || consumer !== next) return
+      logger.warn('reply consumer failed; reopening from the latest offsets', { error })
+      reopen()
+    })
     try {
       const latest = (await next.listOffsets({ topics: [options.topic] })).get(options.topic) ?? []
       const opened = await next.consume({
@@ -73,7 +79,7 @@ export function createKafkaReplyInbox(options: KafkaReplyInboxOptions): ReplyInb
       })
       stream = opened
       opened.on('data', (message) => deliver(message.value))
-      opened.once('error', (error) => {
+      opened.on('error', (error) => {
         logger.warn('reply stream failed; reopening from the latest offsets', { error })
         reopen()
       })
