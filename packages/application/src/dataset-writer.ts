@@ -12,7 +12,7 @@ import {
 import { resolveColumns } from '@spansift/core/datasets/columns'
 import { currentVersion, latestPublished } from '@spansift/core/datasets/dataset-json'
 import type { Dataset, DatasetItem, DatasetVersion } from '@spansift/core/datasets/dataset-model'
-import type { AppendResult, DatasetWriter } from '@spansift/core/datasets/dataset-writer-port'
+import type { AppendResult, DatasetWriter, NewDataset } from '@spansift/core/datasets/dataset-writer-port'
 import { assertValidExclusion } from '@spansift/core/datasets/exclusion'
 import { deriveItemId } from '@spansift/core/datasets/item-id'
 import { applyLeakageGuard } from '@spansift/core/datasets/leakage'
@@ -43,8 +43,9 @@ const newIntegerId = () => randomInt(1, 2 ** 48 - 1)
  * every change to one dataset (check leakage, count, insert; create or publish a
  * version; patch a row) runs under that dataset's mutex: caps hold exactly and a draft
  * is seeded once. Datasets differ, changes run concurrently. In the distributed wiring
- * every append for a dataset must reach the one writer that owns it (route by dataset
- * id); two writers for one dataset would void the cap guarantee.
+ * every change to a dataset reaches the one process that owns it (see
+ * createRoutedDatasetWriter and the Kafka append queue); two writers for one dataset
+ * would void the cap guarantee.
  */
 export function createDatasetWriter(options: DatasetWriterOptions): DatasetWriter {
   const { datasets, versions, items } = options
@@ -251,36 +252,41 @@ export function createDatasetWriter(options: DatasetWriterOptions): DatasetWrite
     return change({ ...item, versionId: draft.versionId, updatedAt: clock() })
   }
 
+  async function create(input: NewDataset): Promise<Dataset> {
+    const excluded = input.excludeDatasetId ? await datasets.get(input.excludeDatasetId) : undefined
+    assertValidExclusion(input, excluded)
+    const now = clock()
+    const dataset: Dataset = {
+      id: randomUUID(),
+      groupId: newIntegerId(),
+      applicationId: input.applicationId,
+      name: input.name,
+      kind: input.kind,
+      excludeDatasetId: input.excludeDatasetId,
+      columns: [],
+      createdAt: now.slice(0, 23) + 'Z',
+    }
+    // Version row before the dataset row: a visible dataset always has its draft.
+    await versions.save(
+      {
+        datasetId: dataset.id,
+        versionId: newIntegerId(),
+        number: 1,
+        status: 'draft',
+        createdAt: dataset.createdAt,
+        publishedAt: null,
+      },
+      now,
+    )
+    await datasets.save(dataset, now)
+    return dataset
+  }
+
   return {
-    async create(input) {
-      const excluded = input.excludeDatasetId ? await datasets.get(input.excludeDatasetId) : undefined
-      assertValidExclusion(input, excluded)
-      const now = clock()
-      const dataset: Dataset = {
-        id: randomUUID(),
-        groupId: newIntegerId(),
-        applicationId: input.applicationId,
-        name: input.name,
-        kind: input.kind,
-        excludeDatasetId: input.excludeDatasetId,
-        columns: [],
-        createdAt: now.slice(0, 23) + 'Z',
-      }
-      // Version row before the dataset row: a visible dataset always has its draft.
-      await versions.save(
-        {
-          datasetId: dataset.id,
-          versionId: newIntegerId(),
-          number: 1,
-          status: 'draft',
-          createdAt: dataset.createdAt,
-          publishedAt: null,
-        },
-        now,
-      )
-      await datasets.save(dataset, now)
-      return dataset
-    },
+    // Under the excluded eval dataset's lock: its deletion (which refuses while a training
+    // dataset excludes it) and this creation cannot interleave.
+    create: (input) =>
+      input.excludeDatasetId ? mutex.run(input.excludeDatasetId, () => create(input)) : create(input),
     append: (datasetId, candidates, appendOptions) =>
       mutex.run(datasetId, () =>
         append(datasetId, candidates, appendOptions?.ensureDraft ?? false, appendOptions?.upToCap ?? false),

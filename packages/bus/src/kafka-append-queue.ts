@@ -49,6 +49,13 @@ export interface KafkaAppendQueueOptions {
   sendsCommands?: boolean
   /** How long a command's sender waits for its owner's reply (ms); 30 s by default. */
   commandTimeoutMs?: number
+  /**
+   * The message key a dataset's changes travel under, which picks its owner: the dataset
+   * id by default. The wiring keys a training dataset by the eval dataset it excludes, so
+   * both have one owner and an eval append's purge of overlapping training rows runs
+   * under the same process's locks as the training dataset's own appends.
+   */
+  ownerKey?: (datasetId: string) => Promise<string>
   logger: Logger
   metrics?: Metrics
 }
@@ -156,6 +163,7 @@ export function createKafkaAppendQueue(options: KafkaAppendQueueOptions): KafkaA
   const topic = options.topic ?? Topic.datasetAppends
   const repliesTopic = options.repliesTopic ?? Topic.datasetReplies
   const commandTimeoutMs = options.commandTimeoutMs ?? 30_000
+  const ownerKey = options.ownerKey ?? (async (datasetId: string) => datasetId)
   const logger = options.logger.child({ component: 'kafka-append-queue' })
   const metrics = options.metrics ?? noopMetrics
   const produced = metrics.counter({
@@ -331,10 +339,11 @@ export function createKafkaAppendQueue(options: KafkaAppendQueueOptions): KafkaA
     },
     async enqueue(batches: readonly DatasetAppendBatch[]) {
       if (!producer) throw new Error('the append queue is not started')
-      const messages = batches.flatMap((b) =>
+      const keys = await Promise.all(batches.map((b) => ownerKey(b.datasetId)))
+      const messages = batches.flatMap((b, i) =>
         b.candidates.map((c) => ({
           topic,
-          key: Buffer.from(b.datasetId),
+          key: Buffer.from(keys[i]!),
           value: Buffer.from(JSON.stringify(toWire(b.datasetId, c))),
         })),
       )
@@ -351,10 +360,11 @@ export function createKafkaAppendQueue(options: KafkaAppendQueueOptions): KafkaA
         deadline_unix_ms: Date.now() + commandTimeoutMs,
         command,
       }
+      const key = command.op === 'create' ? datasetCommandKey(command) : await ownerKey(command.datasetId)
       // Waiting before sending: the reply cannot arrive before its waiter.
       const reply = replies.wait(wire.request_id, wire.deadline_unix_ms)
       try {
-        await produce([{ topic, key: Buffer.from(datasetCommandKey(command)), value: encodeWire(wire) }])
+        await produce([{ topic, key: Buffer.from(key), value: encodeWire(wire) }])
       } catch (error) {
         reply.catch(() => undefined)
         logger.warn('dataset command could not be sent', { op: command.op, error })
