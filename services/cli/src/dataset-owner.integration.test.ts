@@ -19,7 +19,8 @@ import { freePort, otlpJsonExport, randomHexId } from './test-otlp.ts'
 // again. Afterwards, from raw rows (no FINAL): no version holds more than the cap, nothing
 // an API acknowledged is missing, there is one draft and no two versions share a number,
 // and every row of a published version is also in the version after it (a row written
-// into a version after it was published and copied forward would not be).
+// into a version after it was published and copied forward would not be). Then reviewers
+// on both APIs annotate rows at once, each change needing a draft: one draft is created.
 
 const ADMIN_KEY = 'dataset-owner-admin-key-0123456789'
 const EVAL_CAP = 10_000
@@ -219,20 +220,43 @@ test('two APIs and two rule workers racing past a cap while publishing: the cap 
   }
   const settled = (Date.now() - started) / 1000
 
+  // Drafts: with nothing unpublished, reviewers on both APIs annotate rows at once; each
+  // change needs a draft, and exactly one is created (seeded with the published rows).
+  const lastPublish = await call(api, 'POST', `/v1/datasets/${dataset.id}/publish`)
+  assert.ok(lastPublish.status === 200 || lastPublish.status === 409, JSON.stringify(lastPublish.body))
+  const patched = await Promise.all(
+    acknowledged.slice(0, 8).map((itemId, i) =>
+      call(apis[i % 2]!, 'PATCH', `/v1/datasets/${dataset.id}/items/${itemId}`, {
+        annotation: `reviewed on api${i % 2}`,
+      }),
+    ),
+  )
+  for (const answer of patched) assert.equal(answer.status, 200, JSON.stringify(answer.body))
+
   const versions = await storage.runner.select<{ version_id: string; number: number; status: string }>(
     'test',
     `SELECT version_id, number, status FROM ${datasetVersions} FINAL WHERE dataset_id = {id:UUID} ORDER BY number`,
     { id: dataset.id },
   )
-  // Raw rows per version, before any merge could fold copies: count and distinct items.
-  const perVersion = await storage.runner.select<{ version_id: string; rows: string; items: string }>(
+  // Raw rows per version, before any merge could fold copies: rows as appended (or seeded),
+  // distinct items, and the reviewers' changes (a PATCH writes a new copy of its row).
+  const perVersion = await storage.runner.select<{
+    version_id: string
+    rows: string
+    items: string
+    reviewed: string
+  }>(
     'test',
-    `SELECT version_id, count() AS rows, uniqExact(item_id) AS items FROM ${datasetItems}
-     WHERE dataset_id = {id:UUID} GROUP BY version_id`,
+    `SELECT version_id, countIf(annotation = '') AS rows, uniqExact(item_id) AS items,
+       countIf(annotation != '') AS reviewed
+     FROM ${datasetItems} WHERE dataset_id = {id:UUID} GROUP BY version_id`,
     { id: dataset.id },
   )
   const rowsOf = new Map(
-    perVersion.map((v) => [v.version_id, { rows: Number(v.rows), items: Number(v.items) }]),
+    perVersion.map((v) => [
+      v.version_id,
+      { rows: Number(v.rows), items: Number(v.items), reviewed: Number(v.reviewed) },
+    ]),
   )
   t.diagnostic(
     `dataset created after ${created.toFixed(1)} s; spans stored after ${stored.toFixed(1)} s; race over after ${raced.toFixed(1)} s; settled after ${settled.toFixed(1)} s; answers ${JSON.stringify(answers)}; versions ${versions
@@ -241,11 +265,12 @@ test('two APIs and two rule workers racing past a cap while publishing: the cap 
   )
 
   for (const v of versions) {
-    const counted = rowsOf.get(v.version_id) ?? { rows: 0, items: 0 }
+    const counted = rowsOf.get(v.version_id) ?? { rows: 0, items: 0, reviewed: 0 }
     assert.ok(counted.rows <= EVAL_CAP, `version ${v.number} holds ${counted.rows} rows, over the cap`)
     assert.equal(counted.rows, counted.items, `version ${v.number} holds an item twice`)
+    assert.equal(counted.reviewed, v.status === 'draft' ? 8 : 0, `version ${v.number}: reviewed rows`)
   }
-  assert.equal(versions.filter((v) => v.status === 'draft').length <= 1, true, 'at most one draft')
+  assert.equal(versions.filter((v) => v.status === 'draft').length, 1, 'one draft')
   assert.equal(new Set(versions.map((v) => v.number)).size, versions.length, 'no two versions share a number')
 
   // Every row of a published version was copied into the next version when it was created.
