@@ -361,6 +361,7 @@ export function createKafkaAppendQueue(options: KafkaAppendQueueOptions): KafkaA
         command,
       }
       const key = command.op === 'create' ? datasetCommandKey(command) : await ownerKey(command.datasetId)
+      await replies.ready()
       // Waiting before sending: the reply cannot arrive before its waiter.
       const reply = replies.wait(wire.request_id, wire.deadline_unix_ms)
       try {

@@ -14,28 +14,38 @@ export interface KafkaReplyInboxOptions {
 
 /** Where one process's command replies arrive: `wait` for a request id, with a deadline. */
 export interface ReplyInbox extends Stage {
-  /** Resolves with the reply to `requestId`; rejects with `unavailable` at the deadline (Unix ms). */
+  /** Resolves once replies are being read (reopening a failed reader); rejects with `unavailable`. */
+  ready(): Promise<void>
+  /**
+   * Resolves with the reply to `requestId`, or rejects with `unavailable` at the deadline
+   * (Unix ms). Call it before sending the request, after `ready()`.
+   */
   wait(requestId: string, deadlineUnixMs: number): Promise<WireReply>
 }
 
 type Pending = { resolve: (reply: WireReply) => void; timer: NodeJS.Timeout }
+type Reader = {
+  consumer: Consumer<Buffer, Buffer, string, Buffer>
+  stream: MessagesStream<Buffer, Buffer, string, Buffer> | undefined
+}
 
 /**
  * The replies topic read by one requesting process: a consumer of its own (a group of one
  * member, named per process, that never commits) reads every partition from the offsets
- * they had at start, and hands each reply whose request id it waits for to its waiter;
- * other processes' replies are skipped. Reading from offsets listed before the first
- * command is sent (not "latest" resolved later) means no reply can slip past unread.
- * If the stream fails, it is rebuilt from the then-latest offsets: replies in the gap are
- * lost and their requests end at their deadline, answered `unavailable`.
+ * they had when it opened, and hands each reply whose request id it waits for to its
+ * waiter; other processes' replies are skipped. Reading from offsets listed before the
+ * first command is sent (not "latest" resolved later) means no reply can slip past
+ * unread. If the consumer fails, it is closed and the next request opens a new one from
+ * the then-latest offsets (no retry loop: a request that cannot open it is answered
+ * `unavailable`); replies in the gap are lost and their requests end at their deadline.
  */
 export function createKafkaReplyInbox(options: KafkaReplyInboxOptions): ReplyInbox {
   const logger = options.logger.child({ component: 'reply-inbox' })
   const pending = new Map<string, Pending>()
-  let consumer: Consumer<Buffer, Buffer, string, Buffer> | undefined
-  let stream: MessagesStream<Buffer, Buffer, string, Buffer> | undefined
+  let reader: Promise<Reader> | undefined
+  /** Which opening `reader` is: a late failure of an older consumer must not drop a newer one. */
+  let readerToken: object | undefined
   let stopped = false
-  let restart: NodeJS.Timeout | undefined
 
   function deliver(value: Buffer): void {
     let reply: WireReply
@@ -52,8 +62,8 @@ export function createKafkaReplyInbox(options: KafkaReplyInboxOptions): ReplyInb
     waiter.resolve(reply)
   }
 
-  async function open(): Promise<void> {
-    const next = new Consumer<Buffer, Buffer, string, Buffer>({
+  async function open(token: object): Promise<Reader> {
+    const consumer = new Consumer<Buffer, Buffer, string, Buffer>({
       clientId: `${options.clientId}-replies`,
       groupId: `spansift-dataset-replies-${randomUUID()}`,
       bootstrapBrokers: options.brokers,
@@ -62,56 +72,63 @@ export function createKafkaReplyInbox(options: KafkaReplyInboxOptions): ReplyInb
       heartbeatInterval: 1_000,
       deserializers: { headerKey: stringDeserializer },
     })
-    consumer = next
-    // A failed background rejoin is emitted on the consumer: heard here, it reopens.
-    next.on('error', (error: unknown) => {
-      if (stopped || consumer !== next) return
-      logger.warn('reply consumer failed; reopening from the latest offsets', { error })
-      reopen()
-    })
+    const opened: Reader = { consumer, stream: undefined }
+    // A failed background rejoin is emitted on the consumer, a fetch failure on the stream.
+    const fail = (error: unknown) => {
+      if (stopped) return
+      if (readerToken === token) {
+        logger.warn('reply consumer failed; the next request reopens it', { error })
+        reader = undefined
+        readerToken = undefined
+      }
+      void close(opened)
+    }
+    consumer.on('error', fail)
     try {
-      const latest = (await next.listOffsets({ topics: [options.topic] })).get(options.topic) ?? []
-      const opened = await next.consume({
+      const latest = (await consumer.listOffsets({ topics: [options.topic] })).get(options.topic) ?? []
+      const stream = await consumer.consume({
         topics: [options.topic],
         autocommit: false,
         mode: 'manual',
         offsets: latest.map((offset, partition) => ({ topic: options.topic, partition, offset })),
       })
-      stream = opened
-      opened.on('data', (message) => deliver(message.value))
-      opened.on('error', (error) => {
-        logger.warn('reply stream failed; reopening from the latest offsets', { error })
-        reopen()
-      })
+      opened.stream = stream
+      stream.on('data', (message) => deliver(message.value))
+      stream.on('error', fail)
+      return opened
     } catch (error) {
-      await next.close(true).catch(() => undefined)
+      await close(opened)
       throw error
     }
   }
 
-  function reopen(): void {
-    if (stopped || restart) return
-    restart = setTimeout(async () => {
-      restart = undefined
-      await stream?.close().catch(() => undefined)
-      await consumer?.close(true).catch(() => undefined)
-      stream = undefined
-      consumer = undefined
-      if (stopped) return
-      await open().catch((error) => {
-        logger.warn('reply consumer could not reopen; retrying', { error })
-        reopen()
+  async function close(r: Reader): Promise<void> {
+    await r.stream?.close().catch(() => undefined)
+    await r.consumer.close(true).catch(() => undefined)
+  }
+
+  /** The open reader, opened now if it failed since (one attempt, shared by concurrent requests). */
+  function ensureOpen(): Promise<Reader> {
+    if (!reader) {
+      const token = {}
+      const opening = open(token)
+      reader = opening
+      readerToken = token
+      opening.catch(() => {
+        if (readerToken !== token) return
+        reader = undefined
+        readerToken = undefined
       })
-    }, 1_000)
+    }
+    return reader
   }
 
   return {
     async start() {
-      await open()
+      await ensureOpen()
     },
     async shutdown() {
       stopped = true
-      if (restart) clearTimeout(restart)
       for (const [requestId, waiter] of pending) {
         clearTimeout(waiter.timer)
         waiter.resolve({
@@ -121,11 +138,23 @@ export function createKafkaReplyInbox(options: KafkaReplyInboxOptions): ReplyInb
         })
       }
       pending.clear()
-      await stream?.close().catch(() => undefined)
-      await consumer?.close(true).catch(() => undefined)
+      const current = await reader?.catch(() => undefined)
+      reader = undefined
+      if (current) await close(current)
+    },
+    async ready() {
+      if (stopped) throw new SpansiftError(ErrorCode.unavailable, 'the process is shutting down; retry')
+      try {
+        await ensureOpen()
+      } catch (error) {
+        logger.warn('reply consumer cannot open', { error })
+        throw new SpansiftError(
+          ErrorCode.unavailable,
+          "the dataset's owner cannot be reached right now; retry",
+        )
+      }
     },
     wait(requestId, deadlineUnixMs) {
-      if (!consumer) return Promise.reject(new Error('the reply inbox is not started'))
       return new Promise<WireReply>((resolve, reject) => {
         const timer = setTimeout(
           () => {
