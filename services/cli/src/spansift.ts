@@ -1,6 +1,7 @@
 import { createApiServer } from '@spansift/api/api-server'
 import { createApiApp } from '@spansift/api/app'
 import { createDatasetAppender } from '@spansift/application/dataset-appender'
+import { createDatasetOwnerKey } from '@spansift/application/dataset-owner-key'
 import { createDatasetWriter } from '@spansift/application/dataset-writer'
 import { createRuleRegistry, type RuleRegistry } from '@spansift/application/rule-registry'
 import { createRuleWorker } from '@spansift/application/rule-worker'
@@ -55,26 +56,6 @@ export interface SpansiftOptions {
   kafkaTopic?: string
   /** How often the rules directory is checked for changes (ms); 0 turns reloading off. */
   rulesPollIntervalMs?: number
-}
-
-/**
- * A dataset's owner key: a training dataset that excludes an eval dataset is owned with it
- * (so the eval owner's purge of overlapping training rows and the training dataset's own
- * appends share one process's locks), any other dataset by itself. A dataset's exclusion
- * never changes, so what was found is cached for good; a dataset not found is keyed by its
- * id (its owner answers "not found").
- */
-function createOwnerKey(datasets: Storage['datasets']): (datasetId: string) => Promise<string> {
-  const known = new Map<string, string>()
-  return async (datasetId) => {
-    const cached = known.get(datasetId)
-    if (cached) return cached
-    const dataset = await datasets.get(datasetId)
-    if (!dataset) return datasetId
-    const key = dataset.excludeDatasetId ?? dataset.id
-    known.set(datasetId, key)
-    return key
-  }
 }
 
 /** Spans in flight in the embedded pipeline, at most: about 100 MiB of decoded spans. */
@@ -211,7 +192,7 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
             ...kafka,
             clientId: `spansift-${[...roles].join('-')}-appends`,
             sendsCommands: roles.has('api'),
-            ownerKey: createOwnerKey(store.datasets),
+            ownerKey: createDatasetOwnerKey({ getDataset: (id) => store.datasets.get(id) }),
             ...(options.kafkaTopic
               ? {
                   topic: `${options.kafkaTopic}.dataset-appends`,
