@@ -2,6 +2,7 @@ import { createApiServer } from '@spansift/api/api-server'
 import { createApiApp } from '@spansift/api/app'
 import { createApplicationCheck } from '@spansift/application/application-check'
 import { createDatasetAppender } from '@spansift/application/dataset-appender'
+import { createDatasetOwnerKey } from '@spansift/application/dataset-owner-key'
 import { createDatasetWriter } from '@spansift/application/dataset-writer'
 import { createReviewQueue } from '@spansift/application/review-queue'
 import { createRuleRegistry, type RuleRegistry } from '@spansift/application/rule-registry'
@@ -11,13 +12,14 @@ import { createRulesService } from '@spansift/application/rules-service'
 import { createSpanWriter } from '@spansift/application/span-writer'
 import { createInProcessAppendQueue } from '@spansift/bus/in-process-append-queue'
 import { createInProcessBus } from '@spansift/bus/in-process-bus'
-import { createKafkaAppendQueue } from '@spansift/bus/kafka-append-queue'
+import { createKafkaAppendQueue, type KafkaAppendQueue } from '@spansift/bus/kafka-append-queue'
 import { createKafkaBus } from '@spansift/bus/kafka-bus'
 import { ConsumerGroup, type SpanBus } from '@spansift/bus/span-bus'
 import { openStorage, type Storage } from '@spansift/clickhouse/storage'
 import { createAuthenticator } from '@spansift/core/authenticator'
 import type { DatasetAppendQueue } from '@spansift/core/datasets/append-queue-port'
 import type { DatasetCaps } from '@spansift/core/datasets/caps'
+import { createRoutedDatasetWriter } from '@spansift/core/datasets/dataset-command'
 import type { DatasetWriter } from '@spansift/core/datasets/dataset-writer-port'
 import type { Stage } from '@spansift/core/lifecycle'
 import type { Logger } from '@spansift/core/logger'
@@ -39,7 +41,11 @@ export interface Spansift {
   shutdown(): Promise<void>
   ports(): { otlpHttp: number; otlpGrpc: number; api: number; metrics: number }
   storage(): Storage
-  /** The dataset writer every append goes through (the API's, and tests racing it). */
+  /**
+   * The dataset writer the API goes through (and tests racing it): this process's own
+   * writer when embedded; with Kafka, the routed writer that sends each change to its
+   * dataset's owner.
+   */
   datasetWriter(): DatasetWriter
   /** The rules in force in this process. */
   rules(): RuleRegistry
@@ -148,9 +154,10 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
         logger: logger.child({ component: 'span-writer' }),
         metrics,
       })
-      // The one dataset writer of this process: appends from the API (and, next, the rule
-      // workers) to a dataset are serialized here, so caps hold exactly.
-      datasetWriter = createDatasetWriter({
+      // This process's own dataset writer: changes to one dataset are serialized here, so
+      // caps hold exactly. Embedded, every change goes through it; with Kafka, only those
+      // of the datasets whose appends-topic partitions this process holds (it owns them).
+      const ownWriter = createDatasetWriter({
         datasets: store.datasets,
         versions: store.datasetVersions,
         items: store.datasetItems,
@@ -202,20 +209,34 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
         metrics,
       })
       registry = rules
-      // Rule matches reach each dataset's one appender: in process, or over Kafka keyed by
-      // dataset (the appenders run in the rule-worker role) so caps hold across workers.
-      const appendQueue: DatasetAppendQueue = kafka
+      // Every change to a dataset reaches its one owner: in process, or over Kafka keyed by
+      // dataset (rule matches, and the API's changes as commands with a reply) to the member
+      // of the appender group holding its partition, so caps and drafts hold across processes.
+      const kafkaQueue: KafkaAppendQueue | undefined = kafka
         ? createKafkaAppendQueue({
             ...kafka,
             clientId: `spansift-${[...roles].join('-')}-appends`,
-            ...(options.kafkaTopic ? { topic: `${options.kafkaTopic}.dataset-appends` } : {}),
+            sendsCommands: roles.has('api'),
+            ownerKey: createDatasetOwnerKey({ getDataset: (id) => store.datasets.get(id) }),
+            ...(options.kafkaTopic
+              ? {
+                  topic: `${options.kafkaTopic}.dataset-appends`,
+                  repliesTopic: `${options.kafkaTopic}.dataset-replies`,
+                }
+              : {}),
           })
-        : createInProcessAppendQueue()
+        : undefined
+      const appendQueue: DatasetAppendQueue = kafkaQueue ?? createInProcessAppendQueue()
+      datasetWriter = kafkaQueue ? createRoutedDatasetWriter({ send: kafkaQueue.send }) : ownWriter
       const runsRules = roles.has('rule-worker')
+      // The owners: rule workers and API processes alike join the appender group, so a
+      // deployment without rule workers still has them.
+      const ownsDatasets = runsRules || roles.has('api')
+      if (ownsDatasets) {
+        appendQueue.consume(createDatasetAppender({ writer: ownWriter, registry: rules, logger, metrics }))
+        kafkaQueue?.serveCommands(ownWriter)
+      }
       if (runsRules) {
-        appendQueue.consume(
-          createDatasetAppender({ writer: datasetWriter, registry: rules, logger, metrics }),
-        )
         spanBus.subscribe(
           ConsumerGroup.ruleWorker,
           createRuleWorker({ registry: rules, queue: appendQueue, metrics }),
@@ -263,7 +284,7 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
       const stages: Stage[] = [
         ...(roles.has('span-writer') ? [writer] : []),
         ...(runsRules || roles.has('api') ? [rules] : []),
-        ...(runsRules ? [appendQueue] : []),
+        ...(ownsDatasets ? [appendQueue] : []),
         spanBus,
         ...(roles.has('api') ? [api] : []),
         ...(roles.has('receiver') ? [httpReceiver, grpcReceiver] : []),
