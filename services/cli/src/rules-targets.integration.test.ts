@@ -56,7 +56,10 @@ test('a rule in error for a missing dataset becomes active once the dataset exis
 `,
   )
   assert.equal(await s.spansift.rules().reload(), true)
-  assert.deepEqual(await ruleState('later'), { state: 'error', error: `no dataset ${datasetId}` })
+  assert.deepEqual(await ruleState('later'), {
+    state: 'error',
+    error: `no dataset ${datasetId} in application ${app.id}`,
+  })
 
   // The dataset comes (back) with the id the rule names; no file changes.
   await datasets.save(dataset, new Date().toISOString())
