@@ -1,15 +1,19 @@
 import { createApiServer } from '@spansift/api/api-server'
 import { createApiApp } from '@spansift/api/app'
+import { createContentAttacher } from '@spansift/application/content-attacher'
 import { createDatasetAppender } from '@spansift/application/dataset-appender'
 import { createDatasetWriter } from '@spansift/application/dataset-writer'
 import { createRuleRegistry, type RuleRegistry } from '@spansift/application/rule-registry'
 import { createRuleWorker } from '@spansift/application/rule-worker'
 import { createRulesService } from '@spansift/application/rules-service'
 import { createSpanWriter } from '@spansift/application/span-writer'
+import { CONTENT_WRITER_GROUP, type ContentBus } from '@spansift/bus/content-bus'
 import { createInProcessAppendQueue } from '@spansift/bus/in-process-append-queue'
 import { createInProcessBus } from '@spansift/bus/in-process-bus'
+import { createInProcessContentBus } from '@spansift/bus/in-process-content-bus'
 import { createKafkaAppendQueue } from '@spansift/bus/kafka-append-queue'
 import { createKafkaBus } from '@spansift/bus/kafka-bus'
+import { createKafkaContentBus } from '@spansift/bus/kafka-content-bus'
 import { ConsumerGroup, type SpanBus } from '@spansift/bus/span-bus'
 import { openStorage, type Storage } from '@spansift/clickhouse/storage'
 import { createAuthenticator } from '@spansift/core/authenticator'
@@ -18,6 +22,7 @@ import type { DatasetCaps } from '@spansift/core/datasets/caps'
 import type { DatasetWriter } from '@spansift/core/datasets/dataset-writer-port'
 import type { Stage } from '@spansift/core/lifecycle'
 import type { Logger } from '@spansift/core/logger'
+import type { SpanContentEvent } from '@spansift/core/span-content-event'
 import type { Span } from '@spansift/core/span-model'
 import { createOtlpGrpcReceiver } from '@spansift/receiver/otlp-grpc-receiver'
 import { createOtlpHttpReceiver } from '@spansift/receiver/otlp-http-receiver'
@@ -124,8 +129,14 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
         adminKey: config.adminKey,
         findApplicationId: (hash) => store.apiKeys.findApplicationId(hash),
       })
+      // GenAI content sent as OTLP log records is attached to its spans in storage,
+      // whichever arrives first (see content-attacher.ts).
+      const contentAttacher = createContentAttacher({ storage: store, logger, metrics })
       const writer = createSpanWriter({
-        insert: (spans) => store.spans.insert(spans),
+        insert: async (spans) => {
+          await store.spans.insert(spans)
+          await contentAttacher.attachToStoredSpans(spans)
+        },
         maxBatchSpans: 20_000,
         maxDelayMs: 25,
         logger: logger.child({ component: 'span-writer' }),
@@ -160,8 +171,18 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
           })
         : createInProcessBus({ maxInFlightSpans: MAX_IN_FLIGHT_SPANS, metrics })
       bus = spanBus
-      if (roles.has('span-writer'))
+      // Logs (GenAI content events) ride their own topic, `spansift.logs`, in the distributed wiring.
+      const contentBus: ContentBus = kafka
+        ? createKafkaContentBus({
+            ...kafka,
+            clientId: `spansift-${[...roles].join('-')}-logs`,
+            ...(options.kafkaTopic ? { topic: `${options.kafkaTopic}.logs` } : {}),
+          })
+        : createInProcessContentBus()
+      if (roles.has('span-writer')) {
         spanBus.subscribe(ConsumerGroup.spanWriter, (spans) => writer.write(spans))
+        contentBus.subscribe(CONTENT_WRITER_GROUP, (events) => contentAttacher.storeEvents(events))
+      }
       // Rules: the registry (files, reloads, status) serves the rule workers and the API.
       const rules = createRuleRegistry({
         dir: config.rulesDir,
@@ -191,9 +212,10 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
         appendQueue.consume(
           createDatasetAppender({ writer: datasetWriter, registry: rules, logger, metrics }),
         )
-        spanBus.subscribe(
-          ConsumerGroup.ruleWorker,
-          createRuleWorker({ registry: rules, queue: appendQueue, metrics }),
+        const evaluate = createRuleWorker({ registry: rules, queue: appendQueue, metrics })
+        // Rules see the content events stored before the span arrived.
+        spanBus.subscribe(ConsumerGroup.ruleWorker, async (spans) =>
+          evaluate(await contentAttacher.withStoredContent(spans)),
         )
       }
       const api = createApiServer({
@@ -221,6 +243,7 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
         host: config.host,
         authenticator,
         publish: (spans: readonly Span[]) => spanBus.publish(spans),
+        publishContent: (events: readonly SpanContentEvent[]) => contentBus.publish(events),
         logger,
         metrics,
       }
@@ -235,6 +258,7 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
         ...(runsRules || roles.has('api') ? [rules] : []),
         ...(runsRules ? [appendQueue] : []),
         spanBus,
+        contentBus,
         ...(roles.has('api') ? [api] : []),
         ...(roles.has('receiver') ? [httpReceiver, grpcReceiver] : []),
       ]

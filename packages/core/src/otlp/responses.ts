@@ -1,6 +1,10 @@
 import protobuf from 'protobufjs'
 import type { OtlpFormat } from './otlp-types.ts'
-import { ExportTraceServiceResponseType, RpcStatusType } from './proto-schema.ts'
+import {
+  ExportLogsServiceResponseType,
+  ExportTraceServiceResponseType,
+  RpcStatusType,
+} from './proto-schema.ts'
 
 /** The partial-success part of an export response: how many spans were dropped, and why. */
 export interface ExportPartialSuccess {
@@ -51,6 +55,39 @@ export function encodeExportTraceResponse(
     : {}
   return plain(
     ExportTraceServiceResponseType.encode(ExportTraceServiceResponseType.fromObject(message)).finish(),
+  )
+}
+
+/** The partial-success part of a logs export response. */
+export interface ExportLogsPartialSuccess {
+  rejectedLogRecords: number
+  errorMessage: string
+}
+
+/**
+ * Encodes an `ExportLogsServiceResponse` (HTTP 200 of `POST /v1/logs`, or the gRPC LogsService
+ * answer), as `encodeExportTraceResponse` does for traces: empty without a partial success,
+ * `rejectedLogRecords` as a decimal string in JSON.
+ */
+export function encodeExportLogsResponse(
+  partialSuccess: ExportLogsPartialSuccess | undefined,
+  format: OtlpFormat,
+): Uint8Array | string {
+  const present =
+    partialSuccess !== undefined &&
+    (partialSuccess.rejectedLogRecords !== 0 || partialSuccess.errorMessage !== '')
+  if (format === 'json') {
+    if (!present) return '{}'
+    return JSON.stringify({
+      partialSuccess: {
+        rejectedLogRecords: String(partialSuccess.rejectedLogRecords),
+        errorMessage: partialSuccess.errorMessage,
+      },
+    })
+  }
+  const message = present ? { partialSuccess } : {}
+  return plain(
+    ExportLogsServiceResponseType.encode(ExportLogsServiceResponseType.fromObject(message)).finish(),
   )
 }
 

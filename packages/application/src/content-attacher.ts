@@ -1,0 +1,181 @@
+import type { Logger } from '@spansift/core/logger'
+import { type Metrics, noopMetrics } from '@spansift/core/metrics'
+import { attachContentEvents, type SpanContentEvent, spanKey } from '@spansift/core/span-content-event'
+import type { Span } from '@spansift/core/span-model'
+
+/** The storage the attacher reads and writes (the ClickHouse repositories fit). */
+export interface ContentAttacherStorage {
+  contentEvents: {
+    insert(events: readonly SpanContentEvent[]): Promise<void>
+    findForSpans(
+      applicationId: string,
+      refs: readonly { traceId: string; spanId: string }[],
+      range: { fromUnixNano: bigint; toUnixNano: bigint },
+    ): Promise<SpanContentEvent[]>
+  }
+  spans: {
+    insert(spans: readonly Span[]): Promise<void>
+    findByRefs(
+      applicationId: string,
+      refs: readonly { traceId: string; spanId: string }[],
+      range: { fromUnixNano: bigint; toUnixNano: bigint },
+    ): Promise<Span[]>
+  }
+}
+
+export interface ContentAttacherOptions {
+  storage: ContentAttacherStorage
+  logger: Logger
+  metrics?: Metrics
+}
+
+/**
+ * Attaches GenAI content events (OTLP log records) to their spans in storage, whichever
+ * arrives first, so every reader of `spans` (trace read-back, from-spans, add-trace, rule
+ * scans and backfills, their SQL pre-filters included) sees them as span events.
+ *
+ * Both sides write first and read second: the events side stores the events, then reads the
+ * spans they belong to and stores each again with the events merged in; the spans side (after
+ * the span writer stored a batch) reads the stored events of the batch's spans and stores
+ * those spans again, merged. Whatever the interleaving of two writers, at least one of them
+ * reads the other's write, so no event is left unattached; a span stored twice is one row to
+ * every read (ReplacingMergeTree by ingestion time, the merged copy being the later one).
+ */
+export interface ContentAttacher {
+  /** Stores content events, then attaches them to those of their spans already stored. */
+  storeEvents(events: readonly SpanContentEvent[]): Promise<void>
+  /** After a batch of spans was stored: attaches content events stored before it. */
+  attachToStoredSpans(spans: readonly Span[]): Promise<void>
+  /** The spans with the content events stored so far attached (nothing written), for the rule worker. */
+  withStoredContent(spans: readonly Span[]): Promise<Span[]>
+}
+
+/**
+ * How far from a span's start and end its content events may lie. Events are emitted during
+ * the span, by the same process; the slack only bounds the partitions a lookup reads.
+ */
+const EVENT_TIME_SLACK_NS = 24n * 3600n * 1_000_000_000n
+
+/**
+ * Only spans that carry GenAI attributes get content events (instrumentations that send
+ * content as log records set `gen_ai.*` on the span), so only those are looked up: the rest
+ * of a trace (HTTP, database spans) costs no query.
+ */
+function mayHaveContent(span: Span): boolean {
+  for (const key in span.attributes) if (key.startsWith('gen_ai.')) return true
+  return false
+}
+
+export function createContentAttacher(options: ContentAttacherOptions): ContentAttacher {
+  const { storage, logger } = options
+  const metrics = options.metrics ?? noopMetrics
+  const attached = metrics.counter({
+    name: 'spansift_content_events_attached_total',
+    help: 'Spans stored again with GenAI content events (OTLP log records) attached, by side (events arrived after the span, or before).',
+    labelNames: ['arrived'],
+  })
+  const stored = metrics.counter({
+    name: 'spansift_content_events_stored_total',
+    help: 'GenAI content events (OTLP log records) stored.',
+  })
+
+  /** Spans grouped by application, with their lookup range. */
+  function groupSpans(spans: readonly Span[]) {
+    const groups = new Map<string, { spans: Span[]; from: bigint; to: bigint }>()
+    for (const span of spans) {
+      if (!mayHaveContent(span)) continue
+      const group = groups.get(span.applicationId)
+      const end =
+        span.endTimeUnixNano > span.startTimeUnixNano ? span.endTimeUnixNano : span.startTimeUnixNano
+      if (!group) groups.set(span.applicationId, { spans: [span], from: span.startTimeUnixNano, to: end })
+      else {
+        group.spans.push(span)
+        if (span.startTimeUnixNano < group.from) group.from = span.startTimeUnixNano
+        if (end > group.to) group.to = end
+      }
+    }
+    return groups
+  }
+
+  /** Each span with its stored content events attached; only those that changed. */
+  async function merged(spans: readonly Span[]): Promise<Span[]> {
+    const out: Span[] = []
+    for (const [applicationId, group] of groupSpans(spans)) {
+      const events = await storage.contentEvents.findForSpans(applicationId, group.spans, {
+        fromUnixNano: group.from - EVENT_TIME_SLACK_NS,
+        toUnixNano: group.to + EVENT_TIME_SLACK_NS + 1n,
+      })
+      if (events.length === 0) continue
+      const bySpan = groupEvents(events)
+      for (const span of group.spans) {
+        const mine = bySpan.get(spanKey(span))
+        const withEvents = mine && attachContentEvents(span, mine)
+        if (withEvents) out.push(withEvents)
+      }
+    }
+    return out
+  }
+
+  return {
+    async storeEvents(events) {
+      if (events.length === 0) return
+      await storage.contentEvents.insert(events)
+      stored.inc(undefined, events.length)
+      const byApplication = new Map<string, SpanContentEvent[]>()
+      for (const event of events) {
+        const list = byApplication.get(event.applicationId)
+        if (list) list.push(event)
+        else byApplication.set(event.applicationId, [event])
+      }
+      const changed: Span[] = []
+      for (const [applicationId, list] of byApplication) {
+        const bySpan = groupEvents(list)
+        let from = list[0]!.timeUnixNano
+        let to = from
+        for (const event of list) {
+          if (event.timeUnixNano < from) from = event.timeUnixNano
+          if (event.timeUnixNano > to) to = event.timeUnixNano
+        }
+        const refs = [...bySpan.values()].map((mine) => ({
+          traceId: mine[0]!.traceId,
+          spanId: mine[0]!.spanId,
+        }))
+        const spans = await storage.spans.findByRefs(applicationId, refs, {
+          fromUnixNano: from - EVENT_TIME_SLACK_NS,
+          toUnixNano: to + EVENT_TIME_SLACK_NS,
+        })
+        for (const span of spans) {
+          const withEvents = attachContentEvents(span, bySpan.get(spanKey(span)) ?? [])
+          if (withEvents) changed.push(withEvents)
+        }
+      }
+      if (changed.length === 0) return
+      await storage.spans.insert(changed)
+      attached.inc({ arrived: 'after_span' }, changed.length)
+      logger.debug('content events attached to stored spans', { spans: changed.length })
+    },
+    async attachToStoredSpans(spans) {
+      const changed = await merged(spans)
+      if (changed.length === 0) return
+      await storage.spans.insert(changed)
+      attached.inc({ arrived: 'before_span' }, changed.length)
+    },
+    async withStoredContent(spans) {
+      const changed = await merged(spans)
+      if (changed.length === 0) return [...spans]
+      const byKey = new Map(changed.map((span) => [spanKey(span), span]))
+      return spans.map((span) => byKey.get(spanKey(span)) ?? span)
+    },
+  }
+}
+
+function groupEvents(events: readonly SpanContentEvent[]): Map<string, SpanContentEvent[]> {
+  const bySpan = new Map<string, SpanContentEvent[]>()
+  for (const event of events) {
+    const key = spanKey(event)
+    const list = bySpan.get(key)
+    if (list) list.push(event)
+    else bySpan.set(key, [event])
+  }
+  return bySpan
+}

@@ -1,0 +1,108 @@
+import { BusUnavailableError } from '@spansift/bus/span-bus'
+import type { Principal } from '@spansift/core/authenticator'
+import { type Metrics, noopMetrics } from '@spansift/core/metrics'
+import { OtlpDecodeError } from '@spansift/core/otlp/decode-error'
+import { decodeExportLogsRequestJson } from '@spansift/core/otlp/decode-json'
+import { decodeExportLogsRequestProtobuf } from '@spansift/core/otlp/decode-protobuf'
+import { normalizeExportLogsRequest } from '@spansift/core/otlp/normalize-logs'
+import type { OtlpExportLogsRequest } from '@spansift/core/otlp/otlp-logs-types'
+import type { SpanContentEvent } from '@spansift/core/span-content-event'
+import type { IngestDeps, IngestOutcome, IngestRequest, Transport } from './ingest-export.ts'
+
+/** What a receiver needs to take a logs export: the trace ingest's deps, and where content events go. */
+export interface LogsIngestDeps extends Pick<IngestDeps, 'authenticator' | 'logger'> {
+  /** Takes accepted content events; resolves once they are durable. */
+  publishContent(events: readonly SpanContentEvent[]): Promise<void>
+  metrics?: LogsIngestMetrics
+}
+
+/** Log record counters, by transport and outcome (closed sets). */
+export interface LogsIngestMetrics {
+  records(transport: Transport, outcome: LogRecordOutcome, count: number): void
+}
+
+/** What became of a decoded log record. */
+export type LogRecordOutcome = 'stored' | 'ignored' | 'rejected' | 'unavailable'
+
+/** Creates the logs ingest metrics on `metrics` (both receivers share them). */
+export function createLogsIngestMetrics(metrics: Metrics): LogsIngestMetrics {
+  const counter = metrics.counter({
+    name: 'spansift_log_records_total',
+    help: 'OTLP log records decoded, by transport and outcome: stored (GenAI content events), ignored (other records, accepted and not stored), rejected (partial success), unavailable (retryable refusal).',
+    labelNames: ['transport', 'outcome'],
+  })
+  return { records: (transport, outcome, count) => counter.inc({ transport, outcome }, count) }
+}
+
+const noopLogsMetrics = createLogsIngestMetrics(noopMetrics)
+
+const STORAGE_RETRY_AFTER_SECONDS = 2
+
+/**
+ * Takes one OTLP logs export, with the same keys, outcomes and google.rpc codes as a trace
+ * export (`ingestExport`): authenticate, decode, keep the GenAI content events (records tied
+ * to a span whose event name starts with `gen_ai.`), publish them, and answer. Other records
+ * are accepted and counted, not stored; content events that cannot be tied to a span are
+ * rejected with the reason (partial success). `accepted`/`rejected` count log records.
+ */
+export async function ingestLogs(deps: LogsIngestDeps, request: IngestRequest): Promise<IngestOutcome> {
+  const metrics = deps.metrics ?? noopLogsMetrics
+  let principal: Principal | undefined
+  try {
+    principal = await deps.authenticator.authenticate(request.key)
+  } catch (error) {
+    deps.logger.warn('could not check the API key; answering retryable', { error })
+    return {
+      kind: 'unavailable',
+      message: 'the API key cannot be checked right now; retry later',
+      retryAfterSeconds: STORAGE_RETRY_AFTER_SECONDS,
+    }
+  }
+  if (!principal) {
+    return {
+      kind: 'unauthenticated',
+      message: request.key ? 'the API key is not valid' : 'an API key is required',
+    }
+  }
+  if (principal.kind !== 'application') {
+    return { kind: 'forbidden', message: 'exporting logs needs an application key, not the admin key' }
+  }
+  const body = await request.body()
+  let decoded: OtlpExportLogsRequest
+  try {
+    decoded =
+      request.format === 'protobuf'
+        ? decodeExportLogsRequestProtobuf(body)
+        : decodeExportLogsRequestJson(body.toString('utf8'))
+  } catch (error) {
+    if (!(error instanceof OtlpDecodeError)) throw error
+    return {
+      kind: 'invalid',
+      message: `the ${request.format} body is not a valid ExportLogsServiceRequest: ${error.message}`,
+    }
+  }
+  const { events, ignoredRecords, rejectedRecords, rejectionMessage } = normalizeExportLogsRequest(decoded, {
+    applicationId: principal.applicationId,
+  })
+  metrics.records(request.transport, 'ignored', ignoredRecords)
+  metrics.records(request.transport, 'rejected', rejectedRecords)
+  try {
+    await deps.publishContent(events)
+  } catch (error) {
+    metrics.records(request.transport, 'unavailable', events.length)
+    if (error instanceof BusUnavailableError) {
+      return { kind: error.reason, message: error.message, retryAfterSeconds: error.retryAfterSeconds }
+    }
+    deps.logger.warn('logs export not stored; answering retryable', { events: events.length, error })
+    return {
+      kind: 'unavailable',
+      message: 'the log records could not be stored right now; retry later',
+      retryAfterSeconds: STORAGE_RETRY_AFTER_SECONDS,
+    }
+  }
+  metrics.records(request.transport, 'stored', events.length)
+  const accepted = events.length + ignoredRecords
+  return rejectedRecords > 0
+    ? { kind: 'partial', accepted, rejected: rejectedRecords, message: rejectionMessage }
+    : { kind: 'accepted', accepted }
+}
