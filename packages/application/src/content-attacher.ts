@@ -35,11 +35,14 @@ export interface ContentAttacherOptions {
  * scans and backfills, their SQL pre-filters included) sees them as span events.
  *
  * Both sides write first and read second: the events side stores the events, then reads the
- * spans they belong to and stores each again with the events merged in; the spans side (after
- * the span writer stored a batch) reads the stored events of the batch's spans and stores
- * those spans again, merged. Whatever the interleaving of two writers, at least one of them
- * reads the other's write, so no event is left unattached; a span stored twice is one row to
- * every read (ReplacingMergeTree by ingestion time, the merged copy being the later one).
+ * spans they belong to; the spans side (after the span writer stored a batch) reads the
+ * stored events of the batch's spans. Whatever the interleaving, at least one side reads the
+ * other's write. A side that finds a stored span lacking stored events stores it again with
+ * every stored event of the span merged in (a span stored twice is one row to every read:
+ * ReplacingMergeTree by ingestion time), then reads again, until the latest copy holds every
+ * stored event (at most MAX_ROUNDS): two writers merging one span at once may each store a
+ * copy missing the other's event, and whichever stored last sees the other's event on its
+ * next read and repairs it.
  */
 export interface ContentAttacher {
   /** Stores content events, then attaches them to those of their spans already stored. */
@@ -55,6 +58,9 @@ export interface ContentAttacher {
  * the span, by the same process; the slack only bounds the partitions a lookup reads.
  */
 const EVENT_TIME_SLACK_NS = 24n * 3600n * 1_000_000_000n
+
+/** Merge rounds per span set: one, plus a repair when concurrent writers raced. */
+const MAX_ROUNDS = 5
 
 /**
  * Only spans that carry GenAI attributes get content events (instrumentations that send
@@ -97,12 +103,12 @@ export function createContentAttacher(options: ContentAttacherOptions): ContentA
     return groups
   }
 
-  /** Each span with its stored content events attached; only those that changed. */
+  /** Each span with all its stored content events attached; only those that changed. */
   async function merged(spans: readonly Span[]): Promise<Span[]> {
     const out: Span[] = []
     for (const [applicationId, group] of groupSpans(spans)) {
       const events = await storage.contentEvents.findForSpans(applicationId, group.spans, {
-        fromUnixNano: group.from - EVENT_TIME_SLACK_NS,
+        fromUnixNano: notBefore1970(group.from - EVENT_TIME_SLACK_NS),
         toUnixNano: group.to + EVENT_TIME_SLACK_NS + 1n,
       })
       if (events.length === 0) continue
@@ -112,6 +118,42 @@ export function createContentAttacher(options: ContentAttacherOptions): ContentA
         const withEvents = mine && attachContentEvents(span, mine)
         if (withEvents) out.push(withEvents)
       }
+    }
+    return out
+  }
+
+  /**
+   * Stores again those of `spans` that lack stored content events, then reads them back and
+   * repeats until the stored copies hold every stored event. Returns how many were stored again.
+   */
+  async function converge(spans: readonly Span[]): Promise<number> {
+    let current = spans
+    let stored = 0
+    for (let round = 1; ; round++) {
+      const changed = await merged(current)
+      if (changed.length === 0) return stored
+      if (round > MAX_ROUNDS) {
+        logger.warn('content events still being attached after several rounds; the next write repairs it', {
+          spans: changed.length,
+        })
+        return stored
+      }
+      await storage.spans.insert(changed)
+      stored += changed.length
+      current = await readBack(changed)
+    }
+  }
+
+  /** The latest stored copy of each span. */
+  async function readBack(spans: readonly Span[]): Promise<Span[]> {
+    const out: Span[] = []
+    for (const [applicationId, group] of groupSpans(spans)) {
+      out.push(
+        ...(await storage.spans.findByRefs(applicationId, group.spans, {
+          fromUnixNano: group.from,
+          toUnixNano: group.to + 1n,
+        })),
+      )
     }
     return out
   }
@@ -127,38 +169,31 @@ export function createContentAttacher(options: ContentAttacherOptions): ContentA
         if (list) list.push(event)
         else byApplication.set(event.applicationId, [event])
       }
-      const changed: Span[] = []
+      const spans: Span[] = []
       for (const [applicationId, list] of byApplication) {
-        const bySpan = groupEvents(list)
         let from = list[0]!.timeUnixNano
         let to = from
         for (const event of list) {
           if (event.timeUnixNano < from) from = event.timeUnixNano
           if (event.timeUnixNano > to) to = event.timeUnixNano
         }
-        const refs = [...bySpan.values()].map((mine) => ({
+        const refs = [...groupEvents(list).values()].map((mine) => ({
           traceId: mine[0]!.traceId,
           spanId: mine[0]!.spanId,
         }))
-        const spans = await storage.spans.findByRefs(applicationId, refs, {
-          fromUnixNano: from - EVENT_TIME_SLACK_NS,
-          toUnixNano: to + EVENT_TIME_SLACK_NS,
-        })
-        for (const span of spans) {
-          const withEvents = attachContentEvents(span, bySpan.get(spanKey(span)) ?? [])
-          if (withEvents) changed.push(withEvents)
-        }
+        spans.push(
+          ...(await storage.spans.findByRefs(applicationId, refs, {
+            fromUnixNano: notBefore1970(from - EVENT_TIME_SLACK_NS),
+            toUnixNano: to + EVENT_TIME_SLACK_NS,
+          })),
+        )
       }
-      if (changed.length === 0) return
-      await storage.spans.insert(changed)
-      attached.inc({ arrived: 'after_span' }, changed.length)
-      logger.debug('content events attached to stored spans', { spans: changed.length })
+      const count = await converge(spans)
+      if (count > 0) attached.inc({ arrived: 'after_span' }, count)
     },
     async attachToStoredSpans(spans) {
-      const changed = await merged(spans)
-      if (changed.length === 0) return
-      await storage.spans.insert(changed)
-      attached.inc({ arrived: 'before_span' }, changed.length)
+      const count = await converge(spans)
+      if (count > 0) attached.inc({ arrived: 'before_span' }, count)
     },
     async withStoredContent(spans) {
       const changed = await merged(spans)
@@ -167,6 +202,10 @@ export function createContentAttacher(options: ContentAttacherOptions): ContentA
       return spans.map((span) => byKey.get(spanKey(span)) ?? span)
     },
   }
+}
+
+function notBefore1970(unixNano: bigint): bigint {
+  return unixNano < 0n ? 0n : unixNano
 }
 
 function groupEvents(events: readonly SpanContentEvent[]): Map<string, SpanContentEvent[]> {

@@ -11,6 +11,7 @@ interface ContentEventRow {
   span_id: string
   /** Unix nanoseconds as a decimal string (DateTime64(9) reads it exactly). */
   time: string
+  sequence: number
   name: string
   /** JSON text of the event's attributes (the log's attributes and `body`). */
   attributes: string
@@ -44,6 +45,7 @@ export function createContentEventsRepository(runner: QueryRunner): ContentEvent
             trace_id: event.traceId,
             span_id: event.spanId,
             time: event.timeUnixNano.toString(),
+            sequence: event.sequence,
             name: event.name,
             attributes: JSON.stringify(event.attributes),
           }),
@@ -56,14 +58,14 @@ export function createContentEventsRepository(runner: QueryRunner): ContentEvent
       const rows = await runner.select<StoredContentEventRow>(
         'content-events.find-for-spans',
         `SELECT DISTINCT application_id, trace_id, span_id,
-           toString(toUnixTimestamp64Nano(time)) AS time_ns, name, attributes
+           toString(toUnixTimestamp64Nano(time)) AS time_ns, sequence, name, attributes
          FROM ${table}
          WHERE application_id = {application_id:UUID}
            AND trace_id IN {trace_ids:Array(FixedString(32))}
            AND (trace_id, span_id) IN arrayZip({trace_ids:Array(FixedString(32))}, {span_ids:Array(FixedString(16))})
            AND time >= fromUnixTimestamp64Nano({from_ns:Int64}, 'UTC')
            AND time < fromUnixTimestamp64Nano({to_ns:Int64}, 'UTC')
-         ORDER BY trace_id, span_id, time_ns`,
+         ORDER BY trace_id, span_id, time, sequence`,
         {
           application_id: applicationId,
           trace_ids: refs.map((r) => r.traceId),
@@ -77,6 +79,7 @@ export function createContentEventsRepository(runner: QueryRunner): ContentEvent
         traceId: row.trace_id,
         spanId: row.span_id,
         timeUnixNano: BigInt(row.time_ns),
+        sequence: Number(row.sequence),
         name: row.name,
         attributes: JSON.parse(row.attributes) as Attributes,
       }))

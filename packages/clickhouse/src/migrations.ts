@@ -174,6 +174,7 @@ export const migrations: readonly Migration[] = [
     // by month and ordered by (application, trace, span) like spans, so the lookup for a
     // batch of spans prunes the same way; the rest of the ORDER BY is the event's identity,
     // so an event sent or delivered twice is one row after merges (reads dedupe as well).
+    // `sequence` (the event's position in its export) orders events of one timestamp.
     // The TTL starts at 30 days like the spans' and follows SPANSIFT_SPAN_RETENTION_DAYS
     // (ensureSpanRetention).
     statements: (t) => [
@@ -182,6 +183,7 @@ export const migrations: readonly Migration[] = [
         trace_id FixedString(32),
         span_id FixedString(16),
         time DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1)),
+        sequence UInt32,
         name LowCardinality(String),
         attributes String CODEC(ZSTD(1)),
         ingested_at DateTime64(3, 'UTC') DEFAULT now64(3)

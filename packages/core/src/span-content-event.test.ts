@@ -12,6 +12,7 @@ describe('attachContentEvents', () => {
     traceId: span.traceId,
     spanId,
     timeUnixNano: time,
+    sequence: 0,
     name,
     attributes: { body: { content: name } },
   })

@@ -14,6 +14,12 @@ export interface SpanContentEvent {
   /** 16 lowercase hex characters. */
   spanId: string
   timeUnixNano: bigint
+  /**
+   * The event's position among the content events of its export: orders events of one
+   * timestamp (SDKs stamp log records to the millisecond, so a system, a user and an
+   * assistant message often share one) in the order they were sent.
+   */
+  sequence: number
   name: string
   attributes: Attributes
 }
@@ -43,7 +49,10 @@ function eventKey(event: SpanEvent): string {
 export function attachContentEvents(span: Span, events: readonly SpanContentEvent[]): Span | undefined {
   const seen = new Set(span.events.map(eventKey))
   const added: SpanEvent[] = []
-  for (const event of events) {
+  const ordered = [...events].sort((a, b) =>
+    a.timeUnixNano < b.timeUnixNano ? -1 : a.timeUnixNano > b.timeUnixNano ? 1 : a.sequence - b.sequence,
+  )
+  for (const event of ordered) {
     if (event.traceId !== span.traceId || event.spanId !== span.spanId) continue
     if (event.applicationId !== span.applicationId) continue
     const spanEvent = toSpanEvent(event)
@@ -53,6 +62,7 @@ export function attachContentEvents(span: Span, events: readonly SpanContentEven
     added.push(spanEvent)
   }
   if (added.length === 0) return undefined
+  // Stable: events of one time keep their order (the span's own first, then by sequence).
   const merged = [...span.events, ...added].sort((a, b) =>
     a.timeUnixNano < b.timeUnixNano ? -1 : a.timeUnixNano > b.timeUnixNano ? 1 : 0,
   )

@@ -83,6 +83,7 @@ export async function ingestLogs(deps: LogsIngestDeps, request: IngestRequest): 
   }
   const { events, ignoredRecords, rejectedRecords, rejectionMessage } = normalizeExportLogsRequest(decoded, {
     applicationId: principal.applicationId,
+    receivedAtUnixNano: BigInt(Date.now()) * 1_000_000n,
   })
   metrics.records(request.transport, 'ignored', ignoredRecords)
   metrics.records(request.transport, 'rejected', rejectedRecords)

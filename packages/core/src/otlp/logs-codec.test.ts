@@ -151,6 +151,7 @@ describe('OTLP logs codec', () => {
         traceId: TRACE,
         spanId: SPAN,
         timeUnixNano: 1764640000000000001n,
+        sequence: 0,
         name: 'gen_ai.client.inference.operation.details',
         attributes: {
           'gen_ai.input.messages': [{ role: 'user', parts: [{ type: 'text', content: 'hi' }] }],

@@ -9,6 +9,8 @@ import type { OtlpKeyValue } from './otlp-types.ts'
 export interface NormalizeLogsOptions {
   /** The application whose key sent the request: authoritative. Absent: the bus stamp is used. */
   applicationId?: string
+  /** The time records without one (time and observed time both 0, "unknown") take: when they were received. */
+  receivedAtUnixNano?: bigint
 }
 
 /** What a logs export held: the content events to store, and an account of the rest. */
@@ -68,7 +70,9 @@ export function normalizeExportLogsRequest(
           reject(problem)
           continue
         }
-        events.push(toContentEvent(record, name, applicationId))
+        events.push(
+          toContentEvent(record, name, applicationId, events.length, options.receivedAtUnixNano ?? 0n),
+        )
       }
     }
   }
@@ -85,7 +89,13 @@ function eventName(record: OtlpLogRecord): string {
   return stringAttribute(record.attributes, EVENT_NAME_ATTRIBUTE) ?? ''
 }
 
-function toContentEvent(record: OtlpLogRecord, name: string, applicationId: string): SpanContentEvent {
+function toContentEvent(
+  record: OtlpLogRecord,
+  name: string,
+  applicationId: string,
+  sequence: number,
+  receivedAt: bigint,
+): SpanContentEvent {
   const attributes = toAttributes(record.attributes)
   if (record.body.type !== 'empty') attributes[CONTENT_EVENT_BODY_KEY] = toAttributeValue(record.body)
   return {
@@ -93,7 +103,13 @@ function toContentEvent(record: OtlpLogRecord, name: string, applicationId: stri
     traceId: bytesToHex(record.traceId),
     spanId: bytesToHex(record.spanId),
     // OTLP: time_unix_nano 0 is "unknown"; the observed time is when the SDK saw it.
-    timeUnixNano: record.timeUnixNano !== 0n ? record.timeUnixNano : record.observedTimeUnixNano,
+    timeUnixNano:
+      record.timeUnixNano !== 0n
+        ? record.timeUnixNano
+        : record.observedTimeUnixNano !== 0n
+          ? record.observedTimeUnixNano
+          : receivedAt,
+    sequence,
     name,
     attributes,
   }
