@@ -51,6 +51,12 @@ export interface ContentAttacher {
   attachToStoredSpans(spans: readonly Span[]): Promise<void>
   /** The spans with the content events stored so far attached (nothing written), for the rule worker. */
   withStoredContent(spans: readonly Span[]): Promise<Span[]>
+  /**
+   * The stored spans these content events belong to, with the events (and those stored
+   * before) attached, nothing written: what the rule worker re-evaluates when content arrives
+   * after its span. Spans not stored yet are absent (the rule worker sees them when they arrive).
+   */
+  storedSpansWith(events: readonly SpanContentEvent[]): Promise<Span[]>
 }
 
 /**
@@ -158,36 +164,50 @@ export function createContentAttacher(options: ContentAttacherOptions): ContentA
     return out
   }
 
+  /** The latest stored copies of the spans these events belong to. */
+  async function spansOf(events: readonly SpanContentEvent[]): Promise<Span[]> {
+    const byApplication = new Map<string, SpanContentEvent[]>()
+    for (const event of events) {
+      const list = byApplication.get(event.applicationId)
+      if (list) list.push(event)
+      else byApplication.set(event.applicationId, [event])
+    }
+    const spans: Span[] = []
+    for (const [applicationId, list] of byApplication) {
+      let from = list[0]!.timeUnixNano
+      let to = from
+      for (const event of list) {
+        if (event.timeUnixNano < from) from = event.timeUnixNano
+        if (event.timeUnixNano > to) to = event.timeUnixNano
+      }
+      const refs = [...groupEvents(list).values()].map((mine) => ({
+        traceId: mine[0]!.traceId,
+        spanId: mine[0]!.spanId,
+      }))
+      spans.push(
+        ...(await storage.spans.findByRefs(applicationId, refs, {
+          fromUnixNano: notBefore1970(from - EVENT_TIME_SLACK_NS),
+          toUnixNano: to + EVENT_TIME_SLACK_NS,
+        })),
+      )
+    }
+    return spans
+  }
+
+  /** The spans with the content events stored so far attached (nothing written). */
+  async function withStoredContent(spans: readonly Span[]): Promise<Span[]> {
+    const changed = await merged(spans)
+    if (changed.length === 0) return [...spans]
+    const byKey = new Map(changed.map((span) => [spanKey(span), span]))
+    return spans.map((span) => byKey.get(spanKey(span)) ?? span)
+  }
+
   return {
     async storeEvents(events) {
       if (events.length === 0) return
       await storage.contentEvents.insert(events)
       stored.inc(undefined, events.length)
-      const byApplication = new Map<string, SpanContentEvent[]>()
-      for (const event of events) {
-        const list = byApplication.get(event.applicationId)
-        if (list) list.push(event)
-        else byApplication.set(event.applicationId, [event])
-      }
-      const spans: Span[] = []
-      for (const [applicationId, list] of byApplication) {
-        let from = list[0]!.timeUnixNano
-        let to = from
-        for (const event of list) {
-          if (event.timeUnixNano < from) from = event.timeUnixNano
-          if (event.timeUnixNano > to) to = event.timeUnixNano
-        }
-        const refs = [...groupEvents(list).values()].map((mine) => ({
-          traceId: mine[0]!.traceId,
-          spanId: mine[0]!.spanId,
-        }))
-        spans.push(
-          ...(await storage.spans.findByRefs(applicationId, refs, {
-            fromUnixNano: notBefore1970(from - EVENT_TIME_SLACK_NS),
-            toUnixNano: to + EVENT_TIME_SLACK_NS,
-          })),
-        )
-      }
+      const spans = await spansOf(events)
       const count = await converge(spans)
       if (count > 0) attached.inc({ arrived: 'after_span' }, count)
     },
@@ -195,12 +215,13 @@ export function createContentAttacher(options: ContentAttacherOptions): ContentA
       const count = await converge(spans)
       if (count > 0) attached.inc({ arrived: 'before_span' }, count)
     },
-    async withStoredContent(spans) {
-      const changed = await merged(spans)
-      if (changed.length === 0) return [...spans]
-      const byKey = new Map(changed.map((span) => [spanKey(span), span]))
-      return spans.map((span) => byKey.get(spanKey(span)) ?? span)
+    async storedSpansWith(events) {
+      if (events.length === 0) return []
+      const spans = await withStoredContent(await spansOf(events))
+      const bySpan = groupEvents(events)
+      return spans.map((span) => attachContentEvents(span, bySpan.get(spanKey(span)) ?? []) ?? span)
     },
+    withStoredContent,
   }
 }
 

@@ -17,3 +17,6 @@ export interface ContentBus extends Stage {
 
 /** The consumer group that stores content events (it runs in the span-writer role). */
 export const CONTENT_WRITER_GROUP = 'spansift-content-writer'
+
+/** The rule workers' group on content events: spans whose content arrives after them are evaluated again. */
+export const CONTENT_RULE_WORKER_GROUP = 'spansift-rule-worker-content'

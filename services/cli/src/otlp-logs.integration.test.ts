@@ -211,7 +211,7 @@ describe('GenAI content events over OTLP logs', () => {
     await Promise.all([logging.shutdown(), tracing.shutdown()])
   })
 
-  test('gRPC, content AFTER the span: attached to the stored span; a rule dry run (SQL pre-filter) matches it', async () => {
+  test('gRPC, content AFTER the span: attached to the stored span; the streaming rule re-evaluates it; a dry run (SQL pre-filter) matches it', async () => {
     const tracing = tracerProvider()
     const span = startChatSpan(tracing)
     const { traceId, spanId } = span.spanContext()
@@ -226,6 +226,12 @@ describe('GenAI content events over OTLP logs', () => {
     assertConversation(await eventsOnceAttached(traceId, 3))
     assert.equal((await readTrace(traceId)).length, 1, 'still one span: the merged copy replaces the first')
     assert.equal((await fromSpansLookup(traceId, spanId)).length, 3)
+
+    // The streaming rule evaluated the span without content (no match), and again when it came.
+    await waitFor(
+      async () => (await ruleRows()).some((r) => r.source.trace_id === traceId),
+      'the streaming rule appends the span once its late content arrived',
+    )
 
     const dryRun = await s.api('POST', '/v1/rules/refund-questions/test', ADMIN_KEY, {
       start_time: new Date(Date.now() - 3_600_000).toISOString(),

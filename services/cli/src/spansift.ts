@@ -7,7 +7,7 @@ import { createRuleRegistry, type RuleRegistry } from '@spansift/application/rul
 import { createRuleWorker } from '@spansift/application/rule-worker'
 import { createRulesService } from '@spansift/application/rules-service'
 import { createSpanWriter } from '@spansift/application/span-writer'
-import { CONTENT_WRITER_GROUP, type ContentBus } from '@spansift/bus/content-bus'
+import { CONTENT_RULE_WORKER_GROUP, CONTENT_WRITER_GROUP, type ContentBus } from '@spansift/bus/content-bus'
 import { createInProcessAppendQueue } from '@spansift/bus/in-process-append-queue'
 import { createInProcessBus } from '@spansift/bus/in-process-bus'
 import { createInProcessContentBus } from '@spansift/bus/in-process-content-bus'
@@ -213,9 +213,13 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
           createDatasetAppender({ writer: datasetWriter, registry: rules, logger, metrics }),
         )
         const evaluate = createRuleWorker({ registry: rules, queue: appendQueue, metrics })
-        // Rules see the content events stored before the span arrived.
+        // Rules see the content events stored before the span arrived, and evaluate a stored
+        // span again when its content arrives after it (a row it already added stays as it was).
         spanBus.subscribe(ConsumerGroup.ruleWorker, async (spans) =>
           evaluate(await contentAttacher.withStoredContent(spans)),
+        )
+        contentBus.subscribe(CONTENT_RULE_WORKER_GROUP, async (events) =>
+          evaluate(await contentAttacher.storedSpansWith(events)),
         )
       }
       const api = createApiServer({
