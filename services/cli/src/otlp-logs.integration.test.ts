@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -10,6 +11,7 @@ import { OTLPTraceExporter as ProtoTraceExporter } from '@opentelemetry/exporter
 import { resourceFromAttributes } from '@opentelemetry/resources'
 import { BatchLogRecordProcessor, LoggerProvider, type LogRecordExporter } from '@opentelemetry/sdk-logs'
 import { SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace'
+import { kafkaTestBrokers } from '@spansift/bus/kafka-test-broker'
 import { ADMIN_KEY, type RunningSpansift, rangeAroundNow, startSpansift } from './test-harness.ts'
 
 // OTLP logs: GenAI content events sent as log records by the official JS SDK exporters
@@ -145,6 +147,7 @@ function startChatSpan(provider: TracerProvider): ApiSpan {
 
 async function readTrace(traceId: string) {
   const response = await s.api('GET', `/v1/traces/${traceId}?${rangeAroundNow()}`, app.key)
+  if (response.status === 404) return [] // not stored yet (Kafka: stored shortly after the export)
   assert.equal(response.status, 200, JSON.stringify(response.body))
   return response.body.spans as Array<{ span_id: string; events: Array<{ name: string; attributes: any }> }>
 }
@@ -282,5 +285,33 @@ describe('GenAI content events over OTLP logs', () => {
     )
     assert.equal((await post('{}', 'ssk_not_a_key')).status, 401)
     assert.equal((await post('{}', ADMIN_KEY)).status, 403)
+  })
+})
+
+describe('over Kafka (receiver → spansift.logs → content writer)', () => {
+  test('content events before and after their span reach the stored span through the logs topic', async () => {
+    // One embedded ClickHouse per process: the embedded instance makes way for the Kafka one.
+    await s.stop()
+    const topic = `it.spans.${randomUUID().slice(0, 8)}`
+    s = await startSpansift({ SPANSIFT_KAFKA_BROKERS: kafkaTestBrokers().join(',') }, { kafkaTopic: topic })
+    app = await s.createApplication('kafka-logs')
+    const tracing = tracerProvider()
+    const logging = loggerProvider(protoLogExporter())
+    const before = startChatSpan(tracing)
+    emitConversation(logging, trace.setSpan(ROOT_CONTEXT, before))
+    await logging.forceFlush()
+    before.end()
+    const afterSpan = startChatSpan(tracing)
+    afterSpan.end()
+    await tracing.forceFlush()
+    await waitFor(
+      async () => (await readTrace(afterSpan.spanContext().traceId)).length === 1,
+      'the second span is stored',
+    )
+    emitConversation(logging, trace.setSpan(ROOT_CONTEXT, afterSpan))
+    await logging.forceFlush()
+    assertConversation(await eventsOnceAttached(before.spanContext().traceId, 3))
+    assertConversation(await eventsOnceAttached(afterSpan.spanContext().traceId, 3))
+    await Promise.all([logging.shutdown(), tracing.shutdown()])
   })
 })
