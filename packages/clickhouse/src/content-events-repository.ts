@@ -30,6 +30,12 @@ export interface ContentEventsRepository {
    * time is inside the range (it prunes partitions), each once, in time order.
    */
   findForSpans(applicationId: string, refs: readonly SpanRef[], range: TimeRange): Promise<SpanContentEvent[]>
+  /**
+   * Whether one application has any content event inside the range: a cheap first question
+   * (a primary-key prefix, one partition's range, LIMIT 1, no large parameter set) before
+   * asking `findForSpans` about the spans of a batch.
+   */
+  hasEventsInRange(applicationId: string, range: TimeRange): Promise<boolean>
 }
 
 export function createContentEventsRepository(runner: QueryRunner): ContentEventsRepository {
@@ -51,6 +57,22 @@ export function createContentEventsRepository(runner: QueryRunner): ContentEvent
           }),
         ),
       ),
+    async hasEventsInRange(applicationId, range) {
+      const rows = await runner.select<{ one: number }>(
+        'content-events.any-in-range',
+        `SELECT 1 AS one FROM ${table}
+         WHERE application_id = {application_id:UUID}
+           AND time >= fromUnixTimestamp64Nano({from_ns:Int64}, 'UTC')
+           AND time < fromUnixTimestamp64Nano({to_ns:Int64}, 'UTC')
+         LIMIT 1`,
+        {
+          application_id: applicationId,
+          from_ns: range.fromUnixNano.toString(),
+          to_ns: range.toUnixNano.toString(),
+        },
+      )
+      return rows.length > 0
+    },
     async findForSpans(applicationId, refs, range) {
       if (refs.length === 0) return []
       // The (application, trace, span) prefix of the ORDER BY hits the primary key; the time
