@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
+import { gzipSync } from 'node:zlib'
 import { Metadata } from '@grpc/grpc-js'
 import { type Span as ApiSpan, type Context, ROOT_CONTEXT, trace } from '@opentelemetry/api'
 import { OTLPLogExporter as GrpcLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc'
@@ -276,6 +277,21 @@ describe('GenAI content events over OTLP logs', () => {
       .storage()
       .contentEvents.findForSpans(app.id, [{ traceId, spanId: 'b'.repeat(16) }], lastHour())
     assert.deepEqual(kept?.attributes, { body: 'kept' })
+
+    // gzip, as exporters send it: the same body reader (and 20 MiB limit) as traces.
+    const gzipped = await fetch(logsUrl, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${app.key}`,
+        'content-type': 'application/json',
+        'content-encoding': 'gzip',
+      },
+      body: gzipSync(
+        JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: records.slice(0, 1) }] }] }),
+      ),
+    })
+    assert.equal(gzipped.status, 200)
+    assert.deepEqual(await gzipped.json(), {})
 
     const malformed = await post('{"resourceLogs": [{"scopeLogs": 7}]}')
     assert.equal(malformed.status, 400)
