@@ -215,11 +215,14 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
         const evaluate = createRuleWorker({ registry: rules, queue: appendQueue, metrics })
         // Rules see the content events stored before the span arrived, and evaluate a stored
         // span again when its content arrives after it (a row it already added stays as it was).
+        // Only applications with rules cost a content lookup.
+        const ruled = <T extends { applicationId: string }>(items: readonly T[]) =>
+          items.filter((item) => rules.forApplication(item.applicationId).length > 0)
         spanBus.subscribe(ConsumerGroup.ruleWorker, async (spans) =>
-          evaluate(await contentAttacher.withStoredContent(spans)),
+          evaluate(await contentAttacher.withStoredContent(ruled(spans))),
         )
         contentBus.subscribe(CONTENT_RULE_WORKER_GROUP, async (events) =>
-          evaluate(await contentAttacher.storedSpansWith(events)),
+          evaluate(await contentAttacher.storedSpansWith(ruled(events))),
         )
       }
       const api = createApiServer({
