@@ -95,6 +95,18 @@ describe('content attacher', () => {
     assert.equal(lookups, 0)
   })
 
+  it('events after a span without GenAI attributes still attach to it', async () => {
+    const memory = memoryStorage()
+    const attacher = createContentAttacher({ storage: memory.storage, logger: silentLogger })
+    const plain = testSpan({ attributes: { 'app.step': 'answer' } })
+    await memory.storage.spans.insert([plain])
+    await attacher.storeEvents([event('gen_ai.user.message', 1n)])
+    assert.deepEqual(
+      memory.latest(plain)?.events.map((e) => e.name),
+      ['gen_ai.user.message'],
+    )
+  })
+
   it('two writers racing on one span: the copy stored last is repaired to hold both events', async () => {
     const memory = memoryStorage()
     const attacher = createContentAttacher({ storage: memory.storage, logger: silentLogger })

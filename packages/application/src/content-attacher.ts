@@ -87,8 +87,9 @@ const MAX_ROUNDS = 5
 
 /**
  * Only spans that carry GenAI attributes get content events (instrumentations that send
- * content as log records set `gen_ai.*` on the span), so only those are looked up: the rest
- * of a trace (HTTP, database spans) costs no query.
+ * content as log records set `gen_ai.*` on the span), so the span side looks only those up:
+ * the rest of a trace (HTTP, database spans) costs no query. The events side attaches
+ * events to whatever span they name.
  */
 function mayHaveContent(span: Span): boolean {
   for (const key in span.attributes) if (key.startsWith('gen_ai.')) return true
@@ -112,7 +113,6 @@ export function createContentAttacher(options: ContentAttacherOptions): ContentA
   function groupSpans(spans: readonly Span[]) {
     const groups = new Map<string, { spans: Span[]; from: bigint; to: bigint }>()
     for (const span of spans) {
-      if (!mayHaveContent(span)) continue
       const group = groups.get(span.applicationId)
       const end =
         span.endTimeUnixNano > span.startTimeUnixNano ? span.endTimeUnixNano : span.startTimeUnixNano
@@ -218,8 +218,8 @@ export function createContentAttacher(options: ContentAttacherOptions): ContentA
   }
 
   /** The spans with the content events stored so far attached (nothing written). */
-  async function withStoredContent(spans: readonly Span[]): Promise<Span[]> {
-    const changed = await merged(spans)
+  async function withStoredContent(spans: readonly Span[], lookUp = spans): Promise<Span[]> {
+    const changed = await merged(lookUp)
     if (changed.length === 0) return [...spans]
     const byKey = new Map(changed.map((span) => [spanKey(span), span]))
     return spans.map((span) => byKey.get(spanKey(span)) ?? span)
@@ -235,7 +235,7 @@ export function createContentAttacher(options: ContentAttacherOptions): ContentA
       if (count > 0) attached.inc({ arrived: 'after_span' }, count)
     },
     async attachToStoredSpans(spans) {
-      const count = await converge(spans)
+      const count = await converge(spans.filter(mayHaveContent))
       if (count > 0) attached.inc({ arrived: 'before_span' }, count)
     },
     async storedSpansWith(events) {
@@ -244,7 +244,7 @@ export function createContentAttacher(options: ContentAttacherOptions): ContentA
       const bySpan = groupEvents(events)
       return spans.map((span) => attachContentEvents(span, bySpan.get(spanKey(span)) ?? []) ?? span)
     },
-    withStoredContent,
+    withStoredContent: (spans) => withStoredContent(spans, spans.filter(mayHaveContent)),
   }
 }
 
