@@ -159,15 +159,15 @@ export function createOtlpGrpcReceiver(options: OtlpGrpcReceiverOptions): OtlpGr
       case 'accepted':
         callback(
           null,
-          (signal === 'logs'
+          signal === 'logs'
             ? encodeExportLogsResponse(undefined, 'protobuf')
-            : encodeExportTraceResponse(undefined, 'protobuf')) as Uint8Array,
+            : encodeExportTraceResponse(undefined, 'protobuf'),
         )
         break
       case 'partial':
         callback(
           null,
-          (signal === 'logs'
+          signal === 'logs'
             ? encodeExportLogsResponse(
                 { rejectedLogRecords: outcome.rejected, errorMessage: outcome.message },
                 'protobuf',
@@ -175,7 +175,7 @@ export function createOtlpGrpcReceiver(options: OtlpGrpcReceiverOptions): OtlpGr
             : encodeExportTraceResponse(
                 { rejectedSpans: outcome.rejected, errorMessage: outcome.message },
                 'protobuf',
-              )) as Uint8Array,
+              ),
         )
         break
       case 'overloaded':

@@ -7,7 +7,8 @@ import { decodeExportLogsRequestJson } from './decode-json.ts'
 import { decodeExportLogsRequestProtobuf } from './decode-protobuf.ts'
 import { encodeExportLogsRequestProtobuf } from './encode-protobuf.ts'
 import { normalizeExportLogsRequest } from './normalize-logs.ts'
-import { ExportLogsServiceRequestType } from './proto-schema.ts'
+import { ExportLogsServiceRequestType, ExportLogsServiceResponseType } from './proto-schema.ts'
+import { encodeExportLogsResponse } from './responses.ts'
 
 const TRACE = '5b8efff798038103d269b633813fc60c'
 const SPAN = 'eee19b7ec3c1b174'
@@ -163,6 +164,20 @@ describe('OTLP logs codec', () => {
     const back = normalizeExportLogsRequest(decodeExportLogsRequestProtobuf(bytes))
     assert.deepEqual(back.events, events)
     assert.equal(back.rejectedRecords, 0)
+  })
+
+  it('answers partial success as ExportLogsServiceResponse, in protobuf and OTLP/JSON; nothing to report is empty', () => {
+    const partial = { rejectedLogRecords: 2, errorMessage: '2 log records rejected: …' }
+    const decoded = ExportLogsServiceResponseType.toObject(
+      ExportLogsServiceResponseType.decode(encodeExportLogsResponse(partial, 'protobuf')),
+      { longs: Number },
+    )
+    assert.deepEqual(decoded, { partialSuccess: partial })
+    assert.deepEqual(JSON.parse(encodeExportLogsResponse(partial, 'json') as string), {
+      partialSuccess: { rejectedLogRecords: '2', errorMessage: '2 log records rejected: …' },
+    })
+    assert.equal(encodeExportLogsResponse(undefined, 'protobuf').byteLength, 0)
+    assert.equal(encodeExportLogsResponse(undefined, 'json'), '{}')
   })
 
   it('refuses malformed input with a decode error naming the path', () => {

@@ -71,6 +71,14 @@ export interface ExportLogsPartialSuccess {
  */
 export function encodeExportLogsResponse(
   partialSuccess: ExportLogsPartialSuccess | undefined,
+  format: 'protobuf',
+): Uint8Array
+export function encodeExportLogsResponse(
+  partialSuccess: ExportLogsPartialSuccess | undefined,
+  format: OtlpFormat,
+): Uint8Array | string
+export function encodeExportLogsResponse(
+  partialSuccess: ExportLogsPartialSuccess | undefined,
   format: OtlpFormat,
 ): Uint8Array | string {
   const present =
