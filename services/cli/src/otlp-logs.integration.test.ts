@@ -65,7 +65,7 @@ after(async () => {
 async function waitFor<T>(
   probe: () => Promise<T | undefined | false>,
   what: string,
-  timeoutMs = 15_000,
+  timeoutMs = 30_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
