@@ -12,7 +12,7 @@ import {
 import { resolveColumns } from '@spansift/core/datasets/columns'
 import { currentVersion, latestPublished } from '@spansift/core/datasets/dataset-json'
 import type { Dataset, DatasetItem, DatasetVersion } from '@spansift/core/datasets/dataset-model'
-import type { AppendResult, DatasetWriter } from '@spansift/core/datasets/dataset-writer-port'
+import type { AppendResult, DatasetWriter, NewDataset } from '@spansift/core/datasets/dataset-writer-port'
 import { assertValidExclusion } from '@spansift/core/datasets/exclusion'
 import { deriveItemId } from '@spansift/core/datasets/item-id'
 import { applyLeakageGuard } from '@spansift/core/datasets/leakage'
@@ -251,36 +251,57 @@ export function createDatasetWriter(options: DatasetWriterOptions): DatasetWrite
     return change({ ...item, versionId: draft.versionId, updatedAt: clock() })
   }
 
-  return {
-    async create(input) {
-      const excluded = input.excludeDatasetId ? await datasets.get(input.excludeDatasetId) : undefined
-      assertValidExclusion(input, excluded)
-      const now = clock()
-      const dataset: Dataset = {
-        id: randomUUID(),
-        groupId: newIntegerId(),
-        applicationId: input.applicationId,
-        name: input.name,
-        kind: input.kind,
-        excludeDatasetId: input.excludeDatasetId,
-        columns: [],
-        createdAt: now.slice(0, 23) + 'Z',
-      }
-      // Version row before the dataset row: a visible dataset always has its draft.
-      await versions.save(
-        {
-          datasetId: dataset.id,
-          versionId: newIntegerId(),
-          number: 1,
-          status: 'draft',
-          createdAt: dataset.createdAt,
-          publishedAt: null,
-        },
-        now,
+  async function create(input: NewDataset): Promise<Dataset> {
+    const taken = await datasets.findByName(input.applicationId, input.name)
+    if (taken) {
+      throw new SpansiftError(
+        ErrorCode.conflict,
+        `application ${input.applicationId} has a dataset named "${input.name}": ${taken.id}`,
       )
-      await datasets.save(dataset, now)
-      return dataset
-    },
+    }
+    const excluded = input.excludeDatasetId ? await datasets.get(input.excludeDatasetId) : undefined
+    assertValidExclusion(input, excluded)
+    const now = clock()
+    const dataset: Dataset = {
+      id: randomUUID(),
+      groupId: newIntegerId(),
+      applicationId: input.applicationId,
+      name: input.name,
+      kind: input.kind,
+      excludeDatasetId: input.excludeDatasetId,
+      columns: [],
+      createdAt: now.slice(0, 23) + 'Z',
+    }
+    // Version row before the dataset row: a visible dataset always has its draft.
+    await versions.save(
+      {
+        datasetId: dataset.id,
+        versionId: newIntegerId(),
+        number: 1,
+        status: 'draft',
+        createdAt: dataset.createdAt,
+        publishedAt: null,
+      },
+      now,
+    )
+    await datasets.save(dataset, now)
+    // Another process may have created the name at the same moment (no unique constraint
+    // in ClickHouse): read it back, and withdraw on a collision. Of two racing creates at
+    // least one sees the other, so two never both succeed.
+    const named = (await datasets.list(input.applicationId)).filter((d) => d.name === input.name)
+    if (named.some((d) => d.id !== dataset.id)) {
+      await datasets.markDeleted(dataset, clock())
+      throw new SpansiftError(
+        ErrorCode.conflict,
+        `another request created a dataset named "${input.name}" in application ${input.applicationId} at the same moment; try again`,
+      )
+    }
+    return dataset
+  }
+
+  return {
+    // Serialized per application, so a name is checked and taken by one create at a time.
+    create: (input) => mutex.run(`names:${input.applicationId}`, () => create(input)),
     append: (datasetId, candidates, appendOptions) =>
       mutex.run(datasetId, () =>
         append(datasetId, candidates, appendOptions?.ensureDraft ?? false, appendOptions?.upToCap ?? false),

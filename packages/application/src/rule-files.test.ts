@@ -61,7 +61,7 @@ test('errors name the file as a path under the directory; duplicate ids across f
   const { rules, errors } = await loadRuleFiles(path)
   assert.deepEqual(errors.map(formatRuleFileError), [
     `${join(path, 'b.yaml')}:2:9: rules[0].id: duplicate rule id "same": also defined at ${join(path, 'a.yaml')}:2`,
-    `${join(path, 'b.yaml')}:6:1: extra: unknown key "extra"; expected one of: rules`,
+    `${join(path, 'b.yaml')}:6:1: extra: unknown key "extra"; expected one of: datasets, rules`,
   ])
   assert.deepEqual(
     rules.map((r) => r.id),
@@ -84,7 +84,12 @@ test('symlinked files are read (Kubernetes ConfigMaps); a dangling one is that f
 })
 
 test('an empty directory has no rules and no errors', async () => {
-  assert.deepEqual(await loadRuleFiles(directory('empty', {})), { rules: [], errors: [], files: [] })
+  assert.deepEqual(await loadRuleFiles(directory('empty', {})), {
+    rules: [],
+    datasets: [],
+    errors: [],
+    files: [],
+  })
 })
 
 test('a missing directory, or a file given as one, is an error naming it', async () => {

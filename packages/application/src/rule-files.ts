@@ -1,7 +1,7 @@
 import type { Dirent } from 'node:fs'
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { RuleFileError } from '@spansift/core/rules/rule-file'
+import type { DatasetDeclaration, RuleFileError } from '@spansift/core/rules/rule-file'
 import type { Rule } from '@spansift/core/rules/rule-schema'
 import { buildRuleSet } from '@spansift/core/rules/rule-set'
 
@@ -52,7 +52,7 @@ export async function listRuleFiles(dir: string): Promise<string[]> {
  */
 export async function loadRuleFiles(
   dir: string,
-): Promise<{ rules: Rule[]; errors: RuleFileError[]; files: string[] }> {
+): Promise<{ rules: Rule[]; datasets: DatasetDeclaration[]; errors: RuleFileError[]; files: string[] }> {
   const files = await listRuleFiles(dir)
   const texts: { file: string; text: string }[] = []
   const unreadable: RuleFileError[] = []
@@ -66,5 +66,5 @@ export async function loadRuleFiles(
     }
   }
   const set = buildRuleSet(texts)
-  return { rules: set.rules, errors: [...unreadable, ...set.errors], files }
+  return { rules: set.rules, datasets: set.datasets, errors: [...unreadable, ...set.errors], files }
 }

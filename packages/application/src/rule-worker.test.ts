@@ -39,8 +39,8 @@ function fakeRegistry() {
   const failed: string[] = []
   const registry = {
     forApplication: (id: string) => (id === APP ? compiled : []),
-    recordMatched: (ruleId: string, n: number) =>
-      counts.matched.set(ruleId, (counts.matched.get(ruleId) ?? 0) + n),
+    recordMatched: (ruleId: string, rows: readonly unknown[]) =>
+      counts.matched.set(ruleId, (counts.matched.get(ruleId) ?? 0) + rows.length),
     recordAppended: (ruleId: string, added: number, dropped: number) => {
       counts.appended.set(ruleId, (counts.appended.get(ruleId) ?? 0) + added)
       counts.dropped += dropped

@@ -1,5 +1,6 @@
 import type { AppendCandidate } from '@spansift/core/datasets/append-candidate'
 import type { DatasetAppendBatch, DatasetAppendQueue } from '@spansift/core/datasets/append-queue-port'
+import type { MappedRow } from '@spansift/core/datasets/dataset-model'
 import { type Metrics, noopMetrics } from '@spansift/core/metrics'
 import type { Span } from '@spansift/core/span-model'
 import type { RuleRegistry } from './rule-registry.ts'
@@ -32,7 +33,7 @@ export function createRuleWorker(options: RuleWorkerOptions): (spans: readonly S
 
   return async (spans) => {
     const byDataset = new Map<string, AppendCandidate[]>()
-    const matchedByRule = new Map<string, number>()
+    const matchedByRule = new Map<string, MappedRow[]>()
     let evaluated = 0
     for (const span of spans) {
       const rules = registry.forApplication(span.applicationId)
@@ -44,7 +45,9 @@ export function createRuleWorker(options: RuleWorkerOptions): (spans: readonly S
         const list = byDataset.get(datasetId)
         if (list) list.push(candidate)
         else byDataset.set(datasetId, [candidate])
-        matchedByRule.set(rule.rule.id, (matchedByRule.get(rule.rule.id) ?? 0) + 1)
+        const rows = matchedByRule.get(rule.rule.id)
+        if (rows) rows.push(candidate.row)
+        else matchedByRule.set(rule.rule.id, [candidate.row])
       }
     }
     evaluations.inc(undefined, evaluated)
@@ -55,9 +58,9 @@ export function createRuleWorker(options: RuleWorkerOptions): (spans: readonly S
     }))
     await queue.enqueue(batches)
     let total = 0
-    for (const [ruleId, count] of matchedByRule) {
-      registry.recordMatched(ruleId, count)
-      total += count
+    for (const [ruleId, rows] of matchedByRule) {
+      registry.recordMatched(ruleId, rows)
+      total += rows.length
     }
     matches.inc(undefined, total)
   }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { silentLogger } from '@spansift/core/logger'
 import type { Span } from '@spansift/core/span-model'
+import { StorageRejectedError } from '@spansift/core/storage-errors'
 import { createSpanWriter } from './span-writer.ts'
 
 const spans = (n: number, tag = 's') =>
@@ -76,4 +77,50 @@ test('writes that arrive during an insert go into the next one; shutdown drains'
   await writer.shutdown()
   await second
   assert.deepEqual(inserts, [['a0', 'a1'], ['b0']])
+})
+
+test('storage refusing a merged batch fails only the request it refuses; the others are stored', async () => {
+  const stored: string[] = []
+  let inserts = 0
+  const writer = createSpanWriter({
+    insert: async (batch) => {
+      inserts++
+      // Like ClickHouse: one bad row refuses the whole insert.
+      if (batch.some((s) => s.spanId.startsWith('bad')))
+        throw new StorageRejectedError('Cannot parse DateTime', { code: 41 })
+      stored.push(...batch.map((s) => s.spanId))
+    },
+    maxBatchSpans: 10_000,
+    maxDelayMs: 20,
+    logger: silentLogger,
+  })
+  const writes = [...Array.from({ length: 40 }, (_, i) => spans(2, `g${i}-`)), spans(1, 'bad')]
+  writes.splice(17, 0, spans(3, 'bad2-'))
+  const results = await Promise.allSettled(writes.map((w) => writer.write(w)))
+  const rejected = results.flatMap((r, i) => (r.status === 'rejected' ? [i] : []))
+  assert.deepEqual(rejected, [17, 41])
+  for (const i of rejected)
+    assert.ok((results[i] as PromiseRejectedResult).reason instanceof StorageRejectedError)
+  assert.equal(stored.length, 80)
+  assert.ok(inserts <= 1 + 2 * 2 * Math.ceil(Math.log2(42)), `${inserts} inserts`)
+})
+
+test('a retryable failure of a merged batch is not split: every request of it fails, to be retried', async () => {
+  let inserts = 0
+  const writer = createSpanWriter({
+    insert: async () => {
+      inserts++
+      throw new Error('ECONNREFUSED')
+    },
+    maxBatchSpans: 10_000,
+    maxDelayMs: 5,
+    logger: silentLogger,
+  })
+  const results = await Promise.allSettled([
+    writer.write(spans(1)),
+    writer.write(spans(1)),
+    writer.write(spans(1)),
+  ])
+  assert.ok(results.every((r) => r.status === 'rejected'))
+  assert.equal(inserts, 1)
 })

@@ -2,6 +2,7 @@ import type { Stage } from '@spansift/core/lifecycle'
 import type { Logger } from '@spansift/core/logger'
 import { DURATION_BUCKETS_SECONDS, type Metrics, noopMetrics } from '@spansift/core/metrics'
 import type { Span } from '@spansift/core/span-model'
+import { isPermanentStorageError } from '@spansift/core/storage-errors'
 
 export interface SpanWriterOptions {
   /** Stores one batch (the `spans` repository's insert). */
@@ -38,7 +39,10 @@ interface Waiting {
  * Batches spans from many requests (or bus messages) into few large inserts: ClickHouse
  * wants thousands of rows per insert, exporters send a few hundred per request. Flushes
  * on size, on time, and on shutdown; one insert at a time, so a slow ClickHouse holds
- * writers back rather than piling inserts on it.
+ * writers back rather than piling inserts on it. When storage refuses a merged batch
+ * (a permanent `StorageRejectedError`), the batch is split by request until the refused
+ * requests are isolated: they fail, every other request is stored, so one sender's bad
+ * data never fails another's.
  */
 export function createSpanWriter(options: SpanWriterOptions): SpanWriter {
   let waiting: Waiting[] = []
@@ -94,7 +98,12 @@ export function createSpanWriter(options: SpanWriterOptions): SpanWriter {
         },
         (error: unknown) => {
           batchDuration.observe((performance.now() - started) / 1000, { outcome: 'failed' })
-          options.logger.warn('span batch failed; its senders will retry', { spans: spans.length, error })
+          if (isPermanentStorageError(error) && batch.length > 1) return isolate(batch)
+          options.logger.warn('span batch failed', {
+            spans: spans.length,
+            permanent: isPermanentStorageError(error),
+            error,
+          })
           for (const w of batch) w.reject(error)
         },
       )
@@ -103,6 +112,38 @@ export function createSpanWriter(options: SpanWriterOptions): SpanWriter {
         schedule()
       })
     return flushing
+  }
+
+  /**
+   * Stores what it can of a batch storage refused: each half is inserted on its own, and a
+   * half refused again is split again, so k bad requests among n cost about 2k·log2(n)
+   * inserts. A refused single request gets the refusal; a retryable failure fails the
+   * requests it covers (their senders retry).
+   */
+  async function isolate(batch: readonly Waiting[]): Promise<void> {
+    const middle = Math.ceil(batch.length / 2)
+    for (const half of [batch.slice(0, middle), batch.slice(middle)]) {
+      const spans = half.flatMap((w) => w.spans)
+      try {
+        await options.insert(spans)
+      } catch (error) {
+        if (isPermanentStorageError(error) && half.length > 1) {
+          await isolate(half)
+          continue
+        }
+        options.logger.warn('span batch failed', {
+          spans: spans.length,
+          permanent: isPermanentStorageError(error),
+          error,
+        })
+        for (const w of half) w.reject(error)
+        continue
+      }
+      stats.batchesWritten++
+      stats.spansWritten += spans.length
+      rowsWritten.inc(undefined, spans.length)
+      for (const w of half) w.resolve()
+    }
   }
 
   return {

@@ -25,6 +25,7 @@ function isolatedBus(suffix = randomUUID().slice(0, 8)) {
     logger: silentLogger,
     topic,
     deadLetterTopic: `${topic}.dlq`,
+    deadLetterGroup: 'writer',
     maxBatchDelayMs: 20,
   })
   return { bus, topic, deadLetterTopic: `${topic}.dlq` }

@@ -1,4 +1,5 @@
 import { Admin, ConfigResourceTypes, ProduceAcks, Producer, stringSerializer } from '@platformatic/kafka'
+import { applicationStampProblem, UnknownApplicationError } from '@spansift/core/application-stamp'
 import type { Logger } from '@spansift/core/logger'
 import { type Metrics, noopMetrics } from '@spansift/core/metrics'
 import { OtlpDecodeError } from '@spansift/core/otlp/decode-error'
@@ -6,10 +7,13 @@ import { decodeExportTraceRequestProtobuf } from '@spansift/core/otlp/decode-pro
 import { encodeExportTraceRequestProtobuf } from '@spansift/core/otlp/encode-protobuf'
 import { normalizeExportTraceRequest } from '@spansift/core/otlp/normalize'
 import { spansToExportRequest } from '@spansift/core/otlp/spans-to-request'
+import { retry } from '@spansift/core/retry'
 import type { Span } from '@spansift/core/span-model'
+import { isPermanentStorageError } from '@spansift/core/storage-errors'
 import { type ConsumerLoop, type Decoded, type RawMessage, startConsumerLoop } from './kafka-consumer-loop.ts'
 import { chunkBySize } from './send-chunks.ts'
-import { BusUnavailableError, type SpanBatchHandler, type SpanBus } from './span-bus.ts'
+import { BusUnavailableError, ConsumerGroup, type SpanBatchHandler, type SpanBus } from './span-bus.ts'
+import { createStallWatch, type StallWatch } from './stall-watch.ts'
 import { DeadLetterHeader, Topic } from './topics.ts'
 
 export interface KafkaBusOptions {
@@ -33,11 +37,22 @@ export interface KafkaBusOptions {
   /** The topic to use (tests isolate themselves with their own). */
   topic?: string
   deadLetterTopic?: string
+  /**
+   * The one consumer group that dead-letters what cannot be decoded or carries a bad
+   * stamp (the span writer's); the others skip such messages, counted, so a record is
+   * dead-lettered once, not once per group.
+   */
+  deadLetterGroup?: string
+  /**
+   * A consumer whose lag stays above zero while it commits nothing for this long is
+   * stalled: `stalledGroups()` names it (for /readyz) and a gauge shows it. 120 s by default.
+   */
+  stallMs?: number
   /** Where the bus's metrics go (in-flight bytes, consumed, committed, dead-lettered, lag); nowhere by default. */
   metrics?: Metrics
 }
 
-/** How often a consumer samples its lag (one ListOffsets request per sample). */
+/** How often a consumer samples its lag (one ListOffsets request per sample), at most. */
 const LAG_SAMPLE_INTERVAL_MS = 10_000
 /** How long `ready()` waits for the broker's metadata answer. */
 const READY_TIMEOUT_MS = 2_000
@@ -72,6 +87,11 @@ export function createKafkaBus(options: KafkaBusOptions): SpanBus {
   const maxInFlightBytes = options.maxInFlightBytes ?? 64 * 1024 * 1024
   const maxBatchSpans = options.maxBatchSpans ?? 20_000
   const maxBatchDelayMs = options.maxBatchDelayMs ?? 50
+  const deadLetterGroup = options.deadLetterGroup ?? ConsumerGroup.spanWriter
+  const stallMs = options.stallMs ?? 120_000
+  // Often enough that a stall is seen within about a quarter of the stall time.
+  const lagSampleMs = Math.max(200, Math.min(LAG_SAMPLE_INTERVAL_MS, Math.floor(stallMs / 4)))
+  const stallWatches = new Map<string, StallWatch>()
   const logger = options.logger.child({ component: 'kafka-bus' })
   const handlers = new Map<string, SpanBatchHandler>()
   const consumers: Array<{ group: string; stop(): Promise<void> }> = []
@@ -106,7 +126,17 @@ export function createKafkaBus(options: KafkaBusOptions): SpanBus {
   })
   const lagGauge = metrics.gauge({
     name: 'spansift_kafka_consumer_lag_messages',
-    help: `Messages on the spans topic not yet committed by this process's consumer, summed over its assigned partitions, by group (sampled every ${LAG_SAMPLE_INTERVAL_MS / 1000} s).`,
+    help: `Messages on the spans topic not yet committed by this process's consumer, summed over its assigned partitions, by group (sampled every ${lagSampleMs / 1000} s).`,
+    labelNames: ['group'],
+  })
+  const skipped = metrics.counter({
+    name: 'spansift_kafka_messages_skipped_total',
+    help: 'Messages a consumer group skipped because they cannot be processed (the dead-letter group sends them to the dead-letter topic), by group.',
+    labelNames: ['group'],
+  })
+  const stalledGauge = metrics.gauge({
+    name: 'spansift_kafka_consumer_stalled',
+    help: '1 while a consumer group of this process has lag and committed nothing for SPANSIFT_CONSUMER_STALL_SECONDS, by group.',
     labelNames: ['group'],
   })
 
@@ -204,19 +234,40 @@ export function createKafkaBus(options: KafkaBusOptions): SpanBus {
     }
 
     /** One message, one trace: its spans, and the dead-letter reason when some or all cannot be taken. */
-    function decode(message: RawMessage): Decoded<Span> {
+    function decodeMessage(message: RawMessage): Decoded<Span> {
       try {
         const request = decodeExportTraceRequestProtobuf(message.value)
-        const { spans, rejectedSpans, rejectionMessage } = normalizeExportTraceRequest(request)
-        return rejectedSpans > 0
-          ? { items: spans, deadLetter: `${rejectedSpans} spans rejected: ${rejectionMessage}` }
-          : { items: spans }
+        const { spans, rejectionMessage } = normalizeExportTraceRequest(request)
+        const reasons = rejectionMessage === '' ? [] : [rejectionMessage]
+        // A stamp that is not a UUID would make storage refuse the whole insert.
+        const stamped = spans.filter((span) => applicationStampProblem(span.applicationId) === undefined)
+        if (stamped.length < spans.length) {
+          const bad = spans.find((span) => applicationStampProblem(span.applicationId) !== undefined)!
+          const count = spans.length - stamped.length
+          reasons.push(
+            `${count} ${count === 1 ? 'span' : 'spans'} rejected: ${applicationStampProblem(bad.applicationId)}`,
+          )
+        }
+        return reasons.length > 0 ? { items: stamped, deadLetter: reasons.join('; ') } : { items: spans }
       } catch (error) {
         const reason =
           error instanceof OtlpDecodeError ? `undecodable: ${error.message}` : `failed: ${String(error)}`
         return { items: [], deadLetter: reason }
       }
     }
+
+    // Only the dead-letter group dead-letters; the others take what they can and count the rest.
+    const decode =
+      group === deadLetterGroup
+        ? decodeMessage
+        : (message: RawMessage): Decoded<Span> => {
+            const decoded = decodeMessage(message)
+            if (decoded.deadLetter === undefined) return decoded
+            skipped.inc({ group })
+            return { items: decoded.items }
+          }
+    const watch = createStallWatch({ stallMs })
+    stallWatches.set(group, watch)
 
     return {
       group,
@@ -228,19 +279,26 @@ export function createKafkaBus(options: KafkaBusOptions): SpanBus {
           topic,
           decode,
           handle: (spans) => handler(spans),
+          // Refused data (storage, or an unknown application) is isolated and dead-lettered.
+          isPermanent: (error) => isPermanentStorageError(error) || error instanceof UnknownApplicationError,
           deadLetter: toDeadLetter,
           maxBatchItems: maxBatchSpans,
           maxBatchDelayMs,
           logger,
           onConsumed: () => consumed.inc({ group }),
-          onCommitted: () => committed.inc({ group }),
+          onCommitted: () => {
+            committed.inc({ group })
+            watch.progressed()
+          },
           onConsumerStarted: (consumer) => {
             consumer.on('consumer:lag', (lag) => {
               let total = 0n
               for (const partitionLag of lag.get(topic) ?? []) if (partitionLag > 0n) total += partitionLag
               lagGauge.set(Number(total), { group })
+              watch.lag(Number(total))
+              stalledGauge.set(watch.stalled() ? 1 : 0, { group })
             })
-            consumer.startLagMonitoring({ topics: [topic] }, LAG_SAMPLE_INTERVAL_MS)
+            consumer.startLagMonitoring({ topics: [topic] }, lagSampleMs)
           },
           onConsumerStopping: (consumer) => consumer.stopLagMonitoring(),
         })
@@ -249,6 +307,7 @@ export function createKafkaBus(options: KafkaBusOptions): SpanBus {
           async stop() {
             await loop?.stop()
             await deadLetters.close()
+            stallWatches.delete(group)
           },
         })
       },
@@ -266,6 +325,15 @@ export function createKafkaBus(options: KafkaBusOptions): SpanBus {
       for (const [group, handler] of handlers) await subscribeGroup(group, handler).start()
       accepting = true
       logger.info('Kafka bus started', { brokers: options.brokers, topic, groups: [...handlers.keys()] })
+    },
+    stalledGroups() {
+      const stalled: string[] = []
+      for (const [group, watch] of stallWatches) {
+        const isStalled = watch.stalled()
+        stalledGauge.set(isStalled ? 1 : 0, { group })
+        if (isStalled) stalled.push(group)
+      }
+      return stalled
     },
     async ready() {
       const client = producer
@@ -411,22 +479,22 @@ export async function provisionTopics(options: TopicProvisioning, logger: Logger
         if (!missing.every((name) => now.has(name))) throw error
       }
     }
-    // Topics exist before their partitions have leaders; wait until every one has.
-    for (let attempt = 0; ; attempt++) {
-      const metadata = await admin.metadata({ topics: wanted, forceUpdate: true })
-      const ready = wanted.every((name) => {
-        const partitions = metadata.topics.get(name)?.partitions ?? []
-        return partitions.length > 0 && partitions.every((p) => p.leader >= 0)
-      })
-      if (ready) {
-        const created = new Set(missing)
-        const present = wanted.filter((name) => !created.has(name))
-        await reportDifferences(admin, metadata.topics, present, options, replicationFactor, logger)
-        return
-      }
-      if (attempt >= 300) throw new Error(`Kafka topics ${wanted.join(', ')} have no leaders after 30 s`)
-      await new Promise((r) => setTimeout(r, 100))
-    }
+    // Topics exist before their partitions have leaders; wait (about 30 s at most) until every one has.
+    const metadata = await retry(
+      async () => {
+        const answer = await admin.metadata({ topics: wanted, forceUpdate: true })
+        const ready = wanted.every((name) => {
+          const partitions = answer.topics.get(name)?.partitions ?? []
+          return partitions.length > 0 && partitions.every((p) => p.leader >= 0)
+        })
+        if (!ready) throw new Error(`Kafka topics ${wanted.join(', ')} have no leaders after 30 s`)
+        return answer
+      },
+      { retries: 40, minDelayMs: 50, maxDelayMs: 1_000 },
+    )
+    const created = new Set(missing)
+    const present = wanted.filter((name) => !created.has(name))
+    await reportDifferences(admin, metadata.topics, present, options, replicationFactor, logger)
   } finally {
     await admin.close()
   }

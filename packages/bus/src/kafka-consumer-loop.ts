@@ -1,5 +1,7 @@
 import { Consumer, type Message, type MessagesStream, stringDeserializer } from '@platformatic/kafka'
 import type { Logger } from '@spansift/core/logger'
+import { retry } from '@spansift/core/retry'
+import { isPermanentStorageError } from '@spansift/core/storage-errors'
 
 export type RawMessage = Message<Buffer, Buffer, string, Buffer>
 export type RawConsumer = Consumer<Buffer, Buffer, string, Buffer>
@@ -18,13 +20,22 @@ export interface ConsumerLoopOptions<T> {
   topic: string
   /** Turns a message into items; a throw is a message that can never be processed. */
   decode(message: RawMessage): Decoded<T>
-  /** Processes one batch; resolving means done. Rejections are retried with backoff, nothing committed. */
+  /**
+   * Processes one batch; resolving means done. A retryable rejection is retried with
+   * backoff, nothing committed; a permanent one (`isPermanent`) splits the batch to find
+   * the messages the handler refuses, which go to the dead letters.
+   */
   handle(items: T[]): Promise<void>
+  /** True for a handler failure that retrying cannot cure (the data is refused). Default: `isPermanentStorageError`. */
+  isPermanent?(error: unknown): boolean
   /**
    * Where messages that cannot be (wholly) processed go, before the batch is handled and
    * committed; retried like the handler. Without it such messages are logged and skipped.
    */
   deadLetter?(message: RawMessage, reason: string): Promise<void>
+  /** Backoff of the handler and dead-letter retries: first delay and cap (100 ms, 5 s by default). */
+  retryMinDelayMs?: number
+  retryMaxDelayMs?: number
   /** A batch is handed over at this many items… */
   maxBatchItems: number
   /** …or after this long. */
@@ -43,55 +54,111 @@ export interface ConsumerLoop {
   stop(): Promise<void>
 }
 
+/** One message read and not yet committed: its items, and why it must go to the dead letters. */
+interface Entry<T> {
+  message: RawMessage
+  items: T[]
+  deadLetter?: string
+}
+
 /**
  * One consumer group member that never gives up: it batches messages (size or time),
  * sends what cannot be processed to the dead letters, hands the rest to `handle`, and
- * commits offsets only after both succeeded (retrying the batch with backoff meanwhile,
- * fetching nothing). When its stream fails (a broker outage outlasting the client's own
- * retries), the consumer is rebuilt and rejoins the group from the last commit, so
- * processing is at least once and handlers must be idempotent.
+ * commits offsets only after both succeeded. A retryable failure holds the batch
+ * (fetching nothing) and retries it with capped exponential backoff and jitter; a
+ * permanent one splits the batch in halves until the messages the handler refuses are
+ * alone, dead-letters exactly those with the reason, stores the rest and commits. When
+ * its stream fails (a broker outage outlasting the client's own retries), the consumer
+ * is rebuilt and rejoins the group from the last commit, so processing is at least
+ * once and handlers must be idempotent.
  */
 export function startConsumerLoop<T>(options: ConsumerLoopOptions<T>): ConsumerLoop {
   const { group, topic, logger } = options
-  let buffered: RawMessage[] = []
-  let items: T[] = []
-  let toDeadLetter: Array<{ message: RawMessage; reason: string }> = []
+  const isPermanent = options.isPermanent ?? isPermanentStorageError
+  const backoff = { minDelayMs: options.retryMinDelayMs ?? 100, maxDelayMs: options.retryMaxDelayMs ?? 5_000 }
+  // Aborted by stop(): a held batch stops retrying and is not committed (redelivered after restart).
+  const stopping = new AbortController()
+  let entries: Array<Entry<T>> = []
+  let bufferedItems = 0
   let timer: NodeJS.Timeout | undefined
   let flushing: Promise<void> | undefined
   let stopped = false
   let current: { consumer: RawConsumer; stream: RawStream | undefined } | undefined
 
+  const retrying = <R>(what: string, run: () => Promise<R>, shouldRetry?: (error: unknown) => boolean) =>
+    retry(run, {
+      ...backoff,
+      signal: stopping.signal,
+      ...(shouldRetry ? { shouldRetry } : {}),
+      onRetry: (error, attempt, delay) =>
+        logger.warn(`${what} failed; holding the batch and retrying`, { group, attempt, delay, error }),
+    })
+
+  async function deadLetter(message: RawMessage, reason: string): Promise<void> {
+    if (!options.deadLetter) {
+      logger.error('message cannot be processed; skipped', {
+        group,
+        partition: message.partition,
+        offset: message.offset,
+        reason,
+      })
+      return
+    }
+    await retrying('dead-lettering', () => options.deadLetter!(message, reason))
+  }
+
+  /**
+   * Hands the entries' items to the handler. When it refuses them permanently, halves
+   * the entries and tries each half, down to single messages, which are dead-lettered:
+   * k bad messages among n cost about 2·k·log2(n) handler calls, and the good ones are
+   * stored whatever their neighbours.
+   */
+  async function handleIsolating(part: Array<Entry<T>>): Promise<void> {
+    const batch = part.length === 1 ? part[0]!.items : part.flatMap((entry) => entry.items)
+    if (batch.length === 0) return
+    try {
+      await retrying(
+        'batch handler',
+        () => options.handle(batch),
+        (error) => !isPermanent(error),
+      )
+    } catch (error) {
+      if (!isPermanent(error)) throw error // stopping
+      if (part.length === 1) {
+        await deadLetter(part[0]!.message, reasonOf(error))
+        return
+      }
+      logger.warn('batch refused; splitting it to find the messages refused', {
+        group,
+        messages: part.length,
+        error,
+      })
+      const middle = part.length >>> 1
+      await handleIsolating(part.slice(0, middle))
+      await handleIsolating(part.slice(middle))
+    }
+  }
+
   async function flush(stream: RawStream): Promise<void> {
     if (timer) clearTimeout(timer)
     timer = undefined
-    if (buffered.length === 0) return
-    const messages = buffered
-    const batch = items
-    const deadLetters = toDeadLetter
-    buffered = []
-    items = []
-    toDeadLetter = []
+    if (entries.length === 0) return
+    const batch = entries
+    entries = []
+    bufferedItems = 0
     stream.pause()
     // Handle (and dead-letter) first, commit after: a crash in between redelivers, which
     // the handlers absorb. Nothing is committed that is neither handled nor dead-lettered.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        while (deadLetters.length > 0) {
-          const { message, reason } = deadLetters[0]!
-          await options.deadLetter!(message, reason)
-          deadLetters.shift()
-        }
-        if (batch.length > 0) await options.handle(batch)
-        break
-      } catch (error) {
-        if (stopped) return // nothing committed: redelivered after restart
-        const delay = Math.min(5_000, 100 * 2 ** Math.min(attempt, 6))
-        logger.warn('batch handler failed; holding the batch and retrying', { group, attempt, delay, error })
-        await new Promise((r) => setTimeout(r, delay))
-      }
+    try {
+      for (const entry of batch)
+        if (entry.deadLetter !== undefined) await deadLetter(entry.message, entry.deadLetter)
+      await handleIsolating(batch)
+    } catch (error) {
+      if (stopped) return // nothing committed: redelivered after restart
+      throw error
     }
     const lastByPartition = new Map<number, RawMessage>()
-    for (const message of messages) lastByPartition.set(message.partition, message)
+    for (const { message } of batch) lastByPartition.set(message.partition, message)
     try {
       await Promise.all([...lastByPartition.values()].map((message) => message.commit()))
       options.onCommitted?.()
@@ -103,14 +170,22 @@ export function startConsumerLoop<T>(options: ConsumerLoopOptions<T>): ConsumerL
     if (!stopped) stream.resume()
   }
 
+  /** One flush at a time; what arrives meanwhile goes in the next. */
   function startFlush(stream: RawStream): void {
-    flushing = flush(stream).finally(() => {
-      flushing = undefined
-    })
+    if (flushing) return
+    flushing = flush(stream)
+      .catch(async (error: unknown) => {
+        // Not expected (the retries end only on stop); rebuild the consumer from the last commit.
+        logger.error('batch flush failed; rejoining the group', { group, error })
+        await stream.close().catch(() => undefined)
+      })
+      .finally(() => {
+        flushing = undefined
+        if (entries.length > 0 && !stopped && !timer) startFlush(stream)
+      })
   }
 
   function receive(stream: RawStream, message: RawMessage): void {
-    buffered.push(message)
     options.onConsumed?.()
     let decoded: Decoded<T>
     try {
@@ -118,18 +193,13 @@ export function startConsumerLoop<T>(options: ConsumerLoopOptions<T>): ConsumerL
     } catch (error) {
       decoded = { items: [], deadLetter: `failed: ${String(error)}` }
     }
-    for (const item of decoded.items) items.push(item)
-    if (decoded.deadLetter !== undefined) {
-      if (options.deadLetter) toDeadLetter.push({ message, reason: decoded.deadLetter })
-      else
-        logger.error('message cannot be processed; skipped', {
-          group,
-          partition: message.partition,
-          offset: message.offset,
-          reason: decoded.deadLetter,
-        })
-    }
-    if (items.length >= options.maxBatchItems) startFlush(stream)
+    entries.push(
+      decoded.deadLetter === undefined
+        ? { message, items: decoded.items }
+        : { message, items: decoded.items, deadLetter: decoded.deadLetter },
+    )
+    bufferedItems += decoded.items.length
+    if (bufferedItems >= options.maxBatchItems) startFlush(stream)
     else if (!timer) timer = setTimeout(() => startFlush(stream), options.maxBatchDelayMs)
   }
 
@@ -178,9 +248,8 @@ export function startConsumerLoop<T>(options: ConsumerLoopOptions<T>): ConsumerL
     if (timer) clearTimeout(timer)
     timer = undefined
     await flushing
-    buffered = []
-    items = []
-    toDeadLetter = []
+    entries = []
+    bufferedItems = 0
     current = undefined
     options.onConsumerStopping?.(consumer)
     await stream.close().catch(() => undefined)
@@ -189,19 +258,24 @@ export function startConsumerLoop<T>(options: ConsumerLoopOptions<T>): ConsumerL
   }
 
   // The consumer is rebuilt whenever its stream fails, so a group never stops for good.
-  const loop = (async () => {
-    for (let attempt = 0; !stopped; attempt++) {
+  const loop = retry(
+    async () => {
       const reason = await consumeUntilEnd()
-      if (stopped) return
-      const delay = Math.min(5_000, 250 * 2 ** Math.min(attempt, 5))
-      logger.warn('consumer ended; rejoining the group', { group, delay, error: reason })
-      await new Promise((r) => setTimeout(r, delay))
-    }
-  })()
+      if (!stopped) throw reason ?? new Error('the consumer stream ended')
+    },
+    {
+      minDelayMs: 250,
+      maxDelayMs: 5_000,
+      signal: stopping.signal,
+      onRetry: (error, attempt, delay) =>
+        logger.warn('consumer ended; rejoining the group', { group, attempt, delay, error }),
+    },
+  ).catch(() => undefined) // only a stop ends it
 
   return {
     async stop() {
       stopped = true
+      stopping.abort()
       if (timer) clearTimeout(timer)
       await flushing
       // Ends the running consumer: its stream's close (or, while it is still joining the
@@ -211,4 +285,9 @@ export function startConsumerLoop<T>(options: ConsumerLoopOptions<T>): ConsumerL
       await loop
     },
   }
+}
+
+/** The dead-letter reason for a refused message: the error's own words. */
+function reasonOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
 }

@@ -1,4 +1,5 @@
 import { ProduceAcks, Producer, stringSerializer } from '@platformatic/kafka'
+import { UnknownApplicationError } from '@spansift/core/application-stamp'
 import type { Logger } from '@spansift/core/logger'
 import { type Metrics, noopMetrics } from '@spansift/core/metrics'
 import { contentEventsToExportRequest } from '@spansift/core/otlp/content-events-to-request'
@@ -7,6 +8,7 @@ import { decodeExportLogsRequestProtobuf } from '@spansift/core/otlp/decode-prot
 import { encodeExportLogsRequestProtobuf } from '@spansift/core/otlp/encode-protobuf'
 import { normalizeExportLogsRequest } from '@spansift/core/otlp/normalize-logs'
 import type { SpanContentEvent } from '@spansift/core/span-content-event'
+import { isPermanentStorageError } from '@spansift/core/storage-errors'
 import type { ContentBatchHandler, ContentBus } from './content-bus.ts'
 import { provisionTopics } from './kafka-bus.ts'
 import { type ConsumerLoop, type Decoded, type RawMessage, startConsumerLoop } from './kafka-consumer-loop.ts'
@@ -104,6 +106,9 @@ export function createKafkaContentBus(options: KafkaContentBusOptions): ContentB
             topic,
             decode,
             handle: (events) => handler(events),
+            // Refused data (storage, or an unknown application) is isolated and dead-lettered.
+            isPermanent: (error) =>
+              isPermanentStorageError(error) || error instanceof UnknownApplicationError,
             async deadLetter(message, reason) {
               await deadLetters.send({
                 messages: [

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { test } from 'node:test'
+import { retry } from '@spansift/core/retry'
 import type { Span } from '@spansift/core/span-model'
 import type { SpanBus } from './span-bus.ts'
 
@@ -41,15 +42,8 @@ async function eventually(check: () => boolean, what: string, timeoutMs = 30_000
 }
 
 /** Publishes like an exporter: retries while the bus refuses, bounded in attempts. */
-async function publishWithRetry(bus: SpanBus, spans: Span[]): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await bus.publish(spans)
-    } catch (error) {
-      if (attempt >= 50) throw error
-      await new Promise((r) => setTimeout(r, 100))
-    }
-  }
+function publishWithRetry(bus: SpanBus, spans: Span[]): Promise<void> {
+  return retry(() => bus.publish(spans), { retries: 50, minDelayMs: 50, maxDelayMs: 200 })
 }
 
 const sortById = (spans: readonly Span[]) => [...spans].sort((a, b) => a.spanId.localeCompare(b.spanId))

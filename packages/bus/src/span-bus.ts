@@ -13,13 +13,21 @@ export interface SpanBus extends Stage {
   /**
    * Hands spans to every subscribed group. Resolves only once they are durable: stored
    * by every group in process, or acknowledged by Kafka. Rejects with a retryable
-   * `BusUnavailableError` when the bus cannot take them now.
+   * `BusUnavailableError` when the bus cannot take them now. `sizeBytes` is the encoded
+   * size of the export the spans were decoded from, when the caller knows it: the
+   * in-process bus bounds the memory in flight by it (the Kafka bus measures its own
+   * encoding).
    */
-  publish(spans: readonly Span[]): Promise<void>
+  publish(spans: readonly Span[], sizeBytes?: number): Promise<void>
   /** Registers a consumer group's handler; call before `start()`. */
   subscribe(group: string, handler: SpanBatchHandler): void
   /** True when the bus can take spans now (for /readyz): started, and its broker answers. Cheap. */
   ready(): Promise<boolean>
+  /**
+   * The consumer groups of this process that make no progress while messages wait for
+   * them (for /readyz); absent where consumers cannot stall apart from their callers.
+   */
+  stalledGroups?(): string[]
 }
 
 /** The bus cannot take more right now (backpressure, broker down). The sender should retry later. */

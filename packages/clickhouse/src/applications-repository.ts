@@ -10,6 +10,12 @@ export interface Application {
 export interface ApplicationsRepository {
   create(application: { id: string; name: string }): Promise<void>
   get(id: string): Promise<Application | undefined>
+  /** The application of this name; if two share it (a race between processes), the oldest. */
+  getByName(name: string): Promise<Application | undefined>
+  /** Every application of this name, oldest first (more than one only while creates race). */
+  listByName(name: string): Promise<Application[]>
+  /** Removes an application row: a create that lost a race for its name withdraws its own. */
+  remove(id: string): Promise<void>
   list(): Promise<Application[]>
 }
 
@@ -17,6 +23,14 @@ export function createApplicationsRepository(runner: QueryRunner): ApplicationsR
   const { applications } = tableNames(runner.database)
   type Row = { id: string; name: string; created_at: string }
   const toApplication = (row: Row): Application => ({ id: row.id, name: row.name, createdAt: row.created_at })
+  const listByName = async (name: string) => {
+    const rows = await runner.select<Row>(
+      'applications.list-by-name',
+      `SELECT id, name, created_at FROM ${applications} FINAL WHERE name = {name:String} ORDER BY created_at, id`,
+      { name },
+    )
+    return rows.map(toApplication)
+  }
   return {
     create: (application) => runner.insert('applications.create', applications, [application]),
     async get(id) {
@@ -27,6 +41,10 @@ export function createApplicationsRepository(runner: QueryRunner): ApplicationsR
       )
       return rows[0] ? toApplication(rows[0]) : undefined
     },
+    getByName: async (name) => (await listByName(name))[0],
+    listByName,
+    remove: (id) =>
+      runner.command('applications.remove', `DELETE FROM ${applications} WHERE id = {id:UUID}`, { id }),
     async list() {
       const rows = await runner.select<Row>(
         'applications.list',

@@ -13,6 +13,7 @@ import { type ClickHouseClient, ClickHouseError, createClient } from '@clickhous
 import { testSpan } from '@spansift/core/datasets/test-span'
 import { silentLogger } from '@spansift/core/logger'
 import type { Span } from '@spansift/core/span-model'
+import { StorageUnavailableError } from '@spansift/core/storage-errors'
 import { isNetworkError } from './query-runner.ts'
 import { openStorage, type Storage } from './storage.ts'
 
@@ -225,8 +226,9 @@ test('a server that goes away fails queries with a network error, and comes back
   assert.equal(await stopServer(server, 'SIGKILL'), null)
 
   await assert.rejects(storage.spans.findTrace(appId, kept.traceId, wideRange), (error: unknown) => {
+    assert.ok(error instanceof StorageUnavailableError, `not typed retryable: ${error}`)
     assert.ok(isNetworkError(error))
-    assert.equal((error as { code?: string }).code, 'ECONNREFUSED')
+    assert.equal((error.cause as { code?: string }).code, 'ECONNREFUSED')
     return true
   })
 

@@ -57,6 +57,7 @@ import { type TableNames, tableNames } from './tables.ts'
  * - The small bookkeeping tables (`schema_migrations`, `applications`, `api_keys`,
  *   `rule_backfills`) are not sharded: the constant key `0` puts all their rows on the
  *   first shard (replicated like every other shard), so each is one small table.
+ * - `review_claims` by `cityHash64(dataset_id)`, beside the dataset's items it holds.
  *
  * `satisfies Record<keyof TableNames, …>`: a new table without a sharding key does not compile.
  */
@@ -71,6 +72,7 @@ export const SHARDING_KEYS = {
   ruleBackfills: '0',
   // Like spans: a span's content events live on the shard of its trace.
   spanContentEvents: 'cityHash64(trace_id)',
+  reviewClaims: 'cityHash64(dataset_id)',
 } as const satisfies Record<keyof TableNames, string>
 
 /**

@@ -40,11 +40,51 @@ const JSONL_LINE = `concat(
   ',"created_at":', toJSONString(formatDateTime(created_at, '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC')),
   '}') AS line`
 
-/** Flat columns for CSV and Parquet; buckets stay JSON text. */
-const FLAT_COLUMNS = `toString(item_id) AS item_id, inputs, expected_outputs, metadata, extras,
+/**
+ * CSV: one cell a column, structured cells JSON-encoded (the buckets as JSON objects, the
+ * labels and redacted fields as JSON arrays, never ClickHouse's array syntax); a null is
+ * an empty cell; times are RFC 3339.
+ */
+const CSV_COLUMNS = `toString(item_id) AS item_id, inputs, expected_outputs, metadata, extras,
   toString(source_kind) AS source_kind, toString(application_id) AS application_id, trace_id, span_id,
-  span_start_time, rule_id, annotation, toString(annotation_status) AS annotation_status,
-  toString(feedback_category) AS feedback_category, expected_output, toString(priority) AS priority, labels, redacted_fields, created_at`
+  formatDateTime(span_start_time, '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC') AS span_start_time, rule_id, annotation,
+  toString(annotation_status) AS annotation_status, toString(feedback_category) AS feedback_category, expected_output,
+  toString(priority) AS priority, toJSONString(labels) AS labels, toJSONString(redacted_fields) AS redacted_fields,
+  formatDateTime(created_at, '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC') AS created_at`
+
+/** A bucket (a JSON object) as a map of field key to the value's JSON text. */
+const bucketMap = (column: string) =>
+  `CAST(mapFromArrays(arrayMap(kv -> kv.1, JSONExtractKeysAndValuesRaw(${column})), arrayMap(kv -> kv.2, JSONExtractKeysAndValuesRaw(${column}))), 'Map(String, String)') AS ${column}`
+
+/** The message model's list (genai/message-model.ts) as a typed Parquet list of structs; arguments and results stay JSON text. */
+const MESSAGES_TYPE = `Array(Tuple(role String, name Nullable(String), parts Array(Tuple(type String,
+  content Nullable(String), id Nullable(String), name Nullable(String), arguments Nullable(String),
+  result Nullable(String), modality Nullable(String), mime_type Nullable(String), url Nullable(String),
+  path Nullable(String), data Nullable(String))), finish_reason Nullable(String)))`
+
+/** The first field of a bucket holding a message list (objects with `parts`), typed; [] without one. */
+const messagesColumn = (bucket: string, name: string) =>
+  `JSONExtract(arrayFirst(kv -> JSONHas(kv.2, 1, 'parts'), JSONExtractKeysAndValuesRaw(${bucket})).2, '${MESSAGES_TYPE.replace(/\s+/g, ' ')}') AS ${name}`
+
+/**
+ * Parquet: typed, nullable columns. `source` is a struct, `labels` and `redacted_fields`
+ * lists of strings, times timestamps, absent reviewer fields null. The buckets are maps of
+ * field key to the value's JSON text: a field's value may be text in one row and a message
+ * list in the next, a shape Parquet's fixed schema cannot hold, so JSON text is the one
+ * fallback (parse it with any JSON reader). `input_messages` / `output_messages` type the
+ * conversation: the first inputs (expected outputs) field holding a message list, as a list
+ * of `{role, name, parts: [{type, content, id, name, arguments, result, modality, mime_type,
+ * url, path, data}], finish_reason}` structs (arguments and results as JSON text), [] when no
+ * field holds one.
+ */
+const PARQUET_COLUMNS = `toString(item_id) AS item_id,
+  ${bucketMap('inputs')}, ${bucketMap('expected_outputs')}, ${bucketMap('metadata')}, ${bucketMap('extras')},
+  CAST(tuple(toString(source_kind), toString(application_id), trace_id, span_id, span_start_time, nullIf(rule_id, '')),
+    'Tuple(kind String, application_id String, trace_id String, span_id String, span_start_time DateTime64(9, \\'UTC\\'), rule_id Nullable(String))') AS source,
+  nullIf(annotation, '') AS annotation, toString(annotation_status) AS annotation_status,
+  nullIf(toString(feedback_category), '') AS feedback_category, nullIf(expected_output, '') AS expected_output,
+  nullIf(toString(priority), '') AS priority, labels, redacted_fields, created_at,
+  ${messagesColumn('inputs', 'input_messages')}, ${messagesColumn('expected_outputs', 'output_messages')}`
 
 /** Streams dataset exports with the client's raw `exec`, the one streaming path; parameters only. */
 export function createDatasetExporter(options: {
@@ -54,7 +94,7 @@ export function createDatasetExporter(options: {
   const { datasetItems } = tableNames(options.database)
   return {
     async export(datasetId, versionId, format) {
-      const select = format === 'jsonl' ? JSONL_LINE : FLAT_COLUMNS
+      const select = { jsonl: JSONL_LINE, csv: CSV_COLUMNS, parquet: PARQUET_COLUMNS }[format]
       const clickhouseFormat = { jsonl: 'TabSeparatedRaw', csv: 'CSVWithNames', parquet: 'Parquet' }[format]
       const result = await options.client.exec({
         query: `SELECT ${select} FROM ${datasetItems} FINAL
@@ -62,7 +102,11 @@ export function createDatasetExporter(options: {
           ORDER BY created_at, item_id
           FORMAT ${clickhouseFormat}`,
         query_params: { dataset_id: datasetId, version_id: versionId },
-        clickhouse_settings: { log_comment: `spansift:dataset-export.${format}` },
+        // Columns named like the stored ones (`inputs`) are computed from them: the stored column wins inside expressions.
+        clickhouse_settings: {
+          log_comment: `spansift:dataset-export.${format}`,
+          prefer_column_name_to_alias: 1,
+        },
       })
       return Readable.toWeb(result.stream) as ReadableStream<Uint8Array>
     },

@@ -10,6 +10,8 @@ export interface DatasetsRepository {
   markDeleted(dataset: Dataset, updatedAt: string): Promise<void>
   get(id: string): Promise<Dataset | undefined>
   getByGroupId(groupId: number): Promise<Dataset | undefined>
+  /** The application's dataset of this name (names are unique within an application; the oldest if a race made two). */
+  findByName(applicationId: string, name: string): Promise<Dataset | undefined>
   /** Datasets of one application, or of all when undefined; oldest first. */
   list(applicationId: string | undefined): Promise<Dataset[]>
   /** The training datasets that exclude `evalDatasetId`. */
@@ -74,6 +76,17 @@ export function createDatasetsRepository(runner: QueryRunner): DatasetsRepositor
     get: async (id) => (await select('datasets.get', 'id = {id:UUID}', { id }))[0],
     getByGroupId: async (groupId) =>
       (await select('datasets.get-by-group', 'group_id = {group_id:UInt64}', { group_id: groupId }))[0],
+    findByName: async (applicationId, name) =>
+      (
+        await select(
+          'datasets.find-by-name',
+          'application_id = {application_id:UUID} AND name = {name:String}',
+          {
+            application_id: applicationId,
+            name,
+          },
+        )
+      )[0],
     list: (applicationId) =>
       applicationId === undefined
         ? select('datasets.list', '1', {})

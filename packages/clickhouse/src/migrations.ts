@@ -194,6 +194,26 @@ export const migrations: readonly Migration[] = [
       SETTINGS ttl_only_drop_parts = 1, index_granularity = 256`,
     ],
   },
+  {
+    version: 8,
+    name: 'review queue claims',
+    // A reviewer's lease on a row. A release is a later version of the claim row
+    // (released = 1); claimed_at is stamped by the server and orders rival claims of one
+    // row (the oldest live one holds it). Claims expire on their own; the TTL drops them.
+    statements: (t) => [
+      `CREATE TABLE IF NOT EXISTS ${t.reviewClaims} (
+        dataset_id UUID,
+        item_id UUID,
+        claim_id UUID,
+        reviewer String,
+        claimed_at DateTime64(9, 'UTC'),
+        expires_at DateTime64(3, 'UTC'),
+        released UInt8 DEFAULT 0,
+        updated_at DateTime64(6, 'UTC') DEFAULT now64(6)
+      ) ENGINE = ReplacingMergeTree(updated_at) ORDER BY (dataset_id, item_id, claim_id)
+      TTL toDateTime(expires_at) + INTERVAL 1 DAY`,
+    ],
+  },
 ]
 
 /** How the schema is laid out: one node (the default) or a cluster. */

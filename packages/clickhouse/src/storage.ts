@@ -13,8 +13,10 @@ import {
 import { createDatasetsRepository, type DatasetsRepository } from './datasets-repository.ts'
 import { ensureSpanRetention, migrate } from './migrations.ts'
 import { createQueryRunner, type QueryRunner } from './query-runner.ts'
+import { createReviewQueueRepository, type ReviewQueueRepository } from './review-queue-repository.ts'
 import { createRuleBackfillsRepository, type RuleBackfillsRepository } from './rule-backfills-repository.ts'
 import { createRuleScanRepository, type RuleScanRepository } from './rule-scan-repository.ts'
+import { createSpanSearchRepository, type SpanSearchRepository } from './span-search-repository.ts'
 import { createSpansRepository, type SpansRepository } from './spans-repository.ts'
 
 export interface Storage {
@@ -29,6 +31,8 @@ export interface Storage {
   datasetItems: DatasetItemsRepository
   ruleScans: RuleScanRepository
   ruleBackfills: RuleBackfillsRepository
+  spanSearch: SpanSearchRepository
+  reviewClaims: ReviewQueueRepository
   datasetExporter: DatasetExporter
   embedded: boolean
   /** True when ClickHouse answers a trivial query. */
@@ -71,6 +75,8 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
     datasetItems: createDatasetItemsRepository(runner),
     ruleScans: createRuleScanRepository(runner),
     ruleBackfills: createRuleBackfillsRepository(runner),
+    spanSearch: createSpanSearchRepository(runner),
+    reviewClaims: createReviewQueueRepository(runner),
     datasetExporter: createDatasetExporter({ client: connection.client, database: connection.database }),
     embedded: connection.embedded,
     async ping() {

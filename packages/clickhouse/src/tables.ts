@@ -10,6 +10,7 @@ export function tableNames(database: string) {
     datasetItems: `${database}.dataset_items`,
     ruleBackfills: `${database}.rule_backfills`,
     spanContentEvents: `${database}.span_content_events`,
+    reviewClaims: `${database}.review_claims`,
   } as const
 }
 export type TableNames = ReturnType<typeof tableNames>

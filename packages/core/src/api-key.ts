@@ -8,6 +8,14 @@ export function generateApiKey(): string {
   return `${API_KEY_PREFIX}${randomBytes(32).toString('base64url')}`
 }
 
+/** What `generateApiKey` issues: the prefix and 43 base64url characters. */
+const ISSUED_KEY = /^ssk_[A-Za-z0-9_-]{43}$/
+
+/** True when `key` has the form spansift issues; any other key is refused without a lookup. */
+export function isIssuedApiKeyFormat(key: string): boolean {
+  return ISSUED_KEY.test(key)
+}
+
 /** The hash a key is stored and looked up by (hex SHA-256). Keys are random, so no salt is needed. */
 export function hashApiKey(key: string): string {
   return createHash('sha256').update(key).digest('hex')

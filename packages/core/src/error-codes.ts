@@ -20,6 +20,10 @@ export const ErrorCode = {
   incompatibleColumns: 'incompatible_columns',
   /** Every candidate overlaps the eval dataset a training dataset excludes: nothing would be left. */
   leakageAllExcluded: 'leakage_all_excluded',
+  /** An export would be empty (no rows, or none the format can hold): refused rather than a 0-byte file. */
+  exportEmpty: 'export_empty',
+  /** A strict export met rows the format cannot hold; they are named in the details. */
+  unconvertibleRows: 'unconvertible_rows',
   unavailable: 'unavailable',
   internal: 'internal',
 } as const
@@ -39,6 +43,8 @@ export const httpStatusByErrorCode: Record<ErrorCode, number> = {
   dataset_cap_reached: 409,
   incompatible_columns: 422,
   leakage_all_excluded: 409,
+  export_empty: 422,
+  unconvertible_rows: 422,
   unavailable: 503,
   internal: 500,
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { ErrorCode, SpansiftError } from '@spansift/core/error-codes'
+import { StorageRejectedError, StorageUnavailableError } from '@spansift/core/storage-errors'
 import { Hono } from 'hono'
 import { z } from 'zod'
 import { errorResponse } from './api-error.ts'
@@ -25,6 +26,8 @@ test('each error becomes its status and a {error: {code, message}} body', async 
       503,
       'unavailable',
     ],
+    [new StorageUnavailableError('TOO_MANY_PARTS'), 503, 'unavailable'],
+    [new StorageRejectedError('Cannot parse UUID', { code: 376 }), 400, 'invalid_argument'],
     [new Error('a bug'), 500, 'internal'],
   ]
   for (const [error, status, code] of cases) {

@@ -1,5 +1,6 @@
 import { isNetworkError } from '@spansift/clickhouse/query-runner'
 import { ErrorCode, httpStatusByErrorCode, SpansiftError } from '@spansift/core/error-codes'
+import { StorageRejectedError, StorageUnavailableError } from '@spansift/core/storage-errors'
 import type { Context } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { ZodError } from 'zod'
@@ -31,8 +32,11 @@ function toSpansiftError(error: unknown): SpansiftError | undefined {
   }
   if (error instanceof SyntaxError)
     return new SpansiftError(ErrorCode.badRequest, 'the request body is not valid JSON')
-  // ClickHouse out of reach is temporary: say so (503 with Retry-After), not 500.
-  if (isNetworkError(error)) {
+  // ClickHouse refusing a value is the request's fault, and permanent.
+  if (error instanceof StorageRejectedError)
+    return new SpansiftError(ErrorCode.invalidArgument, `storage refused the data: ${error.message}`)
+  // ClickHouse out of reach (or busy) is temporary: say so (503 with Retry-After), not 500.
+  if (error instanceof StorageUnavailableError || isNetworkError(error)) {
     return new SpansiftError(ErrorCode.unavailable, 'storage is unreachable right now; retry later')
   }
   return undefined

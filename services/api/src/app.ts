@@ -1,6 +1,7 @@
-import { randomUUID } from 'node:crypto'
+import type { ReviewQueue } from '@spansift/application/review-queue'
 import type { ApiKeysRepository } from '@spansift/clickhouse/api-keys-repository'
 import type { ApplicationsRepository } from '@spansift/clickhouse/applications-repository'
+import type { SpanSearchRepository } from '@spansift/clickhouse/span-search-repository'
 import type { SpansRepository } from '@spansift/clickhouse/spans-repository'
 import { API_KEY_PREFIX, generateApiKey, hashApiKey } from '@spansift/core/api-key'
 import type { Authenticator } from '@spansift/core/authenticator'
@@ -10,15 +11,19 @@ import type { RulesService } from '@spansift/core/rules/rules-service-port'
 import { spanToJson } from '@spansift/core/span-json'
 import { parseLookupRange } from '@spansift/core/time-range'
 import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
 import { z } from 'zod'
 import { errorResponse } from './api-error.ts'
 import { type ApiEnv, applicationScope, authenticate, requireAdmin } from './auth-middleware.ts'
 import { buildOpenApiDocument } from './openapi.ts'
 import { registerAddTraceRoute } from './routes/add-trace-route.ts'
+import { findApplication, registerApplicationRoutes } from './routes/applications-routes.ts'
 import type { DatasetRouteDependencies } from './routes/dataset-route-dependencies.ts'
 import { registerDatasetRoutes } from './routes/datasets-routes.ts'
 import { registerFromSpansRoute } from './routes/from-spans-route.ts'
+import { registerReviewQueueRoutes } from './routes/review-queue-routes.ts'
 import { registerRuleRoutes } from './routes/rules-routes.ts'
+import { registerSpanSearchRoutes } from './routes/spans-search-route.ts'
 
 export interface ApiDependencies extends DatasetRouteDependencies {
   authenticator: Authenticator
@@ -28,11 +33,20 @@ export interface ApiDependencies extends DatasetRouteDependencies {
   logger: Logger
   /** True when the API's dependencies answer (for /readyz). */
   ready(): Promise<boolean>
-  /** The rules routes' backend (/v1/rules…). */
+  /** The rules routes' backend (/v1/rules…), and the search promotions' backfills. */
   rules: RulesService
+  /** POST /v1/spans/search. */
+  spanSearch: SpanSearchRepository
+  /** The review queue's claims (/v1/datasets/{id}/queue…). */
+  reviewQueue: ReviewQueue
+  /** The web app's files by URL path (`/` and `/ui/…`), when it is served. */
+  webAssets?: ReadonlyMap<string, { body: Uint8Array; contentType: string }> | undefined
+  /** The largest request body; larger ones get 413 before they are parsed. `DEFAULT_API_MAX_BODY_BYTES` by default. */
+  maxBodyBytes?: number
 }
 
-const createApplicationBody = z.strictObject({ name: z.string().trim().min(1).max(200) })
+/** The default API body limit: far above any request the API takes (rows of a few spans each), far below what hurts. */
+export const DEFAULT_API_MAX_BODY_BYTES = 4 * 1024 * 1024
 const uuid = z.uuid({ message: 'must be a UUID' })
 const traceIdParam = z
   .string()
@@ -57,6 +71,22 @@ export function createApiApp(deps: ApiDependencies): Hono<ApiEnv> {
     ),
   )
 
+  // Before anything reads a body: a Content-Length over the limit is refused unread, a
+  // chunked body is cut off at the limit (never buffered past it).
+  const maxBodyBytes = deps.maxBodyBytes ?? DEFAULT_API_MAX_BODY_BYTES
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: maxBodyBytes,
+      onError: () => {
+        throw new SpansiftError(
+          ErrorCode.payloadTooLarge,
+          `the request body is larger than ${maxBodyBytes} bytes (SPANSIFT_API_MAX_BODY_BYTES)`,
+        )
+      },
+    }),
+  )
+
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
   const openApi = buildOpenApiDocument()
   app.get('/openapi.json', (c) => c.json(openApi))
@@ -64,30 +94,34 @@ export function createApiApp(deps: ApiDependencies): Hono<ApiEnv> {
     (await deps.ready()) ? c.json({ status: 'ready' }) : c.json({ status: 'not ready' }, 503),
   )
 
+  // The web app: static files only, outside /v1 and /openapi.json; it calls the public API.
+  for (const [path, asset] of deps.webAssets ?? []) {
+    app.get(path, (c) => {
+      c.header('content-type', asset.contentType)
+      c.header('cache-control', 'no-cache')
+      return c.body(asset.body as Uint8Array<ArrayBuffer>)
+    })
+  }
+
   const v1 = new Hono<ApiEnv>()
   v1.use('*', authenticate(deps.authenticator))
 
-  v1.post('/applications', async (c) => {
-    requireAdmin(c.get('principal'))
-    const { name } = createApplicationBody.parse(await c.req.json())
-    const application = { id: randomUUID(), name }
-    await deps.applications.create(application)
-    return c.json(application, 201)
+  // Who the key is: the web app signs in with it, and an application key learns its application.
+  v1.get('/principal', (c) => {
+    const principal = c.get('principal')
+    return c.json(
+      principal.kind === 'admin'
+        ? { kind: 'admin', application_id: null }
+        : { kind: 'application', application_id: principal.applicationId },
+    )
   })
 
-  v1.get('/applications', async (c) => {
-    requireAdmin(c.get('principal'))
-    const applications = await deps.applications.list()
-    return c.json({
-      applications: applications.map((a) => ({ id: a.id, name: a.name, created_at: a.createdAt })),
-    })
-  })
+  registerApplicationRoutes(v1, deps.applications)
 
   v1.post('/applications/:id/keys', async (c) => {
     requireAdmin(c.get('principal'))
-    const id = uuid.parse(c.req.param('id'))
-    if (!(await deps.applications.get(id)))
-      throw new SpansiftError(ErrorCode.notFound, `no application ${id}`)
+    // The application by id or by name.
+    const { id } = await findApplication(deps.applications, c.get('principal'), c.req.param('id'))
     const key = generateApiKey()
     await deps.apiKeys.create({
       keyHash: hashApiKey(key),
@@ -111,6 +145,8 @@ export function createApiApp(deps: ApiDependencies): Hono<ApiEnv> {
 
   registerDatasetRoutes(v1, deps)
   registerRuleRoutes(v1, deps.rules)
+  registerSpanSearchRoutes(v1, deps)
+  registerReviewQueueRoutes(v1, deps)
   app.route('/v1', v1)
 
   // The two routes shaped like hosted products' public APIs, under the same authentication.

@@ -1,5 +1,10 @@
 import { type ZodType, z } from 'zod'
 import {
+  applicationSchema,
+  createApplicationBody,
+  listApplicationsQuery,
+} from './routes/applications-routes.ts'
+import {
   addTraceBody,
   addTraceResponse,
   createDatasetBody,
@@ -14,7 +19,9 @@ import {
   listItemsResponse,
   patchItemBody,
 } from './routes/dataset-schemas.ts'
+import { claimBody, claimResponse } from './routes/review-queue-routes.ts'
 import { ruleRangeBody, ruleTestBody } from './routes/rules-routes.ts'
+import { searchPromotionBody, spanSearchBody, spanSearchResponse } from './routes/spans-search-route.ts'
 
 type JsonObject = Record<string, unknown>
 
@@ -56,6 +63,10 @@ const errors = {
   '401': answer('missing or invalid key', errorSchema),
   '403': answer('a key used outside its application', errorSchema),
   '404': answer('not found, or another application’s', errorSchema),
+  '413': answer(
+    'request body over SPANSIFT_API_MAX_BODY_BYTES (payload_too_large), refused unread',
+    errorSchema,
+  ),
 }
 
 /**
@@ -80,11 +91,41 @@ export function buildOpenApiDocument(): JsonObject {
     },
     security: [{ bearer: [] }, { apiKey: [] }],
     paths: {
+      '/v1/applications': {
+        post: {
+          summary: 'Create an application (admin key); its name is unique',
+          requestBody: body(createApplicationBody),
+          responses: {
+            '201': answer('the application', applicationSchema),
+            '409': answer('an application of that name exists', errorSchema),
+            ...errors,
+          },
+        },
+        get: {
+          summary: 'List applications (admin key), or find one by name',
+          parameters: queryParameters(listApplicationsQuery),
+          responses: {
+            '200': answer('applications', z.object({ applications: z.array(applicationSchema) })),
+            ...errors,
+          },
+        },
+      },
+      '/v1/applications/{application}': {
+        parameters: [pathParameter('application', 'application id or name', 'string')],
+        get: {
+          summary: 'Get an application by id or by name (an application key: its own only)',
+          responses: { '200': answer('the application', applicationSchema), ...errors },
+        },
+      },
       '/v1/datasets': {
         post: {
           summary: 'Create a dataset',
           requestBody: body(createDatasetBody),
-          responses: { '201': answer('the dataset', datasetSchema), ...errors },
+          responses: {
+            '201': answer('the dataset', datasetSchema),
+            '409': answer('the application has a dataset of that name', errorSchema),
+            ...errors,
+          },
         },
         get: {
           summary: 'List datasets',
@@ -143,7 +184,8 @@ export function buildOpenApiDocument(): JsonObject {
           parameters: queryParameters(exportQuery),
           responses: {
             '200': {
-              description: 'the rows, streamed',
+              description:
+                'the rows, streamed (docs/genai-content.md). Headers: x-spansift-exported-rows; for chat-jsonl x-spansift-unconvertible-rows and x-spansift-unconvertible-items (the first 20 ids). 422 export_empty when there is nothing to write, 422 unconvertible_rows for a strict chat export with rows that do not convert.',
               content: {
                 'application/x-ndjson': {},
                 'text/csv': {},
@@ -167,10 +209,59 @@ export function buildOpenApiDocument(): JsonObject {
           },
         },
       },
+      '/v1/principal': {
+        get: {
+          summary: 'Who the key is: the admin, or an application key and its application',
+          responses: {
+            '200': answer(
+              'the principal',
+              z.object({ kind: z.enum(['admin', 'application']), application_id: z.string().nullable() }),
+            ),
+            ...errors,
+          },
+        },
+      },
+      '/v1/spans/search': {
+        post: {
+          summary:
+            'Search spans: a rule-language predicate over a required time range (partition-bounded), sorted by start time, a page at a time',
+          requestBody: body(spanSearchBody),
+          responses: { '200': answer('a page of spans', spanSearchResponse), ...errors },
+        },
+      },
+      '/v1/datasets/{id}/items/from-search': {
+        parameters: [datasetId],
+        post: {
+          summary:
+            'Add every span a search matches to the dataset, through the backfill engine (poll the Location for progress)',
+          requestBody: body(searchPromotionBody),
+          responses: { '202': answer('the backfill, running'), ...errors },
+        },
+      },
+      '/v1/datasets/{id}/queue/claim': {
+        parameters: [datasetId],
+        post: {
+          summary:
+            'Claim the next empty row of the review queue that no other reviewer holds, under a lease (expires, or is released)',
+          requestBody: body(claimBody),
+          responses: {
+            '200': answer('the row and its claim, or null when none is free', claimResponse),
+            '409': answer('the row asked for is held by another reviewer', errorSchema),
+            ...errors,
+          },
+        },
+      },
+      '/v1/datasets/{id}/queue/claims/{claim_id}': {
+        parameters: [datasetId, pathParameter('claim_id', 'claim id')],
+        delete: {
+          summary: 'Release a claim before its lease ends',
+          responses: { '204': answer('released (or already ended)'), ...errors },
+        },
+      },
       '/v1/rules': {
         get: {
           summary:
-            'The rules in force: each with its state (active, disabled, error), matches and rows; the last reload and its errors',
+            'The rules in force: each with its state (active, disabled, error), matches, rows and warnings (mapping fields that resolved in none of the rows matched); the last reload and its errors',
           responses: { '200': answer('rules and reload status'), ...errors },
         },
       },

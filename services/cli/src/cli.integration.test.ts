@@ -171,6 +171,89 @@ describe('spansift CLI against a running spansift', () => {
     )
   })
 
+  test('the review flow: queue next, items annotate and list, publish, create and delete, by name', async () => {
+    const next = await spansift(['queue', 'next', 'refunds eval', ...admin()])
+    assert.equal(next.code, 0, next.stderr)
+    assert.match(next.stdout, /^status\s+empty$/m)
+    assert.match(next.stdout, /^ {2}inputs\.question: "Where is my refund\?"$/m)
+    const itemId = /^item\s+([0-9a-f-]{36})$/m.exec(next.stdout)![1]!
+
+    const annotated = await spansift([
+      'items',
+      'annotate',
+      datasetId,
+      itemId,
+      '--annotation',
+      'correct, but terse',
+      '--priority',
+      'high',
+      '--label',
+      'refunds',
+      ...admin(),
+    ])
+    assert.equal(annotated.code, 0, annotated.stderr)
+    assert.equal(annotated.stdout, `annotated ${itemId}: filled\n`)
+    const empty = await spansift(['queue', 'next', datasetId, '--json', ...admin()])
+    assert.equal(empty.stdout, 'null\n', 'the annotated row left the queue')
+    assert.equal(
+      (await spansift(['queue', 'next', datasetId, ...admin()])).stdout,
+      'the review queue is empty\n',
+    )
+
+    const filled = await spansift(['items', 'list', datasetId, '--status', 'filled', '--json', ...admin()])
+    const page = JSON.parse(filled.stdout) as {
+      items: { item_id: string; priority: string; labels: string[] }[]
+    }
+    assert.deepEqual(
+      page.items.map((i) => [i.item_id, i.priority, i.labels]),
+      [[itemId, 'high', ['refunds']]],
+    )
+    const table = await spansift(['items', 'list', 'refunds eval', '--application', 'cli-bot', ...admin()])
+    assert.match(table.stdout, new RegExp(`^${itemId}\\s+filled\\s+high\\s+`, 'm'))
+    const noField = await spansift(['items', 'annotate', datasetId, itemId, ...admin()])
+    assert.equal(noField.code, 2)
+
+    const published = await spansift(['datasets', 'publish', 'refunds eval', ...admin()])
+    assert.equal(published.code, 0, published.stderr)
+    assert.equal(published.stdout, 'published refunds eval v1: 1 rows\n')
+
+    const training = await spansift([
+      'datasets',
+      'create',
+      'refunds train',
+      '--kind',
+      'training',
+      '--application',
+      'cli-bot',
+      '--exclude',
+      'refunds eval',
+      '--json',
+      ...admin(),
+    ])
+    assert.equal(training.code, 0, training.stderr)
+    const trainingSet = JSON.parse(training.stdout) as { id: string; exclude_dataset_id: string }
+    assert.equal(trainingSet.exclude_dataset_id, datasetId)
+    const duplicate = await spansift([
+      'datasets',
+      'create',
+      'refunds train',
+      '--kind',
+      'eval',
+      '--application',
+      'cli-bot',
+      ...admin(),
+    ])
+    assert.equal(duplicate.code, 1)
+    assert.match(duplicate.stderr, /409 conflict: .* has a dataset named "refunds train"/)
+
+    const refused = await spansift(['datasets', 'delete', trainingSet.id, ...admin()])
+    assert.equal(refused.code, 2, 'deleting needs --yes')
+    const deleted = await spansift(['datasets', 'delete', 'refunds train', '--yes', ...admin()])
+    assert.equal(deleted.code, 0, deleted.stderr)
+    assert.equal(deleted.stdout, `deleted dataset ${trainingSet.id}\n`)
+    assert.equal((await s.api('GET', `/v1/datasets/${trainingSet.id}`, ADMIN_KEY)).status, 404)
+  })
+
   test('--help exits 0 on every command; an unknown command or option exits 2', async () => {
     for (const args of [
       ['--help'],
@@ -179,12 +262,22 @@ describe('spansift CLI against a running spansift', () => {
       ['applications', '--help'],
       ['applications', 'list', '--help'],
       ['applications', 'create', '--help'],
+      ['applications', 'show', '--help'],
       ['keys', '--help'],
       ['keys', 'create', '-h'],
       ['datasets', '--help'],
       ['datasets', 'list', '--help'],
       ['datasets', 'show', '--help'],
       ['datasets', 'export', '--help'],
+      ['datasets', 'create', '--help'],
+      ['datasets', 'publish', '--help'],
+      ['datasets', 'delete', '--help'],
+      ['items', '--help'],
+      ['items', 'list', '--help'],
+      ['items', 'annotate', '--help'],
+      ['queue', 'next', '--help'],
+      ['rules', 'plan', '--help'],
+      ['rules', 'apply', '--help'],
     ]) {
       const run = await spansift(args)
       assert.equal(run.code, 0, `${args.join(' ')}: ${run.stderr}`)

@@ -17,6 +17,32 @@ test('defaults are those of the contract', () => {
   assert.equal(config.kafkaMinInsyncReplicas, undefined)
 })
 
+test('span limits and the API body limit default to the documented values and are configurable', () => {
+  const defaults = parseConfig({ SPANSIFT_SPAN_RETENTION_DAYS: '7' })
+  assert.deepEqual(defaults.spanLimits, {
+    attributeCount: 1024,
+    attributeValueLength: 1_048_576,
+    eventCount: 1024,
+    linkCount: 1024,
+    eventAttributeCount: 128,
+    linkAttributeCount: 128,
+    nameLength: 1024,
+    maxAgeMs: 7 * 86_400_000,
+    maxFutureMs: 3_600_000,
+  })
+  assert.equal(defaults.apiMaxBodyBytes, 4 * 1024 * 1024)
+  const set = parseConfig({
+    SPANSIFT_SPAN_ATTRIBUTE_COUNT_LIMIT: '128',
+    SPANSIFT_SPAN_MAX_AGE_DAYS: '2',
+    SPANSIFT_SPAN_MAX_FUTURE_MINUTES: '5',
+    SPANSIFT_API_MAX_BODY_BYTES: '65536',
+  })
+  assert.equal(set.spanLimits.attributeCount, 128)
+  assert.equal(set.spanLimits.maxAgeMs, 2 * 86_400_000)
+  assert.equal(set.spanLimits.maxFutureMs, 300_000)
+  assert.equal(set.apiMaxBodyBytes, 65_536)
+})
+
 test('cluster mode and topic provisioning are parsed', () => {
   const config = parseConfig({
     SPANSIFT_CLICKHOUSE_URL: 'http://u:p@ch:8123/spansift',
@@ -66,6 +92,12 @@ test('invalid combinations are refused, naming the variable', () => {
       /SPANSIFT_KAFKA_MIN_INSYNC_REPLICAS: needs SPANSIFT_KAFKA_REPLICATION_FACTOR/,
     ],
     [
+      { SPANSIFT_SPAN_RETENTION_DAYS: '7', SPANSIFT_SPAN_MAX_AGE_DAYS: '8' },
+      /SPANSIFT_SPAN_MAX_AGE_DAYS: 8 exceeds SPANSIFT_SPAN_RETENTION_DAYS \(7\)/,
+    ],
+    [{ SPANSIFT_SPAN_ATTRIBUTE_COUNT_LIMIT: '0' }, /SPANSIFT_SPAN_ATTRIBUTE_COUNT_LIMIT/],
+    [{ SPANSIFT_API_MAX_BODY_BYTES: '4MiB' }, /SPANSIFT_API_MAX_BODY_BYTES/],
+    [
       { SPANSIFT_KAFKA_REPLICATION_FACTOR: '3' },
       /SPANSIFT_KAFKA_REPLICATION_FACTOR: needs SPANSIFT_KAFKA_BROKERS/,
     ],
@@ -108,4 +140,13 @@ test('a bad value stops start with a message naming the variable', () => {
       (error: unknown) => error instanceof ConfigError && message.test(error.message),
     )
   }
+})
+
+test('the consumer stall time is whole seconds, 120 by default', () => {
+  assert.equal(parseConfig({}).consumerStallSeconds, 120)
+  assert.equal(parseConfig({ SPANSIFT_CONSUMER_STALL_SECONDS: '30' }).consumerStallSeconds, 30)
+  assert.throws(
+    () => parseConfig({ SPANSIFT_CONSUMER_STALL_SECONDS: '0' }),
+    /SPANSIFT_CONSUMER_STALL_SECONDS/,
+  )
 })

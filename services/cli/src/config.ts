@@ -1,8 +1,17 @@
 import { CLUSTER_NAME_PATTERN } from '@spansift/clickhouse/tables'
+import { DEFAULT_SPAN_LIMITS, type SpanLimits } from '@spansift/core/otlp/span-limits'
 import { z } from 'zod'
 
 const port = z.coerce.number().int().min(0).max(65535)
 const logLevel = z.enum(['debug', 'info', 'warn', 'error', 'silent'])
+const limit = (fallback: number) =>
+  z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(2 ** 31 - 1)
+    .default(fallback)
+const DAY_MS = 86_400_000
 
 /** Every environment variable spansift reads. Anything else starting with SPANSIFT_ is refused as a likely typo. */
 const environmentSchema = z.strictObject({
@@ -31,10 +40,32 @@ const environmentSchema = z.strictObject({
   SPANSIFT_KAFKA_PARTITIONS: z.coerce.number().int().min(1).max(10_000).default(6),
   SPANSIFT_KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(32_767).optional(),
   SPANSIFT_KAFKA_MIN_INSYNC_REPLICAS: z.coerce.number().int().min(1).max(32_767).optional(),
+  SPANSIFT_CONSUMER_STALL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(120),
   SPANSIFT_RULES_DIR: z.string().min(1).default('./rules'),
   SPANSIFT_ADMIN_KEY: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
   SPANSIFT_SPAN_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   SPANSIFT_LOG_LEVEL: logLevel.default('info'),
+  // Per-span limits, named after the OpenTelemetry SDK's (OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT...).
+  SPANSIFT_SPAN_ATTRIBUTE_COUNT_LIMIT: limit(DEFAULT_SPAN_LIMITS.attributeCount),
+  SPANSIFT_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: limit(DEFAULT_SPAN_LIMITS.attributeValueLength),
+  SPANSIFT_SPAN_EVENT_COUNT_LIMIT: limit(DEFAULT_SPAN_LIMITS.eventCount),
+  SPANSIFT_SPAN_LINK_COUNT_LIMIT: limit(DEFAULT_SPAN_LIMITS.linkCount),
+  SPANSIFT_EVENT_ATTRIBUTE_COUNT_LIMIT: limit(DEFAULT_SPAN_LIMITS.eventAttributeCount),
+  SPANSIFT_LINK_ATTRIBUTE_COUNT_LIMIT: limit(DEFAULT_SPAN_LIMITS.linkAttributeCount),
+  SPANSIFT_SPAN_NAME_LENGTH_LIMIT: limit(DEFAULT_SPAN_LIMITS.nameLength),
+  SPANSIFT_SPAN_MAX_AGE_DAYS: z.coerce.number().int().min(1).max(3650).optional(),
+  SPANSIFT_SPAN_MAX_FUTURE_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 60)
+    .default(DEFAULT_SPAN_LIMITS.maxFutureMs / 60_000),
+  SPANSIFT_API_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(1024 * 1024 * 1024)
+    .default(4 * 1024 * 1024),
 })
 
 export type Environment = z.infer<typeof environmentSchema>
@@ -58,9 +89,15 @@ export interface Config {
   kafkaReplicationFactor: number | undefined
   /** `min.insync.replicas` of the topics spansift creates; undefined: the brokers' default. */
   kafkaMinInsyncReplicas: number | undefined
+  /** A Kafka consumer with lag that commits nothing this long fails /readyz (and `spansift_kafka_consumer_stalled`). */
+  consumerStallSeconds: number
   rulesDir: string
   adminKey: string | undefined
   spanRetentionDays: number
+  /** What one exported span may carry, and the time window it must fall in. */
+  spanLimits: SpanLimits
+  /** The largest API request body; larger ones get 413 before they are parsed. */
+  apiMaxBodyBytes: number
   logLevel: z.infer<typeof logLevel>
 }
 
@@ -103,9 +140,24 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     kafkaPartitions: e.SPANSIFT_KAFKA_PARTITIONS,
     kafkaReplicationFactor: e.SPANSIFT_KAFKA_REPLICATION_FACTOR,
     kafkaMinInsyncReplicas: e.SPANSIFT_KAFKA_MIN_INSYNC_REPLICAS,
+    consumerStallSeconds: e.SPANSIFT_CONSUMER_STALL_SECONDS,
     rulesDir: e.SPANSIFT_RULES_DIR,
     adminKey: e.SPANSIFT_ADMIN_KEY,
     spanRetentionDays: e.SPANSIFT_SPAN_RETENTION_DAYS,
+    spanLimits: {
+      attributeCount: e.SPANSIFT_SPAN_ATTRIBUTE_COUNT_LIMIT,
+      attributeValueLength: e.SPANSIFT_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT,
+      eventCount: e.SPANSIFT_SPAN_EVENT_COUNT_LIMIT,
+      linkCount: e.SPANSIFT_SPAN_LINK_COUNT_LIMIT,
+      eventAttributeCount: e.SPANSIFT_EVENT_ATTRIBUTE_COUNT_LIMIT,
+      linkAttributeCount: e.SPANSIFT_LINK_ATTRIBUTE_COUNT_LIMIT,
+      nameLength: e.SPANSIFT_SPAN_NAME_LENGTH_LIMIT,
+      // Spans older than the retention would be dropped by the TTL as they are inserted:
+      // refuse them with the reason instead of acknowledging them.
+      maxAgeMs: (e.SPANSIFT_SPAN_MAX_AGE_DAYS ?? e.SPANSIFT_SPAN_RETENTION_DAYS) * DAY_MS,
+      maxFutureMs: e.SPANSIFT_SPAN_MAX_FUTURE_MINUTES * 60_000,
+    },
+    apiMaxBodyBytes: e.SPANSIFT_API_MAX_BODY_BYTES,
     logLevel: e.SPANSIFT_LOG_LEVEL,
   }
 }
@@ -123,6 +175,12 @@ function combinationProblems(e: Environment): string[] {
       if (e[name] !== undefined)
         problems.push(`${name}: needs SPANSIFT_KAFKA_BROKERS (the embedded bus has no topics)`)
     }
+  }
+  const maxAge = e.SPANSIFT_SPAN_MAX_AGE_DAYS
+  if (maxAge !== undefined && maxAge > e.SPANSIFT_SPAN_RETENTION_DAYS) {
+    problems.push(
+      `SPANSIFT_SPAN_MAX_AGE_DAYS: ${maxAge} exceeds SPANSIFT_SPAN_RETENTION_DAYS (${e.SPANSIFT_SPAN_RETENTION_DAYS}); older spans would be acknowledged and then dropped by the retention TTL`,
+    )
   }
   const minInsync = e.SPANSIFT_KAFKA_MIN_INSYNC_REPLICAS
   const replicationFactor = e.SPANSIFT_KAFKA_REPLICATION_FACTOR

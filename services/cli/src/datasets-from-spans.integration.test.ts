@@ -200,7 +200,7 @@ describe('lookup', () => {
     assert.match(text, /PrimaryKey[\s\S]*?Condition: .*\(trace_id, span_id\) in/)
   })
 
-  test('values: text stays text, images and PDFs become references, structures become JSON', async () => {
+  test('values: text stays text, images and PDFs become references, structures stay structures', async () => {
     const { id } = await createDataset(appA.key, { name: 'values', kind: 'eval' })
     const span = recentSpan({
       applicationId: appA.id,
@@ -234,9 +234,13 @@ describe('lookup', () => {
       question: 'what is in the picture?',
       image: { type: 'image', ref: 'https://cdn.example.com/u/cat.png' },
       invoice: { type: 'pdf', ref: 'data:application/pdf;base64,JVBERi0xLjQ=' },
-      messages: '[{"role":"user","content":"hi"}]',
+      messages: [{ role: 'user', content: 'hi' }],
     })
     assert.deepEqual(item.metadata, { tokens: 12, service: 'support-bot', span: 'chat gpt-4o' })
+    // `absent` resolved in no row: the answer says so.
+    assert.deepEqual(response.body.data.warnings, [
+      'mapping resolved to nothing in all 1 row: inputs.absent (no.such)',
+    ])
   })
 })
 

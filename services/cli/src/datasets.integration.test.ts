@@ -397,9 +397,39 @@ describe('export', () => {
       ['user', 'assistant'],
     )
     assert.match(lines[0].messages[1].content, /^answer \d$/)
+    assert.equal(response.headers.get('x-spansift-exported-rows'), '2')
+    assert.equal(response.headers.get('x-spansift-unconvertible-rows'), '0')
     assert.equal((await download(`/v1/datasets/${evalId}/export?format=chat-jsonl`)).status, 400)
     assert.equal((await download(`/v1/datasets/${evalId}/export?format=xml`)).status, 400)
     assert.equal((await download(`/v1/datasets/${evalId}/export?format=jsonl&version=7`)).status, 404)
+  })
+
+  test('chat-jsonl names the rows it cannot convert; --strict and an empty result are errors', async () => {
+    const mixed = (await createDataset(appA.key, { name: 'mixed train', kind: 'training' })).id
+    const [good] = await chatSpans(appA.id, 1, 'good')
+    const noAnswer = recentSpan({
+      applicationId: appA.id,
+      traceId: randomHex(16),
+      spanId: randomHex(8),
+      attributes: { 'gen_ai.request.user_message': 'unanswered?' },
+    })
+    await insert([noAnswer])
+    await fromSpans(mixed, appA.key, [good!, noAnswer])
+    const lenient = await download(`/v1/datasets/${mixed}/export?format=chat-jsonl`)
+    assert.equal(lenient.status, 200)
+    assert.equal((await lenient.text()).trim().split('\n').length, 1)
+    assert.equal(lenient.headers.get('x-spansift-unconvertible-rows'), '1')
+    const strict = await download(`/v1/datasets/${mixed}/export?format=chat-jsonl&strict=true`)
+    assert.equal(strict.status, 422)
+    const refusal = (await strict.json()) as { error: { code: string; message: string } }
+    assert.equal(refusal.error.code, 'unconvertible_rows')
+    assert.match(refusal.error.message, /1 of 2 rows do not convert to chat examples: .*no assistant answer/)
+
+    const empty = (await createDataset(appA.key, { name: 'empty train', kind: 'training' })).id
+    await fromSpans(empty, appA.key, [noAnswer])
+    const none = await download(`/v1/datasets/${empty}/export?format=chat-jsonl`)
+    assert.equal(none.status, 422)
+    assert.equal(((await none.json()) as { error: { code: string } }).error.code, 'export_empty')
   })
 })
 
@@ -453,8 +483,13 @@ describe('add-trace', () => {
     assert.equal(traceMode.body.draft_dataset_id, dataset.versions[0].id)
     const after = await s.api('GET', `/v1/datasets/${dataset.id}/items`, appA.key)
     assert.equal(after.body.items.length, 1)
-    assert.deepEqual(after.body.items[0].inputs, { input: 'when does it ship?' })
-    assert.deepEqual(after.body.items[0].expected_outputs, { output: 'in 2 days' })
+    assert.deepEqual(traceMode.body.warnings, [])
+    assert.deepEqual(after.body.items[0].inputs, {
+      input: [{ role: 'user', parts: [{ type: 'text', content: 'when does it ship?' }] }],
+    })
+    assert.deepEqual(after.body.items[0].expected_outputs, {
+      output: [{ role: 'assistant', parts: [{ type: 'text', content: 'in 2 days' }] }],
+    })
     assert.equal(after.body.items[0].source.span_id, t.root)
     assert.equal(after.body.items[0].source.kind, 'add_trace')
 
@@ -466,6 +501,10 @@ describe('add-trace', () => {
     })
     assert.equal(spanMode.status, 200, JSON.stringify(spanMode.body))
     assert.equal(spanMode.body.mode, 'span')
+    assert.deepEqual(spanMode.body.warnings, [
+      'the span holds no input messages',
+      'the span holds no output messages',
+    ])
     const rows = await s.api('GET', `/v1/datasets/${spanDataset.id}/items`, appA.key)
     assert.deepEqual(rows.body.items[0].inputs, { retrieve: 'doc: orders ship in 2 days', chat: 'in 2 days' })
     const columns = (await s.api('GET', `/v1/datasets/${spanDataset.id}`, appA.key)).body.columns
@@ -541,6 +580,8 @@ test('/openapi.json documents the dataset routes from the zod schemas', async ()
   }
   assert.equal(document.openapi, '3.1.0')
   for (const path of [
+    '/v1/applications',
+    '/v1/applications/{application}',
     '/v1/datasets',
     '/v1/datasets/{id}',
     '/v1/datasets/{id}/items',

@@ -8,6 +8,7 @@ import { kafkaTestBrokers } from '@spansift/bus/kafka-test-broker'
 import { tableNames } from '@spansift/clickhouse/tables'
 import { type RunningSpansift, rangeAroundNow, startSpansift } from './test-harness.ts'
 import { startOwnBroker, type TestBroker } from './test-kafka-broker.ts'
+import { uncommittedMessages } from './test-kafka-lag.ts'
 import { otlpJsonExport, randomHexId } from './test-otlp.ts'
 
 // receiver → Kafka (the real broker) → span writer → ClickHouse, in one process with
@@ -17,15 +18,29 @@ const hex = randomHexId
 
 const jsonExport = (spans: Array<{ traceId: string; spanId: string }>) => otlpJsonExport(spans, 'load')
 
+/**
+ * The spans stored (distinct) and the copies of each: with merges stopped and no FINAL,
+ * every insert of a span is a row of its own.
+ */
 async function storedSpanIds(
   s: RunningSpansift,
-): Promise<{ distinct: number; rows: number; ids: Set<string> }> {
+): Promise<{ distinct: number; rows: number; ids: Set<string>; doubled: number; most: number }> {
   const { spans } = tableNames(s.spansift.storage().runner.database)
   const rows = await s.spansift
     .storage()
-    .runner.select<{ span_id: string }>('test', `SELECT span_id FROM ${spans} FINAL`)
+    .runner.select<{ span_id: string; copies: string }>(
+      'test',
+      `SELECT span_id, count() AS copies FROM ${spans} GROUP BY application_id, trace_id, span_id`,
+    )
   const ids = new Set(rows.map((r) => r.span_id))
-  return { distinct: ids.size, rows: rows.length, ids }
+  const copies = rows.map((r) => Number(r.copies))
+  return {
+    distinct: ids.size,
+    rows: copies.reduce((sum, n) => sum + n, 0),
+    ids,
+    doubled: copies.filter((n) => n > 1).length,
+    most: Math.max(0, ...copies),
+  }
 }
 
 describe('the Kafka wiring', () => {
@@ -76,6 +91,9 @@ describe('broker stopped and restarted during a steady load', () => {
   test('every acknowledged span is stored exactly once; exports while it was down were answered retryable', async (t) => {
     broker = await startOwnBroker()
     s = await startSpansift({ SPANSIFT_KAFKA_BROKERS: broker.brokers })
+    await s.spansift
+      .storage()
+      .runner.command('test', `SYSTEM STOP MERGES ${tableNames(s.spansift.storage().runner.database).spans}`)
     const app = await s.createApplication('broker-restart')
     const acknowledged = new Set<string>()
     const answers = new Map<number, number>()
@@ -108,10 +126,15 @@ describe('broker stopped and restarted during a steady load', () => {
     })()
     await new Promise((r) => setTimeout(r, 3_000))
     const before = acknowledged.size
+    // What the span writer may store again: its uncommitted messages when the broker went
+    // down (read just before, and just after, when nothing could be committed meanwhile).
+    const window = () => uncommittedMessages(broker!.brokers, 'spansift.spans', 'spansift-span-writer')
+    const windowBefore = await window()
     await broker.stop()
     // Longer than the client's own retries last, so the consumers' streams fail and are rebuilt.
     await new Promise((r) => setTimeout(r, 12_000))
     await broker.start()
+    const redelivery = windowBefore + (await window())
     await new Promise((r) => setTimeout(r, 6_000))
     stopping = true
     await load
@@ -134,6 +157,11 @@ describe('broker stopped and restarted during a steady load', () => {
     }
     const missing = [...acknowledged].filter((id) => !stored.ids.has(id))
     assert.deepEqual(missing, [], `${missing.length} acknowledged spans are not stored`)
-    assert.equal(stored.rows, stored.distinct, 'a span is stored more than once')
+    t.diagnostic(`${stored.doubled} spans stored twice; redelivery window ${redelivery}`)
+    assert.ok(stored.most <= 2, `a span is stored ${stored.most} times`)
+    assert.ok(
+      stored.doubled <= redelivery,
+      `${stored.doubled} spans stored twice, more than the ${redelivery} messages uncommitted around the outage`,
+    )
   })
 })

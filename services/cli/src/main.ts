@@ -3,10 +3,12 @@ import { createJsonLogger } from '@spansift/core/logger'
 import { applicationsCommand } from './commands/applications.ts'
 import { type CliContext, CliError, type Command, parseCommandArgs, printHelp } from './commands/command.ts'
 import { datasetsCommand } from './commands/datasets.ts'
+import { itemsCommand, queueCommand } from './commands/items.ts'
 import { keysCommand } from './commands/keys.ts'
 import { createRulesCommand } from './commands/rules.ts'
 import { ConfigError, parseConfig } from './config.ts'
 import { parseRoles } from './roles.ts'
+import { describeStartError } from './start-errors.ts'
 
 const START_HELP = `spansift start — run the receiver, workers and API (embedded bus and storage by default)
 
@@ -43,6 +45,11 @@ const commands: Record<string, Command> = {
       const roles = parseRoles(values.role ?? [])
       const config = parseConfig(process.env)
       const logger = createJsonLogger({ level: config.logLevel, sink: process.stderr })
+      if (!config.adminKey && roles.has('api')) {
+        logger.warn(
+          'SPANSIFT_ADMIN_KEY is not set: every admin call (applications, keys, datasets of any application) is refused with 401. Set SPANSIFT_ADMIN_KEY to a secret of at least 16 characters and restart.',
+        )
+      }
       // Loaded here, not at the top: the API commands start fast without the storage engine.
       const { createSpansift } = await import('./spansift.ts')
       const spansift = createSpansift(config, logger, { roles })
@@ -62,7 +69,13 @@ const commands: Record<string, Command> = {
       }
       process.on('SIGTERM', () => void stop('SIGTERM'))
       process.on('SIGINT', () => void stop('SIGINT'))
-      await spansift.start()
+      try {
+        await spansift.start()
+      } catch (error) {
+        const described = describeStartError(error, config)
+        if (described === undefined) throw error
+        throw new CliError(described, 1)
+      }
       const ports = spansift.ports()
       logger.info('spansift started', {
         otlp_http_port: ports.otlpHttp,
@@ -97,6 +110,8 @@ const commands: Record<string, Command> = {
   applications: applicationsCommand,
   keys: keysCommand,
   datasets: datasetsCommand,
+  items: itemsCommand,
+  queue: queueCommand,
   rules: createRulesCommand({ defaultRulesDir: () => parseConfig(process.env).rulesDir }),
 }
 

@@ -61,7 +61,7 @@ test('/metrics counts a known load; /healthz and /readyz answer', async () => {
   const m = await scrape()
   assert.equal(m.get('spansift_spans_received_total{transport="http"}'), 30)
   assert.equal(m.get('spansift_spans_accepted_total{transport="http"}'), 28)
-  assert.equal(m.get('spansift_spans_rejected_total{transport="http",reason="bad_ids"}'), 2)
+  assert.equal(m.get('spansift_spans_rejected_total{transport="http",reason="invalid"}'), 2)
   assert.equal(m.get('spansift_export_duration_seconds_count{transport="http",outcome="accepted"}'), 2)
   assert.equal(m.get('spansift_export_duration_seconds_count{transport="http",outcome="partial"}'), 1)
   assert.equal(m.get('spansift_export_duration_seconds_count{transport="http",outcome="unauthenticated"}'), 1)
@@ -80,7 +80,10 @@ test('/metrics counts a known load; /healthz and /readyz answer', async () => {
   assert.deepEqual(await health.json(), { status: 'ok' })
   const ready = await fetch(`${s.metricsUrl}/readyz`)
   assert.equal(ready.status, 200)
-  assert.deepEqual(await ready.json(), { status: 'ready', checks: { clickhouse: 'up', bus: 'up' } })
+  assert.deepEqual(await ready.json(), {
+    status: 'ready',
+    checks: { clickhouse: 'up', bus: 'up', consumers: 'up' },
+  })
 })
 
 test('a failed insert is counted as unavailable spans and a failed batch', async () => {
@@ -104,7 +107,10 @@ test('/readyz answers 503 naming ClickHouse once it cannot be reached', async ()
   await s.spansift.storage().close()
   const ready = await fetch(`${s.metricsUrl}/readyz`)
   assert.equal(ready.status, 503)
-  assert.deepEqual(await ready.json(), { status: 'not ready', checks: { clickhouse: 'down', bus: 'up' } })
+  assert.deepEqual(await ready.json(), {
+    status: 'not ready',
+    checks: { clickhouse: 'down', bus: 'up', consumers: 'up' },
+  })
   // The process itself is still up.
   assert.equal((await fetch(`${s.metricsUrl}/healthz`)).status, 200)
 })
@@ -134,9 +140,13 @@ test('with the Kafka bus: consumed, committed, in-flight bytes; /readyz asks the
       await new Promise((r) => setTimeout(r, 100))
       m = await scrape(k)
     }
+    assert.equal(m.get(`spansift_kafka_consumer_stalled{group="${group}"}`) ?? 0, 0)
     const ready = await fetch(`${k.metricsUrl}/readyz`)
     assert.equal(ready.status, 200)
-    assert.deepEqual(await ready.json(), { status: 'ready', checks: { clickhouse: 'up', bus: 'up' } })
+    assert.deepEqual(await ready.json(), {
+      status: 'ready',
+      checks: { clickhouse: 'up', bus: 'up', consumers: 'up' },
+    })
   } finally {
     await k.stop()
   }

@@ -118,10 +118,32 @@ describe('refused requests', () => {
     await expectJsonStatus(admin, 403, /application key/)
   })
 
-  test('a 21 MiB body is 413', async () => {
+  test('a 21 MiB body is a readable 413, 20 times in a row', async () => {
+    // The exporter must read the 413 (and drop the batch) rather than see a reset and retry.
     const big = new Uint8Array(21 * 1024 * 1024)
-    const response = await post(big, { 'content-type': 'application/x-protobuf' })
-    await expectProtobufStatus(response, 413, /larger than 20971520 bytes/)
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const response = await post(big, { 'content-type': 'application/x-protobuf' })
+      await expectProtobufStatus(response, 413, /larger than 20971520 bytes/)
+    }
+  })
+
+  test('a 21 MiB chunked body (no Content-Length) is a readable 413, 20 times in a row', async () => {
+    const chunk = new Uint8Array(1024 * 1024)
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (let i = 0; i < 21; i++) controller.enqueue(chunk)
+          controller.close()
+        },
+      })
+      const response = await fetch(s.otlpUrl, {
+        method: 'POST',
+        body,
+        duplex: 'half',
+        headers: { authorization: `Bearer ${app.key}`, 'content-type': 'application/x-protobuf' },
+      } as RequestInit)
+      await expectProtobufStatus(response, 413, /larger than 20971520 bytes/)
+    }
   })
 
   test('a gzip body that inflates past the limit is 413, cut off without inflating it whole', async () => {

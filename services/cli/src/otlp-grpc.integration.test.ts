@@ -18,8 +18,8 @@ import { SimpleSpanProcessor, type SpanExporter, TracerProvider } from '@opentel
 import { tableNames } from '@spansift/clickhouse/tables'
 import { decodeExportTraceRequestJson } from '@spansift/core/otlp/decode-json'
 import { encodeExportTraceRequestProtobuf } from '@spansift/core/otlp/encode-protobuf'
-import { ExportTraceServiceResponseType, RpcStatusType } from '@spansift/core/otlp/proto-schema'
 import { RETRY_INFO_TYPE_URL } from '@spansift/core/otlp/responses'
+import { ExportTraceServiceResponseType, RpcStatusType } from '@spansift/core/otlp/test-proto-schema'
 import { TRACE_EXPORT_PATH, traceServiceDefinition } from '@spansift/receiver/otlp-grpc-receiver'
 import { ADMIN_KEY, type RunningSpansift, rangeAroundNow, startSpansift } from './test-harness.ts'
 import { otlpJsonExport, randomHexId } from './test-otlp.ts'
@@ -219,6 +219,26 @@ describe('a raw gRPC client', () => {
       read.body.spans.map((sp: { name: string }) => sp.name),
       ['kept'],
     )
+  })
+
+  test('a span over the span limits is rejected through partial success with the reason, as over HTTP', async () => {
+    const keptTrace = hex(16)
+    const result = await callExport(
+      protobufRequest([
+        { traceId: keptTrace, spanId: hex(8), name: 'kept' },
+        { traceId: hex(16), spanId: hex(8), name: 'x'.repeat(2000) },
+      ]),
+      { authorization: `Bearer ${app.key}` },
+    )
+    assert.equal(result.error, undefined, result.error?.details)
+    const answer = ExportTraceServiceResponseType.toObject(
+      ExportTraceServiceResponseType.decode(result.response!),
+      { longs: Number },
+    ) as { partialSuccess?: { rejectedSpans: number; errorMessage: string } }
+    assert.equal(answer.partialSuccess?.rejectedSpans, 1)
+    assert.match(answer.partialSuccess!.errorMessage, /name is longer than 1024 characters/)
+    const read = await s.api('GET', `/v1/traces/${keptTrace}?${rangeAroundNow()}`, app.key)
+    assert.equal(read.status, 200)
   })
 
   test('a 21 MiB message is RESOURCE_EXHAUSTED', async () => {

@@ -7,6 +7,7 @@ import type { Storage } from '@spansift/clickhouse/storage'
 import { tableNames } from '@spansift/clickhouse/tables'
 import { isSampled } from '@spansift/core/rules/sampling'
 import { type DistributedStack, startDistributedStack } from './test-distributed-stack.ts'
+import { uncommittedMessages } from './test-kafka-lag.ts'
 import { otlpJsonExport, randomHexId } from './test-otlp.ts'
 import type { TestProcess } from './test-processes.ts'
 
@@ -55,6 +56,10 @@ before(async () => {
   stack = await startDistributedStack({ adminKey: ADMIN_KEY, env: { SPANSIFT_RULES_DIR: rulesDir } })
   processes.push(stack.front)
   ;({ storage, otlpUrl, apiUrl: api } = stack)
+  // Every insert stays a row of its own, so the checks below count stored copies.
+  const { spans, datasetItems } = tableNames(storage.runner.database)
+  for (const table of [spans, datasetItems])
+    await storage.runner.command('test', `SYSTEM STOP MERGES ${table}`)
 })
 
 after(async () => {
@@ -62,13 +67,18 @@ after(async () => {
   rmSync(rulesDir, { recursive: true, force: true })
 })
 
-/** Rows of a dataset (every version; there is only the draft here) and distinct items and spans. */
+/**
+ * Rows of a dataset as stored (every version; there is only the draft here), no FINAL and
+ * merges stopped, so a row inserted twice counts twice; and its distinct items and spans.
+ * The dataset writer inserts only items not yet there, so even a redelivered match is
+ * one row.
+ */
 async function datasetRows(datasetId: string) {
   const { datasetItems } = tableNames(storage.runner.database)
   const [row] = await storage.runner.select<{ rows: string; items: string; spans: string }>(
     'test',
     `SELECT count() AS rows, uniqExact(item_id) AS items, uniqExact(trace_id, span_id) AS spans
-     FROM ${datasetItems} FINAL WHERE dataset_id = {id:UUID}`,
+     FROM ${datasetItems} WHERE dataset_id = {id:UUID}`,
     { id: datasetId },
   )
   return { rows: Number(row!.rows), items: Number(row!.items), spans: Number(row!.spans) }
@@ -129,7 +139,18 @@ test('three rule workers and two span writers, one rule worker killed: spans onc
   const answers: Record<string, number> = {}
   const started = Date.now()
   let killedAt = -1
+  // No span writer is killed, but a rebalance of their group (a member starved of CPU
+  // missing its session) makes a member process its uncommitted batch again: the spans
+  // stored twice are bounded by the largest window seen.
+  let spanWriterWindow = 0
+  const sampleWindow = async () => {
+    spanWriterWindow = Math.max(
+      spanWriterWindow,
+      await uncommittedMessages(stack.broker.brokers, 'spansift.spans', 'spansift-span-writer'),
+    )
+  }
   for (let i = 0; i < exports.length; i++) {
+    if (i % 10 === 0) await sampleWindow()
     if (i === Math.floor(exports.length / 3)) {
       killedAt = i
       await workers[0]!.kill()
@@ -175,12 +196,14 @@ test('three rule workers and two span writers, one rule worker killed: spans onc
   const settleSeconds = (Date.now() - started) / 1000
 
   const { spans } = tableNames(storage.runner.database)
-  const [stored] = await storage.runner.select<{ rows: string; distinct: string }>(
+  // Raw copies (no FINAL, merges stopped): one row per insert of a span.
+  const [stored] = await storage.runner.select<{ rows: string; distinct: string; most: string }>(
     'test',
-    `SELECT count() AS rows, uniqExact(span_id) AS distinct FROM ${spans} FINAL`,
+    `SELECT sum(copies) AS rows, count() AS distinct, max(copies) AS most
+     FROM (SELECT count() AS copies FROM ${spans} GROUP BY application_id, trace_id, span_id)`,
   )
   t.diagnostic(
-    `sent ${acknowledged.size} spans in ${sendSeconds.toFixed(1)} s (killed a worker at export ${killedAt}); settled after ${settleSeconds.toFixed(1)} s; answers ${JSON.stringify(answers)}; capped ${JSON.stringify(cappedRows)}; sampled ${JSON.stringify(sampledRows)} of expected ${expectedSampled}`,
+    `sent ${acknowledged.size} spans in ${sendSeconds.toFixed(1)} s (killed a worker at export ${killedAt}); settled after ${settleSeconds.toFixed(1)} s; span rows ${JSON.stringify(stored)}, largest span-writer window ${spanWriterWindow}; answers ${JSON.stringify(answers)}; capped ${JSON.stringify(cappedRows)}; sampled ${JSON.stringify(sampledRows)} of expected ${expectedSampled}`,
   )
   if (cappedRows.items !== EVAL_CAP || sampledRows.items !== expectedSampled) {
     for (const p of processes) {
@@ -192,7 +215,11 @@ test('three rule workers and two span writers, one rule worker killed: spans onc
     }
   }
   assert.equal(Number(stored!.distinct), acknowledged.size, 'every acknowledged span is stored')
-  assert.equal(Number(stored!.rows), Number(stored!.distinct), 'no span is stored twice')
+  assert.ok(Number(stored!.most) <= 2, `a span is stored ${stored!.most} times`)
+  assert.ok(
+    Number(stored!.rows) - Number(stored!.distinct) <= spanWriterWindow,
+    `${Number(stored!.rows) - Number(stored!.distinct)} spans stored twice, more than the largest redelivery window (${spanWriterWindow})`,
+  )
   assert.deepEqual(
     cappedRows,
     { rows: EVAL_CAP, items: EVAL_CAP, spans: EVAL_CAP },

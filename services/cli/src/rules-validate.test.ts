@@ -142,7 +142,7 @@ describe('spansift rules validate', () => {
     const top = await spansift(['--help'])
     assert.match(
       top.stdout,
-      /\n {2}rules {2,}check rule files, list the rules in force, dry-run and backfill them\n/,
+      /\n {2}rules {2,}check rule files, plan and apply their datasets, list the rules in force, dry-run and backfill them\n/,
     )
 
     const bad = await spansift(['rules', 'validate', '--strict'])

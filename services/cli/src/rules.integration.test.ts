@@ -348,6 +348,8 @@ test('a new rule: dry run counts stored spans and writes nothing; backfill appen
   const backfill = await cli(['rules', 'backfill', 'all-tool-calls', '--from', from, '--to', to])
   assert.equal(backfill.code, 0, backfill.stderr)
   assert.match(backfill.stdout, /done: 1 month partitions?, 2 spans matched, 2 rows added/)
+  // Off a terminal, progress is a line per month partition finished.
+  assert.match(backfill.stderr, /^spansift: partition 1\/\d+ done: \d+\/\d+ spans read, \d+ rows added$/m)
   assert.equal((await items(datasets.d5!)).length, 2)
 
   const again = await cli(['rules', 'backfill', 'all-tool-calls', '--from', from, '--to', to, '--json'])

@@ -1,9 +1,12 @@
 import { createApiServer } from '@spansift/api/api-server'
 import { createApiApp } from '@spansift/api/app'
+import { createApplicationCheck } from '@spansift/application/application-check'
 import { createContentAttacher } from '@spansift/application/content-attacher'
 import { createDatasetAppender } from '@spansift/application/dataset-appender'
 import { createDatasetWriter } from '@spansift/application/dataset-writer'
+import { createReviewQueue } from '@spansift/application/review-queue'
 import { createRuleRegistry, type RuleRegistry } from '@spansift/application/rule-registry'
+import { createStorageTargetLookup } from '@spansift/application/rule-target-lookup'
 import { createRuleWorker } from '@spansift/application/rule-worker'
 import { createRulesService } from '@spansift/application/rules-service'
 import { createSpanWriter } from '@spansift/application/span-writer'
@@ -26,6 +29,7 @@ import type { SpanContentEvent } from '@spansift/core/span-content-event'
 import type { Span } from '@spansift/core/span-model'
 import { createOtlpGrpcReceiver } from '@spansift/receiver/otlp-grpc-receiver'
 import { createOtlpHttpReceiver } from '@spansift/receiver/otlp-http-receiver'
+import { buildWebAssets } from '@spansift/web/web-assets'
 import type { Config } from './config.ts'
 import { createOpsServer, type OpsServer } from './ops-server.ts'
 import { createPrometheusMetrics } from './prometheus-metrics.ts'
@@ -44,6 +48,8 @@ export interface Spansift {
   datasetWriter(): DatasetWriter
   /** The rules in force in this process. */
   rules(): RuleRegistry
+  /** The bus the receivers publish to (tests publish spans past the receivers' validation). */
+  bus(): SpanBus
 }
 
 /** Wiring choices that are not configuration (tests inject smaller dataset caps). */
@@ -59,6 +65,11 @@ export interface SpansiftOptions {
 
 /** Spans in flight in the embedded pipeline, at most: about 100 MiB of decoded spans. */
 const MAX_IN_FLIGHT_SPANS = 100_000
+/**
+ * Encoded bytes in flight in the embedded pipeline, at most (the Kafka bus's bound too).
+ * Decoded spans and their ClickHouse rows take several times their encoding.
+ */
+const MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024
 
 /**
  * Wires one spansift process: the roles it runs, around the bus (in-process by default,
@@ -91,6 +102,8 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
     readinessChecks: {
       clickhouse: async () => (storage ? storage.ping() : false),
       bus: async () => (bus ? bus.ready() : false),
+      // A consumer group of this process that has lag and has committed nothing for the stall time.
+      consumers: async () => (bus?.stalledGroups?.() ?? []).length === 0,
     },
     logger,
   })
@@ -113,6 +126,10 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
     rules: () => {
       if (!registry) throw new Error('spansift is not started')
       return registry
+    },
+    bus: () => {
+      if (!bus) throw new Error('spansift is not started')
+      return bus
     },
     async start() {
       await ops.start()
@@ -165,11 +182,16 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
         ? createKafkaBus({
             ...kafka,
             clientId: `spansift-${[...roles].join('-')}`,
+            stallMs: config.consumerStallSeconds * 1000,
             ...(options.kafkaTopic
               ? { topic: options.kafkaTopic, deadLetterTopic: `${options.kafkaTopic}.dlq` }
               : {}),
           })
-        : createInProcessBus({ maxInFlightSpans: MAX_IN_FLIGHT_SPANS, metrics })
+        : createInProcessBus({
+            maxInFlightSpans: MAX_IN_FLIGHT_SPANS,
+            maxInFlightBytes: MAX_IN_FLIGHT_BYTES,
+            metrics,
+          })
       bus = spanBus
       // Logs (GenAI content events) ride their own topic, `spansift.logs`, in the distributed wiring.
       const contentBus: ContentBus = kafka
@@ -180,20 +202,25 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
           })
         : createInProcessContentBus()
       if (roles.has('span-writer')) {
-        spanBus.subscribe(ConsumerGroup.spanWriter, (spans) => writer.write(spans))
-        contentBus.subscribe(CONTENT_WRITER_GROUP, (events) => contentAttacher.storeEvents(events))
+        // From Kafka, the stamp may come from a Collector: it must name an existing
+        // application, or the record is dead-lettered (the receiver's own stamps always do).
+        const applications = kafka
+          ? createApplicationCheck({ exists: async (id) => (await store.applications.get(id)) !== undefined })
+          : undefined
+        spanBus.subscribe(ConsumerGroup.spanWriter, async (spans) => {
+          await applications?.assertKnown(spans)
+          await writer.write(spans)
+        })
+        contentBus.subscribe(CONTENT_WRITER_GROUP, async (events) => {
+          await applications?.assertKnown(events)
+          await contentAttacher.storeEvents(events)
+        })
       }
       // Rules: the registry (files, reloads, status) serves the rule workers and the API.
       const rules = createRuleRegistry({
         dir: config.rulesDir,
         pollIntervalMs: options.rulesPollIntervalMs ?? 1_000,
-        checkTarget: async (rule) => {
-          const dataset = await store.datasets.get(rule.datasetId)
-          if (!dataset) return `no dataset ${rule.datasetId}`
-          if (dataset.applicationId !== rule.applicationId)
-            return `dataset ${rule.datasetId} belongs to another application`
-          return undefined
-        },
+        lookup: createStorageTargetLookup(store),
         logger,
         metrics,
       })
@@ -238,7 +265,11 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
             writer: datasetWriter,
             logger,
           }),
+          spanSearch: store.spanSearch,
+          reviewQueue: createReviewQueue({ repository: store.reviewClaims }),
+          webAssets: roles.has('api') ? await buildWebAssets() : undefined,
           spanRetentionDays: config.spanRetentionDays,
+          maxBodyBytes: config.apiMaxBodyBytes,
           logger,
           ready: () => store.ping(),
         }),
@@ -249,10 +280,11 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
       const receiverOptions = {
         host: config.host,
         authenticator,
-        publish: (spans: readonly Span[]) => spanBus.publish(spans),
+        publish: (spans: readonly Span[], sizeBytes: number) => spanBus.publish(spans, sizeBytes),
         publishContent: (events: readonly SpanContentEvent[]) => contentBus.publish(events),
         logger,
         metrics,
+        spanLimits: config.spanLimits,
       }
       const httpReceiver = createOtlpHttpReceiver({ ...receiverOptions, port: config.otlpHttpPort })
       const grpcReceiver = createOtlpGrpcReceiver({ ...receiverOptions, port: config.otlpGrpcPort })

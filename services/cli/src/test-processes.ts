@@ -90,7 +90,13 @@ export async function startSpansiftProcess(
     },
   )
   const tracked = track(child)
-  await waitFor(tracked, /"msg":"spansift started"/, `spansift --role ${roles.join(',')}`)
+  try {
+    await waitFor(tracked, /"msg":"spansift started"/, `spansift --role ${roles.join(',')}`)
+  } catch (error) {
+    // A process that never became ready is not left running (it would keep the test alive).
+    await tracked.kill()
+    throw error
+  }
   return tracked
 }
 

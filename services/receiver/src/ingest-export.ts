@@ -7,7 +7,9 @@ import { decodeExportTraceRequestJson } from '@spansift/core/otlp/decode-json'
 import { decodeExportTraceRequestProtobuf } from '@spansift/core/otlp/decode-protobuf'
 import { normalizeExportTraceRequest } from '@spansift/core/otlp/normalize'
 import type { OtlpExportTraceRequest, OtlpFormat } from '@spansift/core/otlp/otlp-types'
+import { DEFAULT_SPAN_LIMITS, type SpanLimits } from '@spansift/core/otlp/span-limits'
 import type { Span } from '@spansift/core/span-model'
+import { isPermanentStorageError } from '@spansift/core/storage-errors'
 import { BodyError } from './read-body.ts'
 
 /** The transport an export came over: a metrics label. */
@@ -16,11 +18,13 @@ export type Transport = 'http' | 'grpc'
 /** What a receiver needs to take an export: who may send, and where accepted spans go. */
 export interface IngestDeps {
   authenticator: Authenticator
-  /** Takes accepted spans; resolves once they are durable. */
-  publish(spans: readonly Span[]): Promise<void>
+  /** Takes accepted spans (decoded from an export of `sizeBytes`); resolves once they are durable. */
+  publish(spans: readonly Span[], sizeBytes: number): Promise<void>
   logger: Logger
   /** The ingest metrics of this process (see `createIngestMetrics`); none by default. */
   metrics?: IngestMetrics
+  /** What one span may carry, and when; `DEFAULT_SPAN_LIMITS` by default. */
+  spanLimits?: SpanLimits
 }
 
 /** One export, as any transport hands it over. */
@@ -88,7 +92,7 @@ export interface IngestMetrics {
 }
 
 /** Why spans of a decoded export were not stored. */
-export type SpanRejection = 'bad_ids' | 'overloaded' | 'unavailable'
+export type SpanRejection = 'invalid' | 'storage_refused' | 'overloaded' | 'unavailable'
 
 /** Creates the ingest metrics on `metrics` (both receivers of a process share them). */
 export function createIngestMetrics(metrics: Metrics): IngestMetrics {
@@ -104,7 +108,7 @@ export function createIngestMetrics(metrics: Metrics): IngestMetrics {
   })
   const rejected = metrics.counter({
     name: 'spansift_spans_rejected_total',
-    help: 'Spans of decoded exports that were not stored, by transport and reason (bad_ids, overloaded, unavailable). Requests refused before decoding count in spansift_export_duration_seconds_count by outcome.',
+    help: 'Spans of decoded exports that were not stored, by transport and reason (invalid: bad ids, timestamps or over the span limits; storage_refused; overloaded; unavailable). Requests refused before decoding count in spansift_export_duration_seconds_count by outcome.',
     labelNames: ['transport', 'reason'],
   })
   const duration = metrics.histogram({
@@ -145,8 +149,8 @@ export async function ingestExport(deps: IngestDeps, request: IngestRequest): Pr
 
 /**
  * Decides one OTLP trace export: authenticate the key (an
- * application key; the admin key cannot export), decode, normalize (spans with bad ids
- * are rejected and counted), publish, and say how it went. Unexpected errors are thrown;
+ * application key; the admin key cannot export), decode, normalize (spans with bad ids,
+ * timestamps outside the window, or over the span limits are rejected and counted), publish, and say how it went. Unexpected errors are thrown;
  * the transport answers them as internal errors.
  */
 async function decideExport(
@@ -192,12 +196,13 @@ async function decideExport(
   }
   const { spans, rejectedSpans, rejectionMessage } = normalizeExportTraceRequest(decoded, {
     applicationId: principal.applicationId,
+    limits: deps.spanLimits ?? DEFAULT_SPAN_LIMITS,
   })
   metrics.spansReceived(request.transport, spans.length + rejectedSpans)
-  if (rejectedSpans > 0) metrics.spansRejected(request.transport, 'bad_ids', rejectedSpans)
+  if (rejectedSpans > 0) metrics.spansRejected(request.transport, 'invalid', rejectedSpans)
 
   try {
-    await deps.publish(spans)
+    await deps.publish(spans, body.length)
   } catch (error) {
     if (error instanceof BusUnavailableError) {
       metrics.spansRejected(request.transport, error.reason, spans.length)
@@ -206,6 +211,13 @@ async function decideExport(
         message: error.message,
         retryAfterSeconds: error.retryAfterSeconds,
       }
+    }
+    if (isPermanentStorageError(error)) {
+      // Storage refused these spans (other requests' spans were stored): resending them
+      // would fail the same way, so the answer is permanent and the exporter drops them.
+      metrics.spansRejected(request.transport, 'storage_refused', spans.length)
+      deps.logger.warn('export refused by storage; answering invalid', { spans: spans.length, error })
+      return { kind: 'invalid', message: `storage refused the spans: ${error.message}` }
     }
     // Storage failed: nothing was acknowledged, the exporter keeps the spans and retries.
     metrics.spansRejected(request.transport, 'unavailable', spans.length)

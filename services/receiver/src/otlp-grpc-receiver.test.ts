@@ -12,8 +12,9 @@ import { BusUnavailableError } from '@spansift/bus/span-bus'
 import type { Authenticator } from '@spansift/core/authenticator'
 import { silentLogger } from '@spansift/core/logger'
 import { encodeExportTraceRequestProtobuf } from '@spansift/core/otlp/encode-protobuf'
-import { RpcStatusType } from '@spansift/core/otlp/proto-schema'
 import { RETRY_INFO_TYPE_URL } from '@spansift/core/otlp/responses'
+import { RpcStatusType } from '@spansift/core/otlp/test-proto-schema'
+import { StorageRejectedError } from '@spansift/core/storage-errors'
 import {
   createOtlpGrpcReceiver,
   type OtlpGrpcReceiver,
@@ -147,6 +148,14 @@ describe('OTLP/gRPC statuses', () => {
     assert.equal(error?.code, status.UNAVAILABLE)
     assert.match(error.details, /could not be stored/)
     assert.equal(retryDelaySeconds(error), 2)
+  })
+
+  test('storage refusing the spans is INVALID_ARGUMENT with the reason, not retryable', async () => {
+    failure = new StorageRejectedError('Cannot parse DateTime', { code: 41 })
+    const error = await exportOnce()
+    assert.equal(error?.code, status.INVALID_ARGUMENT)
+    assert.match(error.details, /storage refused the spans: Cannot parse DateTime/)
+    assert.deepEqual(error.metadata.get('grpc-status-details-bin'), [])
   })
 
   test('an unreachable key store is UNAVAILABLE with RetryInfo', async () => {

@@ -18,6 +18,7 @@ import {
   encodeExportTraceResponse,
   encodeRetryStatus,
 } from '@spansift/core/otlp/responses'
+import type { SpanLimits } from '@spansift/core/otlp/span-limits'
 import type { SpanContentEvent } from '@spansift/core/span-content-event'
 import type { Span } from '@spansift/core/span-model'
 import {
@@ -45,13 +46,15 @@ export interface OtlpGrpcReceiverOptions {
   host: string
   port: number
   authenticator: Authenticator
-  /** Takes accepted spans; resolves once they are durable. */
-  publish(spans: readonly Span[]): Promise<void>
+  /** Takes accepted spans (decoded from an export of `sizeBytes`); resolves once they are durable. */
+  publish(spans: readonly Span[], sizeBytes: number): Promise<void>
   /** Takes GenAI content events of LogsService/Export; without it the logs service is not served. */
   publishContent?(events: readonly SpanContentEvent[]): Promise<void>
   logger: Logger
   /** Where export metrics go (`spansift_spans_*`, `spansift_export_duration_seconds`); nowhere by default. */
   metrics?: Metrics
+  /** What one span may carry, and when; `DEFAULT_SPAN_LIMITS` by default. */
+  spanLimits?: SpanLimits
   maxMessageBytes?: number
 }
 
@@ -102,6 +105,7 @@ export function createOtlpGrpcReceiver(options: OtlpGrpcReceiverOptions): OtlpGr
     publish: options.publish,
     logger,
     metrics: createIngestMetrics(options.metrics ?? noopMetrics),
+    ...(options.spanLimits ? { spanLimits: options.spanLimits } : {}),
   }
   const publishContent = options.publishContent
   const logsDeps: LogsIngestDeps | undefined = publishContent && {

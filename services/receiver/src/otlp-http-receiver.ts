@@ -11,6 +11,7 @@ import {
   encodeExportTraceResponse,
   encodeRpcStatus,
 } from '@spansift/core/otlp/responses'
+import type { SpanLimits } from '@spansift/core/otlp/span-limits'
 import type { SpanContentEvent } from '@spansift/core/span-content-event'
 import type { Span } from '@spansift/core/span-model'
 import {
@@ -59,13 +60,15 @@ export interface OtlpHttpReceiverOptions {
   host: string
   port: number
   authenticator: Authenticator
-  /** Takes accepted spans; resolves once they are durable. */
-  publish(spans: readonly Span[]): Promise<void>
+  /** Takes accepted spans (decoded from an export of `sizeBytes`); resolves once they are durable. */
+  publish(spans: readonly Span[], sizeBytes: number): Promise<void>
   /** Takes GenAI content events of `POST /v1/logs`; without it there is no logs endpoint. */
   publishContent?(events: readonly SpanContentEvent[]): Promise<void>
   logger: Logger
   /** Where export metrics go (`spansift_spans_*`, `spansift_export_duration_seconds`); nowhere by default. */
   metrics?: Metrics
+  /** What one span may carry, and when; `DEFAULT_SPAN_LIMITS` by default. */
+  spanLimits?: SpanLimits
   maxBodyBytes?: number
 }
 
@@ -93,12 +96,14 @@ const CONTENT_TYPES: Record<OtlpFormat, string> = {
  */
 export function createOtlpHttpReceiver(options: OtlpHttpReceiverOptions): OtlpHttpReceiver {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
+  const drainLimitBytes = 2 * maxBodyBytes
   const logger = options.logger.child({ component: 'otlp-http' })
   const deps: IngestDeps = {
     authenticator: options.authenticator,
     publish: options.publish,
     logger,
     metrics: createIngestMetrics(options.metrics ?? noopMetrics),
+    ...(options.spanLimits ? { spanLimits: options.spanLimits } : {}),
   }
   const publishContent = options.publishContent
   const logsDeps: LogsIngestDeps | undefined = publishContent && {
@@ -210,12 +215,11 @@ export function createOtlpHttpReceiver(options: OtlpHttpReceiverOptions): OtlpHt
       'content-type': CONTENT_TYPES[answer.format],
       'content-length': bodyLength,
       ...answer.headers,
-      // A body we stopped reading cannot be followed by another request on this connection;
-      // while shutting down, no connection is kept alive (a busy one would hold the port open).
-      ...(request.complete && !stopping ? {} : { connection: 'close' }),
+      // While shutting down, no connection is kept alive (a busy one would hold the port open).
+      ...(stopping ? { connection: 'close' } : {}),
     })
     response.end(answer.body)
-    if (!request.complete) response.on('finish', () => request.destroy())
+    if (!request.complete) response.on('finish', () => discardRest(request, drainLimitBytes))
   }
 
   function status(code: number, rpcCode: number, message: string, format: OtlpFormat): Answer {
@@ -254,6 +258,28 @@ export function createOtlpHttpReceiver(options: OtlpHttpReceiverOptions): OtlpHt
       server = undefined
     },
   }
+}
+
+/** How long the rest of a refused body is read and discarded at most. */
+const DRAIN_MAX_MS = 10_000
+
+/**
+ * Reads and discards the rest of a body the answer did not need (a 413, a refused key),
+ * so the client reads the answer: closing a connection the client is still writing to
+ * makes the kernel reset it, and the client sees a reset instead of the 413 and retries.
+ * A body that goes on past `limitBytes` more, or for `DRAIN_MAX_MS`, is cut off.
+ */
+function discardRest(request: IncomingMessage, limitBytes: number): void {
+  let discarded = 0
+  const cutOff = () => request.destroy()
+  const timer = setTimeout(cutOff, DRAIN_MAX_MS)
+  timer.unref()
+  request.on('data', (chunk: Buffer) => {
+    discarded += chunk.length
+    if (discarded > limitBytes) cutOff()
+  })
+  request.once('close', () => clearTimeout(timer))
+  request.resume()
 }
 
 function formatOf(contentType: string | undefined): OtlpFormat | undefined {

@@ -37,15 +37,33 @@ test('missing paths resolve to undefined; a null attribute is null', () => {
   assert.equal(resolveAttributePath(span, 'nothing'), null)
 })
 
+test('a path walks into JSON held in a string attribute', () => {
+  const s = testSpan({
+    attributes: {
+      'gen_ai.input.messages':
+        '[{"role":"system","parts":[]},{"role":"user","parts":[{"type":"text","content":"hi"}]}]',
+      text: '{not json',
+    },
+  })
+  assert.equal(resolveAttributePath(s, 'gen_ai.input.messages.1.parts.0.content'), 'hi')
+  assert.deepEqual(resolveAttributePath(s, 'gen_ai.input.messages.0'), { role: 'system', parts: [] })
+  assert.equal(resolveAttributePath(s, 'text.not'), undefined)
+})
+
 test('semantic aliases resolve after built-ins; attributes.<name> reaches a literal attribute', () => {
   const openInference = testSpan({
     attributes: { 'input.value': 'question', 'llm.model_name': 'claude', input: 'literal', constructor: 'c' },
   })
-  assert.equal(resolveAttributePath(openInference, 'input'), 'question')
+  assert.equal(resolveAttributePath(openInference, 'input_text'), 'question')
+  assert.deepEqual(resolveAttributePath(openInference, 'input'), [
+    { role: 'user', parts: [{ type: 'text', content: 'question' }] },
+  ])
   assert.equal(resolveAttributePath(openInference, 'attributes.input'), 'literal')
   assert.equal(resolveAttributePath(openInference, 'model'), 'claude')
   assert.equal(resolveAttributePath(openInference, 'output'), undefined)
-  assert.deepEqual(resolveAttributePath(span, 'input'), [{ role: 'user', content: 'hi' }])
+  assert.deepEqual(resolveAttributePath(span, 'input'), [
+    { role: 'user', parts: [{ type: 'text', content: 'hi' }] },
+  ])
   assert.equal(resolveAttributePath(span, 'model'), 'gpt-4o')
   // Object.prototype's names are attribute keys like any other.
   assert.equal(resolveAttributePath(openInference, 'constructor'), 'c')

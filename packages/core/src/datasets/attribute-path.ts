@@ -1,4 +1,13 @@
-import { isSemanticAlias, resolveSemanticAlias } from '../rules/semantic-fields.ts'
+import { walkValue } from '../attribute-walk.ts'
+import {
+  type AliasName,
+  aliasSourceValue,
+  hasValue,
+  isKeyedAlias,
+  isSemanticAlias,
+  KEYED_ALIASES,
+  MESSAGE_ALIASES,
+} from '../rules/semantic-fields.ts'
 import type { AttributeValue, Span } from '../span-model.ts'
 import { formatRfc3339Nano } from '../time.ts'
 
@@ -28,12 +37,12 @@ export const BUILT_IN_PATHS = Object.keys(BUILT_INS)
 
 /**
  * Resolves an attribute path against a span: a built-in (`trace.id`, `span.name`, …),
- * else a semantic alias (`input`, `output`, `model`: the first non-null value among the
- * span attributes of the conventions it may be recorded with, in the order of
- * rules/semantic-fields.ts), else the span's attributes, else its resource attributes.
- * Attribute keys keep their dots (`gen_ai.request.model` is one key); when no key matches the whole path, the
- * longest matching key prefix is taken and the rest walks into the value's structure
- * (`gen_ai.prompt.0.content`). `attributes.x` / `resource.x` force one source.
+ * else a semantic alias (`input`, `input_text`, `model`, …: rules/semantic-fields.ts), else
+ * the span's attributes, else its resource attributes. Attribute keys keep their dots
+ * (`gen_ai.request.model` is one key); when no key matches the whole path, the longest
+ * matching key prefix is taken and the rest walks into the value (attribute-walk.ts),
+ * JSON held in a string included (`gen_ai.input.messages.1.parts.0.content`).
+ * `attributes.x` / `resource.x` force one source.
  * Returns undefined when the path resolves to nothing. Pure; the rules feature reuses it.
  */
 export function resolveAttributePath(span: Span, path: string): AttributeValue | undefined {
@@ -41,7 +50,7 @@ export function resolveAttributePath(span: Span, path: string): AttributeValue |
   if (path.startsWith('resource.')) return lookup(span.resourceAttributes, path.slice('resource.'.length))
   // hasOwn: `constructor` and the like are attribute keys, not Object.prototype's.
   if (Object.hasOwn(BUILT_INS, path)) return BUILT_INS[path]!(span)
-  if (isSemanticAlias(path)) return resolveSemanticAlias(span.attributes, path)
+  if (isSemanticAlias(path)) return resolveSemanticAlias(span, path)
   const own = lookup(span.attributes, path)
   if (own !== undefined) return own
   return lookup(span.resourceAttributes, path)
@@ -55,23 +64,19 @@ function lookup(attributes: Record<string, AttributeValue>, path: string): Attri
   for (let cut = parts.length - 1; cut >= 1; cut--) {
     const key = parts.slice(0, cut).join('.')
     if (Object.hasOwn(attributes, key)) {
-      const found = walk(attributes[key] as AttributeValue, parts.slice(cut))
+      const found = walkValue(attributes[key] as AttributeValue, parts.slice(cut))
       if (found !== undefined) return found
     }
   }
   return undefined
 }
 
-function walk(value: AttributeValue, rest: string[]): AttributeValue | undefined {
-  let current: AttributeValue | undefined = value
-  for (const step of rest) {
-    if (current === null || current === undefined || typeof current !== 'object') return undefined
-    if (Array.isArray(current)) {
-      if (!/^\d+$/.test(step)) return undefined
-      current = current[Number(step)]
-    } else {
-      current = Object.hasOwn(current, step) ? current[step] : undefined
-    }
+/** An alias's value, undefined when it has none. */
+export function resolveSemanticAlias(span: Span, name: AliasName): AttributeValue | undefined {
+  if (!isKeyedAlias(name)) return MESSAGE_ALIASES[name](span)
+  for (const source of KEYED_ALIASES[name]) {
+    const value = aliasSourceValue(span.attributes, source, walkValue)
+    if (hasValue(value)) return value
   }
-  return current
+  return undefined
 }

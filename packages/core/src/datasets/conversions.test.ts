@@ -28,10 +28,13 @@ test('chat fine-tuning: a single input becomes the user turn, the reviewed answe
       expectedOutput: null,
     }),
     {
-      messages: [
-        { role: 'user', content: 'hi?' },
-        { role: 'assistant', content: 'hello' },
-      ],
+      ok: true,
+      example: {
+        messages: [
+          { role: 'user', content: 'hi?' },
+          { role: 'assistant', content: 'hello' },
+        ],
+      },
     },
   )
   assert.deepEqual(
@@ -41,16 +44,19 @@ test('chat fine-tuning: a single input becomes the user turn, the reviewed answe
       expectedOutput: 'reviewed',
     }),
     {
-      messages: [
-        { role: 'system', content: 'be brief' },
-        { role: 'user', content: 'q: a\nctx: b' },
-        { role: 'assistant', content: 'reviewed' },
-      ],
+      ok: true,
+      example: {
+        messages: [
+          { role: 'system', content: 'be brief' },
+          { role: 'user', content: 'q: a\nctx: b' },
+          { role: 'assistant', content: 'reviewed' },
+        ],
+      },
     },
   )
 })
 
-test('chat fine-tuning: recorded conversations are kept; rows without an answer are skipped', () => {
+test('chat fine-tuning: recorded conversations are kept; rows without an answer are named', () => {
   const conversation = JSON.stringify([
     { role: 'system', content: 's' },
     { role: 'user', content: 'u' },
@@ -63,21 +69,79 @@ test('chat fine-tuning: recorded conversations are kept; rows without an answer 
       expectedOutput: null,
     }),
     {
-      messages: [
-        { role: 'system', content: 's' },
-        { role: 'user', content: 'u' },
-        { role: 'assistant', content: 'new' },
-      ],
+      ok: true,
+      example: {
+        messages: [
+          { role: 'system', content: 's' },
+          { role: 'user', content: 'u' },
+          { role: 'assistant', content: 'new' },
+        ],
+      },
     },
   )
-  assert.equal(
-    rowToChatExample({ inputs: { q: 'a' }, expected_outputs: {}, expectedOutput: null }),
-    undefined,
-  )
-  assert.equal(
-    rowToChatExample({ inputs: {}, expected_outputs: { a: 'b' }, expectedOutput: null }),
-    undefined,
-  )
+  assert.deepEqual(rowToChatExample({ inputs: { q: 'a' }, expected_outputs: {}, expectedOutput: null }), {
+    ok: false,
+    reason: 'no assistant answer (expected_output or expected_outputs)',
+  })
+  assert.deepEqual(rowToChatExample({ inputs: {}, expected_outputs: { a: 'b' }, expectedOutput: null }), {
+    ok: false,
+    reason: 'no user message in the inputs',
+  })
+})
+
+test('chat fine-tuning: message-model rows keep tool calls, tool results, tools and images', () => {
+  const conversion = rowToChatExample({
+    inputs: {
+      system: 'You are terse.',
+      messages: [
+        {
+          role: 'user',
+          parts: [
+            { type: 'text', content: 'Weather in Paris? And this photo?' },
+            { type: 'media', modality: 'image', url: 'https://example.com/p.png' },
+          ],
+        },
+        {
+          role: 'assistant',
+          parts: [{ type: 'tool_call', id: 'c1', name: 'get_weather', arguments: { city: 'Paris' } }],
+        },
+        { role: 'tool', parts: [{ type: 'tool_result', id: 'c1', result: { temperature_c: 18 } }] },
+      ],
+      tools: [{ name: 'get_weather', description: 'Weather.', parameters: { type: 'object' } }],
+    },
+    expected_outputs: { answer: [{ role: 'assistant', parts: [{ type: 'text', content: '18 degrees.' }] }] },
+    expectedOutput: null,
+  })
+  assert.deepEqual(conversion, {
+    ok: true,
+    example: {
+      messages: [
+        { role: 'system', content: 'You are terse.' },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'Weather in Paris? And this photo?' },
+            { type: 'image_url', image_url: { url: 'https://example.com/p.png' } },
+          ],
+        },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [
+            { id: 'c1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+          ],
+        },
+        { role: 'tool', tool_call_id: 'c1', content: '{"temperature_c":18}' },
+        { role: 'assistant', content: '18 degrees.' },
+      ],
+      tools: [
+        {
+          type: 'function',
+          function: { name: 'get_weather', description: 'Weather.', parameters: { type: 'object' } },
+        },
+      ],
+    },
+  })
 })
 
 const trace = [
@@ -124,8 +188,10 @@ test('add-trace, trace mode: anchors on the earliest root and borrows input/outp
   const { mode, anchor, row } = buildTraceRow([...trace].reverse())
   assert.equal(mode, 'trace')
   assert.equal(anchor.spanId, 'aaaaaaaaaaaaaaaa')
-  assert.deepEqual(row.inputs, { input: 'question?' })
-  assert.deepEqual(row.expected_outputs, { output: 'answer.' })
+  assert.deepEqual(row.inputs, { input: [{ role: 'user', parts: [{ type: 'text', content: 'question?' }] }] })
+  assert.deepEqual(row.expected_outputs, {
+    output: [{ role: 'assistant', parts: [{ type: 'text', content: 'answer.' }] }],
+  })
   assert.equal(row.metadata.span_name, 'workflow')
 })
 
@@ -133,7 +199,7 @@ test('add-trace, span mode: the span and its direct children become the columns'
   const { mode, anchor, row } = buildTraceRow(trace, 'aaaaaaaaaaaaaaaa')
   assert.equal(mode, 'span')
   assert.equal(anchor.name, 'workflow')
-  assert.deepEqual(row.inputs, { retrieve: 'doc 1', chat: 'answer.', 'retrieve #2': '{"k":1}' })
+  assert.deepEqual(row.inputs, { retrieve: 'doc 1', chat: 'answer.', 'retrieve #2': { k: 1 } })
   assert.throws(
     () => buildTraceRow(trace, 'ffffffffffffffff'),
     (e: unknown) => e instanceof SpansiftError && e.code === 'not_found',

@@ -1,3 +1,5 @@
+import type { AttributeValue } from '../span-model.ts'
+
 /**
  * The dataset domain: datasets, their versions, and the rows (items) people review.
  * Plain data; storage and HTTP translate to and from these shapes.
@@ -39,10 +41,11 @@ export interface MediaReference {
 }
 
 /**
- * One cell of a row. Text stays text; numbers and booleans stay themselves; images
- * and PDFs become references; complex values (objects, arrays) are JSON text.
+ * One cell of a row: JSON. Text stays text; numbers and booleans stay themselves; images
+ * and PDFs become references; structures (message lists, objects, arrays) stay structures,
+ * stored and returned as JSON values, never as JSON text in a string.
  */
-export type DatasetValue = string | number | boolean | MediaReference
+export type DatasetValue = Exclude<AttributeValue, null> | MediaReference
 
 /** One bucket of a row: field key → value. A field whose path resolved to nothing is absent. */
 export type RowBucket = Record<string, DatasetValue>

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { applyMapping } from './mapping.ts'
+import { applyMapping, unresolvedMappingFields, unresolvedMappingWarning } from './mapping.ts'
 import { testSpan } from './test-span.ts'
 import { mediaReference, toDatasetValue } from './values.ts'
 
@@ -15,7 +15,7 @@ test('the mapping fills each bucket; missing and null paths are left out', () =>
     inputs: { question: 'Where is my order?' },
     expected_outputs: { answer: 'It ships tomorrow.' },
     metadata: { trace_id: '0af7651916cd43dd8448eb211c80319c', model: 'gpt-4o', tokens: 42 },
-    extras: { prompt: '[{"role":"user","content":"hi"}]' },
+    extras: { prompt: [{ role: 'user', content: 'hi' }] },
   })
 })
 
@@ -41,6 +41,25 @@ test('images and PDFs as URLs, paths or data URIs become references; other text 
   assert.equal(toDatasetValue('https://example.com/page'), 'https://example.com/page')
   assert.equal(toDatasetValue('and/or'), 'and/or')
   assert.equal(toDatasetValue(true), true)
-  assert.equal(toDatasetValue({ a: [1, 2] }), '{"a":[1,2]}')
+  assert.deepEqual(toDatasetValue({ a: [1, 2, Number.NaN] }), { a: [1, 2, null] })
   assert.equal(toDatasetValue(null), undefined)
+})
+
+test('a mapping field that resolves in no row is named in a warning', () => {
+  const mapping = {
+    inputs: { question: 'input_text', model: 'model' },
+    expected_outputs: { answer: 'output_text' },
+  }
+  const withContent = testSpan({
+    attributes: { 'gen_ai.input.messages': '[{"role":"user","parts":[{"type":"text","content":"q"}]}]' },
+  })
+  const rows = [applyMapping(testSpan({ attributes: {} }), mapping), applyMapping(withContent, mapping)]
+  const fields = unresolvedMappingFields(mapping, rows)
+  assert.deepEqual(fields, ['inputs.model', 'expected_outputs.answer'])
+  assert.equal(
+    unresolvedMappingWarning(mapping, fields, rows.length),
+    'mapping resolved to nothing in all 2 rows: inputs.model (model), expected_outputs.answer (output_text)',
+  )
+  assert.deepEqual(unresolvedMappingFields(mapping, []), [])
+  assert.equal(unresolvedMappingWarning(mapping, [], 3), undefined)
 })

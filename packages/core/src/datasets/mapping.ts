@@ -32,3 +32,34 @@ export function applyMapping(span: Span, mapping: DatasetMapping): MappedRow {
   }
   return row
 }
+
+/**
+ * The mapping's fields (`inputs.question`, …) that resolved to nothing in every one of
+ * `rows` (mapped with that mapping): most likely a path no span records, or content the
+ * instrumentation never sent (content capture off, content sent as log records that did
+ * not arrive). [] when there are no rows.
+ */
+export function unresolvedMappingFields(mapping: DatasetMapping, rows: readonly MappedRow[]): string[] {
+  if (rows.length === 0) return []
+  const fields: string[] = []
+  for (const bucket of BUCKETS) {
+    for (const key of Object.keys(mapping[bucket] ?? {})) {
+      if (!rows.some((row) => Object.hasOwn(row[bucket], key))) fields.push(`${bucket}.${key}`)
+    }
+  }
+  return fields
+}
+
+/** The warning for unresolved mapping fields, undefined when there are none. */
+export function unresolvedMappingWarning(
+  mapping: DatasetMapping,
+  fields: readonly string[],
+  rowCount: number,
+): string | undefined {
+  if (fields.length === 0) return undefined
+  const named = fields.map((f) => {
+    const [bucket, key] = f.split(/\.(.*)/s) as [keyof DatasetMapping, string]
+    return `${f} (${mapping[bucket]?.[key]})`
+  })
+  return `mapping resolved to nothing in all ${rowCount} row${rowCount === 1 ? '' : 's'}: ${named.join(', ')}`
+}

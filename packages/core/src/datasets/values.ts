@@ -39,14 +39,16 @@ function safePathname(url: string): string | undefined {
 
 /**
  * Turns a resolved attribute value into a dataset cell: text stays text (unless it
- * is an image/PDF reference), numbers and booleans stay, objects and arrays become
- * their JSON text. `null` carries no value and yields undefined, like a missing path.
+ * is an image/PDF reference), numbers and booleans stay, objects and arrays stay
+ * structures (a non-finite number inside one becomes null, as JSON writes it). `null`
+ * carries no value and yields undefined, like a missing path.
  */
 export function toDatasetValue(value: AttributeValue | undefined): DatasetValue | undefined {
   if (value === undefined || value === null) return undefined
   if (typeof value === 'string') return mediaReference(value) ?? value
-  if (typeof value === 'number' || typeof value === 'boolean') return value
-  return JSON.stringify(value)
+  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined
+  if (typeof value === 'boolean') return value
+  return JSON.parse(JSON.stringify(value)) as DatasetValue
 }
 
 /** True for a media reference cell. */

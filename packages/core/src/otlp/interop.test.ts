@@ -18,7 +18,7 @@ import { decodeExportTraceRequestJson } from './decode-json.ts'
 import { decodeExportTraceRequestProtobuf } from './decode-protobuf.ts'
 import { encodeExportTraceRequestProtobuf } from './encode-protobuf.ts'
 import { normalizeExportTraceRequest } from './normalize.ts'
-import { ExportTraceServiceRequestType } from './proto-schema.ts'
+import { ExportTraceServiceRequestType } from './test-proto-schema.ts'
 
 const APP = '0b6c2a0e-6a43-4d56-9d0f-3f9e1c1e8a01'
 const PROMPT = 'Summarize: « OpenTelemetry traces are trees of spans. » 🌲'

@@ -16,6 +16,7 @@ import type {
   OtlpSpanEvent,
   OtlpSpanLink,
 } from './otlp-types.ts'
+import { type SpanLimits, spanLimitViolation } from './span-limits.ts'
 
 /** How normalization decides which application owns the spans. */
 export interface NormalizeOptions {
@@ -26,6 +27,13 @@ export interface NormalizeOptions {
    * bus), the resource attribute the bus stamped (`spansToExportRequest`) is used.
    */
   applicationId?: string
+  /**
+   * The per-span limits and time window spans must respect (the receivers pass them);
+   * spans over them are rejected like spans with bad ids. None: ids are checked only.
+   */
+  limits?: SpanLimits
+  /** The current time in Unix ms, for the time window (`Date.now()` by default). */
+  nowMs?: number
 }
 
 /** The spans that passed validation, and an account of those that did not. */
@@ -43,8 +51,9 @@ const MAX_REASONS_LISTED = 5
 /**
  * Turns a decoded request into span-model spans. Spans OTLP calls invalid (trace id not 16
  * bytes or all zeros, span id not 8 bytes or all zeros, parent span id neither empty nor
- * 8 bytes) and spans without an application id are rejected, counted and explained, never
- * thrown: OTLP wants the rest of the batch accepted (partial success).
+ * 8 bytes), spans over `options.limits` (see `spanLimitViolation`) and spans without an
+ * application id are rejected, counted and explained, never thrown: OTLP wants the rest
+ * of the batch accepted (partial success).
  *
  * Spans of one resource share one frozen `resourceAttributes` object: copying it per span
  * would cost more than the rest of the span. Copy it before changing it.
@@ -56,6 +65,8 @@ export function normalizeExportTraceRequest(
   const spans: Span[] = []
   const rejections = new Rejections()
   const forcedApplicationId = options.applicationId
+  const limits = options.limits
+  const nowMs = options.nowMs ?? Date.now()
   for (const resourceSpans of request.resourceSpans) {
     const resourceKeyValues = resourceSpans.resource.attributes
     const stamp = stringAttribute(resourceKeyValues, APPLICATION_ID_ATTRIBUTE)
@@ -75,7 +86,7 @@ export function normalizeExportTraceRequest(
       const scopeName = scopeSpans.scope.name
       const scopeVersion = scopeSpans.scope.version
       for (const span of scopeSpans.spans) {
-        const problem = validateIds(span)
+        const problem = validateIds(span) ?? (limits && spanLimitViolation(span, limits, nowMs))
         if (problem !== undefined) {
           rejections.add(problem, 1)
           continue

@@ -4,8 +4,8 @@ import { OtlpDecodeError } from './decode-error.ts'
 import { decodeExportTraceRequestProtobuf } from './decode-protobuf.ts'
 import { encodeExportTraceRequestProtobuf } from './encode-protobuf.ts'
 import { bytesToHex } from './hex.ts'
-import { ExportTraceServiceRequestType } from './proto-schema.ts'
 import { BEYOND_SAFE, genAiRequest, genAiSpan, hex, str } from './test-fixtures.ts'
+import { ExportTraceServiceRequestType } from './test-proto-schema.ts'
 
 /** protobufjs's own decoding of our bytes, as plain objects with 64-bit values as strings. */
 function decodeWithProtobufjs(bytes: Uint8Array) {

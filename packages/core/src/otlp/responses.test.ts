@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import protobuf from 'protobufjs'
-import { ExportTraceServiceResponseType, RpcStatusType } from './proto-schema.ts'
 import {
   encodeExportTraceResponse,
   encodeRetryStatus,
   encodeRpcStatus,
   RETRY_INFO_TYPE_URL,
 } from './responses.ts'
+import { ExportTraceServiceResponseType, RpcStatusType } from './test-proto-schema.ts'
 
 describe('encodeExportTraceResponse', () => {
   it('is an empty message without partial success', () => {
@@ -48,6 +48,51 @@ describe('encodeRpcStatus', () => {
 
   it('encodes google.rpc.Status in JSON', () => {
     assert.deepEqual(JSON.parse(encodeRpcStatus(14, 'try later', 'json')), { code: 14, message: 'try later' })
+  })
+})
+
+describe('the hand-written encoding', () => {
+  // protobufjs, loading the .proto files, is the oracle: the same bytes, field for field.
+  const long = `${'é'.repeat(100)} 🌳 ${'x'.repeat(300)}`
+  it('matches protobufjs for export responses', () => {
+    for (const [rejectedSpans, errorMessage] of [
+      [2, 'x'],
+      [300, long],
+      [0, 'only a message'],
+      [2 ** 40, ''],
+    ] as const) {
+      const expected = ExportTraceServiceResponseType.encode(
+        ExportTraceServiceResponseType.fromObject({ partialSuccess: { rejectedSpans, errorMessage } }),
+      ).finish()
+      assert.deepEqual(
+        encodeExportTraceResponse({ rejectedSpans, errorMessage }, 'protobuf'),
+        new Uint8Array(expected),
+      )
+    }
+  })
+
+  it('matches protobufjs for statuses, with and without RetryInfo', () => {
+    for (const [code, message] of [
+      [3, 'bad'],
+      [14, long],
+      [0, ''],
+    ] as const) {
+      const expected = RpcStatusType.encode(RpcStatusType.fromObject({ code, message })).finish()
+      assert.deepEqual(encodeRpcStatus(code, message, 'protobuf'), new Uint8Array(expected))
+    }
+    const retryInfo = protobuf.Writer.create()
+      .uint32((1 << 3) | 2)
+      .fork()
+      .uint32((1 << 3) | 0)
+      .int64(300)
+      .ldelim()
+      .finish()
+    const expected = RpcStatusType.encode({
+      code: 8,
+      message: long,
+      details: [{ type_url: RETRY_INFO_TYPE_URL, value: retryInfo }],
+    }).finish()
+    assert.deepEqual(encodeRetryStatus(8, long, 299.5), new Uint8Array(expected))
   })
 })
 

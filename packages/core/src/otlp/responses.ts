@@ -1,10 +1,24 @@
-import protobuf from 'protobufjs'
 import type { OtlpFormat } from './otlp-types.ts'
-import {
-  ExportLogsServiceResponseType,
-  ExportTraceServiceResponseType,
-  RpcStatusType,
-} from './proto-schema.ts'
+import { ProtobufWriter } from './protobuf-writer.ts'
+
+/*
+ * The response messages, written with the hand-written protobuf writer of the request codec
+ * (one protobuf stack in production; the tests decode these with protobufjs loading the
+ * .proto files, so the field numbers are held to the contract):
+ *   ExportTraceServiceResponse { ExportTracePartialSuccess partial_success = 1 }
+ *   ExportTracePartialSuccess { int64 rejected_spans = 1; string error_message = 2 }
+ *   google.rpc.Status { int32 code = 1; string message = 2; repeated google.protobuf.Any details = 3 }
+ *   google.protobuf.Any { string type_url = 1; bytes value = 2 }
+ *   google.rpc.RetryInfo { google.protobuf.Duration retry_delay = 1 }
+ *   google.protobuf.Duration { int64 seconds = 1 }
+ * Proto3 leaves fields at their default (0, '') out.
+ */
+
+/** Encoding is synchronous: one writer serves every call. */
+const writer = new ProtobufWriter()
+
+/** The tag of field `field` with wire type `wireType` (0 varint, 2 length-delimited). */
+const tag = (field: number, wireType: 0 | 2): number => (field << 3) | wireType
 
 /** The partial-success part of an export response: how many spans were dropped, and why. */
 export interface ExportPartialSuccess {
@@ -45,17 +59,34 @@ export function encodeExportTraceResponse(
       },
     })
   }
-  const message = present
-    ? {
-        partialSuccess: {
-          rejectedSpans: partialSuccess.rejectedSpans,
-          errorMessage: partialSuccess.errorMessage,
-        },
-      }
-    : {}
-  return plain(
-    ExportTraceServiceResponseType.encode(ExportTraceServiceResponseType.fromObject(message)).finish(),
+  return encodePartialSuccess(
+    present ? partialSuccess.rejectedSpans : undefined,
+    partialSuccess?.errorMessage ?? '',
   )
+}
+
+/**
+ * The protobuf of an export response: field 1 the partial success, whose field 1 is the
+ * rejected count (int64) and field 2 the error message, for traces and logs alike. Without
+ * `rejected` (no partial success) the message is empty.
+ */
+function encodePartialSuccess(rejected: number | undefined, errorMessage: string): Uint8Array {
+  const w = writer
+  w.reset()
+  if (rejected !== undefined) {
+    w.uint32(tag(1, 2))
+    const at = w.beginMessage()
+    if (rejected !== 0) {
+      w.uint32(tag(1, 0))
+      w.int64(BigInt(rejected))
+    }
+    if (errorMessage !== '') {
+      w.uint32(tag(2, 2))
+      w.string(errorMessage)
+    }
+    w.endMessage(at)
+  }
+  return w.finish()
 }
 
 /** The partial-success part of a logs export response. */
@@ -67,12 +98,17 @@ export interface ExportLogsPartialSuccess {
 /**
  * Encodes an `ExportLogsServiceResponse` (HTTP 200 of `POST /v1/logs`, or the gRPC LogsService
  * answer), as `encodeExportTraceResponse` does for traces: empty without a partial success,
- * `rejectedLogRecords` as a decimal string in JSON.
+ * `rejectedLogRecords` as a decimal string in JSON. `ExportLogsPartialSuccess` has the field
+ * numbers of the traces' (int64 rejected_log_records = 1; string error_message = 2).
  */
 export function encodeExportLogsResponse(
   partialSuccess: ExportLogsPartialSuccess | undefined,
   format: 'protobuf',
 ): Uint8Array
+export function encodeExportLogsResponse(
+  partialSuccess: ExportLogsPartialSuccess | undefined,
+  format: 'json',
+): string
 export function encodeExportLogsResponse(
   partialSuccess: ExportLogsPartialSuccess | undefined,
   format: OtlpFormat,
@@ -93,9 +129,9 @@ export function encodeExportLogsResponse(
       },
     })
   }
-  const message = present ? { partialSuccess } : {}
-  return plain(
-    ExportLogsServiceResponseType.encode(ExportLogsServiceResponseType.fromObject(message)).finish(),
+  return encodePartialSuccess(
+    present ? partialSuccess.rejectedLogRecords : undefined,
+    partialSuccess?.errorMessage ?? '',
   )
 }
 
@@ -109,7 +145,21 @@ export function encodeRpcStatus(code: number, message: string, format: 'json'): 
 export function encodeRpcStatus(code: number, message: string, format: OtlpFormat): Uint8Array | string
 export function encodeRpcStatus(code: number, message: string, format: OtlpFormat): Uint8Array | string {
   if (format === 'json') return JSON.stringify({ code, message })
-  return plain(RpcStatusType.encode(RpcStatusType.fromObject({ code, message })).finish())
+  writer.reset()
+  writeStatusFields(code, message)
+  return writer.finish()
+}
+
+/** The `code` and `message` fields of a `google.rpc.Status`. */
+function writeStatusFields(code: number, message: string): void {
+  if (code !== 0) {
+    writer.uint32(tag(1, 0))
+    writer.int32(code)
+  }
+  if (message !== '') {
+    writer.uint32(tag(2, 2))
+    writer.string(message)
+  }
 }
 
 /** The `google.protobuf.Any` type URL of `google.rpc.RetryInfo`, as gRPC clients look it up. */
@@ -122,21 +172,24 @@ export const RETRY_INFO_TYPE_URL = 'type.googleapis.com/google.rpc.RetryInfo'
  * RESOURCE_EXHAUSTED only when it is there). `code` must equal the call's gRPC status.
  */
 export function encodeRetryStatus(code: number, message: string, retryDelaySeconds: number): Uint8Array {
-  // RetryInfo { google.protobuf.Duration retry_delay = 1 }, Duration { int64 seconds = 1 }:
-  // two nested fields, written directly rather than loading error_details.proto for them.
-  const retryInfo = protobuf.Writer.create()
-    .uint32((1 << 3) | 2)
-    .fork()
-    .uint32((1 << 3) | 0)
-    .int64(Math.max(0, Math.ceil(retryDelaySeconds)))
-    .ldelim()
-    .finish()
-  // protobufjs's built-in google.protobuf.Any keeps its snake_case field names.
-  const status = { code, message, details: [{ type_url: RETRY_INFO_TYPE_URL, value: retryInfo }] }
-  return plain(RpcStatusType.encode(status).finish())
-}
-
-/** protobufjs hands out Buffers in Node; callers get the plain Uint8Array the signature promises. */
-function plain(bytes: Uint8Array): Uint8Array {
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const w = writer
+  w.reset()
+  writeStatusFields(code, message)
+  w.uint32(tag(3, 2))
+  const any = w.beginMessage()
+  w.uint32(tag(1, 2))
+  w.string(RETRY_INFO_TYPE_URL)
+  w.uint32(tag(2, 2))
+  const retryInfo = w.beginMessage()
+  w.uint32(tag(1, 2))
+  const duration = w.beginMessage()
+  const seconds = Math.max(0, Math.ceil(retryDelaySeconds))
+  if (seconds !== 0) {
+    w.uint32(tag(1, 0))
+    w.int64(BigInt(seconds))
+  }
+  w.endMessage(duration)
+  w.endMessage(retryInfo)
+  w.endMessage(any)
+  return w.finish()
 }

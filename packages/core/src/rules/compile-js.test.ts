@@ -132,9 +132,9 @@ test('combinators', () => {
 test('semantic aliases, by convention and priority', () => {
   const withAttributes = (attributes: Attributes) => testSpan({ attributes })
   const input = (attributes: Attributes, expected: string) =>
-    assert.equal(holds({ field: 'input', equals: expected }, withAttributes(attributes)), true, expected)
+    assert.equal(holds({ field: 'input_text', equals: expected }, withAttributes(attributes)), true, expected)
   input({ 'gen_ai.prompt': 'old genai', 'input.value': 'openinference' }, 'old genai')
-  input({ 'input.value': 'openinference', 'llm.input_messages.0.message.content': 'msg' }, 'openinference')
+  input({ 'input.value': 'raw body', 'llm.input_messages.0.message.content': 'msg' }, 'msg')
   input({ 'traceloop.entity.input': 'workflow input' }, 'workflow input')
   input(
     {
@@ -151,17 +151,31 @@ test('semantic aliases, by convention and priority', () => {
     'gen_ai.completion.0.content': 'first choice',
     'gen_ai.completion.1.content': 'x',
   })
-  assert.equal(holds({ field: 'output', equals: 'first choice' }, output), true)
+  assert.equal(holds({ field: 'output_text', equals: 'first choice' }, output), true)
+  assert.equal(holds({ field: 'output', contains: '"content":"first choice"' }, output), true)
   const model = withAttributes({
     'gen_ai.response.model': 'gpt-4o-2024-08-06',
     'gen_ai.request.model': 'gpt-4o',
   })
   assert.equal(holds({ field: 'model', equals: 'gpt-4o' }, model), true)
+  assert.equal(holds({ field: 'response_model', equals: 'gpt-4o-2024-08-06' }, model), true)
   assert.equal(
     holds({ field: 'model', equals: 'claude' }, withAttributes({ 'llm.model_name': 'claude' })),
     true,
   )
   assert.equal(holds({ field: 'model', missing: true }, withAttributes({})), true)
+})
+
+test('paths walk into JSON held in a string attribute', () => {
+  const s = testSpan({
+    attributes: {
+      'gen_ai.input.messages':
+        '[{"role":"system","parts":[]},{"role":"user","parts":[{"type":"text","content":"hi there"}]}]',
+    },
+  })
+  assert.equal(holds({ field: 'gen_ai.input.messages.1.parts.0.content', equals: 'hi there' }, s), true)
+  assert.equal(holds({ field: 'gen_ai.input.messages.1.role', equals: 'user' }, s), true)
+  assert.equal(holds({ field: 'gen_ai.input.messages.2.role', exists: true }, s), false)
 })
 
 test('refused predicates do not compile', () => {

@@ -5,6 +5,8 @@
  * predicate.ts's; compile-sql.ts must agree, and the property test on the real engine
  * holds the two to it.
  */
+
+import { walkStep, walkValue } from '../attribute-walk.ts'
 import type { Attributes, AttributeValue, Span } from '../span-model.ts'
 import {
   type BuiltInName,
@@ -25,10 +27,11 @@ import {
 } from './predicate-check.ts'
 import {
   type AliasName,
-  type AliasSource,
+  aliasSourceValue,
   hasValue,
-  lastIndexedKey,
-  SEMANTIC_ALIASES,
+  isKeyedAlias,
+  KEYED_ALIASES,
+  MESSAGE_ALIASES,
 } from './semantic-fields.ts'
 
 export type SpanMatcher = (span: Span) => boolean
@@ -166,20 +169,23 @@ function spanTextGetter(ref: FieldRef): TextGetter<Span> {
   }
 }
 
-/** An alias: the first of its sources (span attributes) with a non-null value, mapped. */
+/**
+ * An alias, mapped: a keyed alias is the first of its sources (span attributes) with a
+ * non-null value; a message alias is read from the span's message model.
+ */
 function aliasGetter<T>(name: AliasName, map: (v: AttributeValue) => T): (s: Span) => T | undefined {
-  const sources: readonly AliasSource[] = SEMANTIC_ALIASES[name]
-  const getters = sources.map((source): ((a: Attributes) => AttributeValue | undefined) => {
-    if (source.kind === 'key') return keyGetter(source.key)
-    return (a) => {
-      const k = lastIndexedKey(a, source)
-      return k === undefined ? undefined : a[k]
+  if (!isKeyedAlias(name)) {
+    const read = MESSAGE_ALIASES[name]
+    return (s) => {
+      const v = read(s)
+      return v === undefined ? undefined : map(v)
     }
-  })
+  }
+  const sources = KEYED_ALIASES[name]
   return (s) => {
     const a = s.attributes
-    for (let i = 0; i < getters.length; i++) {
-      const v = getters[i]!(a)
+    for (let i = 0; i < sources.length; i++) {
+      const v = aliasSourceValue(a, sources[i]!, walkValue)
       if (hasValue(v)) return map(v)
     }
     return undefined
@@ -221,15 +227,9 @@ function cutsOf(path: string): Cut[] {
 
 function walk(value: AttributeValue, steps: Step[]): AttributeValue | undefined {
   let current: AttributeValue | undefined = value
-  for (let i = 0; i < steps.length; i++) {
-    if (current === null || current === undefined || typeof current !== 'object') return undefined
+  for (let i = 0; i < steps.length && current !== undefined; i++) {
     const step = steps[i]!
-    if (Array.isArray(current)) {
-      if (step.index < 0) return undefined
-      current = current[step.index]
-    } else {
-      current = Object.hasOwn(current, step.key) ? current[step.key] : undefined
-    }
+    current = walkStep(current, step.key, step.index)
   }
   return current
 }

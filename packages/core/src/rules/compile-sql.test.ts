@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
-import { predicateToSql } from './compile-sql.ts'
+import { isExactSql, predicateToSql } from './compile-sql.ts'
 import type { Predicate } from './predicate.ts'
 import { checkPredicate } from './predicate-check.ts'
 
@@ -48,9 +48,14 @@ test('a walk into an array indexes from 1, binding the value once', () => {
   const { sql, params } = predicateToSql({ field: 'a.0', exists: true })
   assert.match(
     sql,
-    /arrayElement\(arrayMap\(w0 -> if\(startsWith\(w0, '\['\), JSONExtractRaw\(w0, \{p_\d:Int64\}\)/,
+    /arrayElement\(arrayMap\(w0 -> if\(startsWith\(w0, '"'\), if\(startsWith\(JSONExtractString\(w0\), '\['\), JSONExtractRaw\(JSONExtractString\(w0\), \{p_\d:Int64\}\)/,
   )
   assert.ok(Object.values(params).includes(1))
+  // Each step names the value it walks once: the SQL grows with the square of a path's
+  // segments (one walk per key prefix), not exponentially.
+  const size = (n: number) =>
+    predicateToSql({ field: Array.from({ length: n }, (_, i) => i).join('.'), exists: true }).sql.length
+  assert.ok(size(12) < 5 * size(6), `${size(6)} then ${size(12)} characters`)
 })
 
 test('events: one lambda over the events JSON', () => {
@@ -63,8 +68,26 @@ test('events: one lambda over the events JSON', () => {
 })
 
 test('a regex reaches RE2 normalized', () => {
-  const { params } = predicateToSql({ field: 'input', matches: '(?i)ok' })
+  const { params } = predicateToSql({ field: 'model', matches: '(?i)ok' })
   assert.ok(Object.values(params).includes('(?s)[Oo][Kk\\x{212A}]'))
+})
+
+test('message aliases compile to a bound: a superset under even nots, nothing under odd ones', () => {
+  const verbatim = predicateToSql({ field: 'input_text', contains: 'refund' })
+  assert.match(verbatim.sql, /^\(position\(concat\(arrayStringConcat\(mapValues\(attributes\)/)
+  assert.equal(predicateToSql({ field: 'input_text', contains: 'a"b' }).sql, '1')
+  assert.equal(predicateToSql({ field: 'input', contains: 'refund' }).sql, '1')
+  assert.equal(predicateToSql({ not: { field: 'input_text', contains: 'refund' } }).sql, '(NOT 0)')
+  assert.equal(isExactSql({ not: { field: 'output_text', exists: true } }), false)
+  assert.equal(
+    isExactSql({
+      all: [
+        { field: 'model', exists: true },
+        { field: 'x', exists: true },
+      ],
+    }),
+    true,
+  )
 })
 
 test('refused predicates and bad prefixes throw', () => {

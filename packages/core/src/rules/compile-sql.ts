@@ -12,6 +12,13 @@
  * stored value the JSON parser refuses (an integer beyond 64 bits) still compares. Every
  * expression is a non-null 0/1, so `NOT` means what it means in JS. Every user value
  * (operands, keys, event names, patterns) is a query parameter, never SQL text.
+ *
+ * The message aliases (`input`, `input_text`, `system`, … of semantic-fields.ts) are read
+ * from the message model, which the engine cannot build. Their leaves compile to a bound:
+ * under an even number of `not`s an upper bound (a superset of the spans JS accepts), under
+ * an odd number a lower bound (`0`), so the whole condition is a superset and a backfill,
+ * which runs the JS matcher on what the SQL finds, takes exactly what streaming takes.
+ * `isExactSql` tells which predicates compile exactly.
  */
 import {
   type BuiltInName,
@@ -22,7 +29,7 @@ import {
 } from './fields.ts'
 import { type Leaf, leafOf, type Predicate, type Scalar } from './predicate.ts'
 import { assertCompilable, PredicateCompileError, parseRegex } from './predicate-check.ts'
-import { type AliasName, type AliasSource, indexedKeyPattern, SEMANTIC_ALIASES } from './semantic-fields.ts'
+import { isKeyedAlias, KEYED_ALIASES, type KeyedAliasName } from './semantic-fields.ts'
 
 export interface SqlCondition {
   sql: string
@@ -41,8 +48,22 @@ export function predicateToSql(p: Predicate, paramPrefix = 'p'): SqlCondition {
     throw new Error(`parameter prefix must be an identifier, got ${paramPrefix}`)
   assertCompilable(p)
   const params = createParams(paramPrefix)
-  const sql = compileNode(p, spanScope, params)
+  const sql = compileNode(p, spanScope, params, true)
   return { sql, params: params.values }
+}
+
+/** Whether predicateToSql's condition means exactly the predicate (no message alias in it). */
+export function isExactSql(p: Predicate): boolean {
+  if ('field' in p) return !isMessageAlias(p.field)
+  if ('all' in p) return p.all.every(isExactSql)
+  if ('any' in p) return p.any.every(isExactSql)
+  if ('not' in p) return isExactSql(p.not)
+  return true // event fields are event attributes, never aliases
+}
+
+function isMessageAlias(field: string): boolean {
+  const ref = classifyField(field)
+  return ref.kind === 'alias' && !isKeyedAlias(ref.name)
 }
 
 interface Params {
@@ -77,25 +98,26 @@ const text = (params: Params, s: string) => params.bind('String', s)
 
 /** Where field keys are looked up: the span (columns) or one event (a lambda over its JSON). */
 interface Scope {
-  leaf(leaf: Leaf, params: Params): string
+  /** `positive`: under an even number of `not`s (where an inexact leaf must over-approximate). */
+  leaf(leaf: Leaf, params: Params, positive: boolean): string
   event?(name: string, where: string | undefined, params: Params): string
 }
 
-function compileNode(p: Predicate, scope: Scope, params: Params): string {
-  if ('field' in p) return scope.leaf(leafOf(p), params)
+function compileNode(p: Predicate, scope: Scope, params: Params, positive: boolean): string {
+  if ('field' in p) return scope.leaf(leafOf(p), params, positive)
   if ('all' in p)
     return joined(
-      p.all.map((c) => compileNode(c, scope, params)),
+      p.all.map((c) => compileNode(c, scope, params, positive)),
       'AND',
     )
   if ('any' in p)
     return joined(
-      p.any.map((c) => compileNode(c, scope, params)),
+      p.any.map((c) => compileNode(c, scope, params, positive)),
       'OR',
     )
-  if ('not' in p) return `(NOT ${compileNode(p.not, scope, params)})`
+  if ('not' in p) return `(NOT ${compileNode(p.not, scope, params, !positive)})`
   if ('event' in p && scope.event) {
-    const where = p.event.where ? compileNode(p.event.where, eventScope, params) : undefined
+    const where = p.event.where ? compileNode(p.event.where, eventScope, params, positive) : undefined
     return scope.event(p.event.name, where, params)
   }
   throw new PredicateCompileError('not a predicate')
@@ -152,37 +174,45 @@ function lookupCandidates(source: KeySource, path: string, params: Params): Cand
 }
 
 /**
- * One step into a JSON text: an object key, or, for a decimal step on an array, an index
- * (ClickHouse counts from 1; JSONExtractRaw answers '' for what is not there). The value is
- * bound once through arrayMap so nested steps do not repeat it.
+ * One step into a JSON text, as attribute-walk.ts walks: a JSON string is first unwrapped
+ * and walked only when it holds an object or array (first character `{` or `[`); then an
+ * object key, or, for a decimal step on an array, an index (ClickHouse counts from 1;
+ * JSONExtractRaw answers '' for what is not there). The value is bound once through
+ * arrayMap so nested steps do not repeat it.
  */
 function walkStep(raw: string, step: string, depth: number, params: Params): string {
   const key = text(params, step)
   const index = /^\d+$/.test(step) ? Number(step) : -1
-  if (index < 0 || index > 0x7fffffff) return `JSONExtractRaw(${raw}, ${key})`
+  const position = index < 0 || index > 0x7fffffff ? undefined : params.bind('Int64', index + 1)
+  const into = (v: string) => {
+    const onObject = `if(startsWith(${v}, '{'), JSONExtractRaw(${v}, ${key}), '')`
+    return position === undefined
+      ? onObject
+      : `if(startsWith(${v}, '['), JSONExtractRaw(${v}, ${position}), ${onObject})`
+  }
   const v = `w${depth}`
-  const position = params.bind('Int64', index + 1)
-  return `arrayElement(arrayMap(${v} -> if(startsWith(${v}, '['), JSONExtractRaw(${v}, ${position}), JSONExtractRaw(${v}, ${key})), [${raw}]), 1)`
+  return `arrayElement(arrayMap(${v} -> if(startsWith(${v}, '"'), ${into(`JSONExtractString(${v})`)}, ${into(v)}), [${raw}]), 1)`
 }
 
-function aliasCandidates(name: AliasName, params: Params): Candidate[] {
-  const sources: readonly AliasSource[] = SEMANTIC_ALIASES[name]
-  return sources.map((source) => {
+/** A keyed alias: one candidate per source, found when the source has a non-null value. */
+function aliasCandidates(name: KeyedAliasName, params: Params): Candidate[] {
+  return KEYED_ALIASES[name].map((source) => {
+    const key = text(params, source.key)
     if (source.kind === 'key') {
-      const key = text(params, source.key)
       return {
         cond: `(mapContains(attributes, ${key}) AND attributes[${key}] != 'null')`,
         raw: `attributes[${key}]`,
         whole: true,
       }
     }
-    const pattern = text(params, indexedKeyPattern(source))
-    const keys = `arrayFilter(k -> match(k, ${pattern}), mapKeys(attributes))`
-    const last = `concat(${text(params, source.prefix)}, toString(arrayMax(arrayMap(k -> toUInt32(extract(k, ${pattern})), ${keys}))), ${text(params, source.suffix)})`
+    let raw = `attributes[${key}]`
+    source.steps.forEach((step, depth) => {
+      raw = walkStep(raw, step, depth, params)
+    })
     return {
-      cond: `(arrayExists(k -> match(k, ${pattern}), mapKeys(attributes)) AND attributes[${last}] != 'null')`,
-      raw: `attributes[${last}]`,
-      whole: true,
+      cond: `(mapContains(attributes, ${key}) AND ${raw} != '' AND ${raw} != 'null')`,
+      raw,
+      whole: false,
     }
   })
 }
@@ -190,6 +220,7 @@ function aliasCandidates(name: AliasName, params: Params): Candidate[] {
 function spanCandidates(ref: FieldRef, params: Params): Candidate[] {
   switch (ref.kind) {
     case 'alias':
+      if (!isKeyedAlias(ref.name)) throw new PredicateCompileError(`${ref.name} has no exact SQL`)
       return aliasCandidates(ref.name, params)
     case 'attribute': {
       const attributes = () => lookupCandidates(mapColumn('attributes', params), ref.key, params)
@@ -362,9 +393,11 @@ function builtInLeaf(name: BuiltInName, leaf: Leaf, params: Params): string {
 // --- Scopes -----------------------------------------------------------------------------
 
 const spanScope: Scope = {
-  leaf(leaf, params) {
+  leaf(leaf, params, positive) {
     const ref = classifyField(leaf.field)
     if (ref.kind === 'built-in') return builtInLeaf(ref.name, leaf, params)
+    if (ref.kind === 'alias' && !isKeyedAlias(ref.name))
+      return messageAliasBound(ref.name, leaf, params, positive)
     return jsonLeaf(leaf, spanCandidates(ref, params), params)
   },
   event(name, where, params) {
@@ -372,6 +405,46 @@ const spanScope: Scope = {
     const body = where === undefined ? named : `${named} AND ${where}`
     return `arrayExists(ev -> ${body}, JSONExtractArrayRaw(events))`
   },
+}
+
+/** Message aliases whose value is one text taken verbatim from recorded strings (joined by newlines). */
+const TEXT_ALIASES = new Set(['input_text', 'output_text', 'system'])
+
+/**
+ * Text that every JSON encoder writes verbatim inside a string, even when the string is
+ * itself JSON inside a string: printable ASCII without quotes, backslash, slash and the
+ * characters some encoders escape (`<`, `>`, `&`, `'`).
+ */
+const VERBATIM_TEXT = /^[\x20-\x7e]+$/
+const ESCAPED_BY_SOME = /["\\/<>&']/
+
+/** All the span's recorded text: attribute values and events, as stored. */
+const HAYSTACK = `concat(arrayStringConcat(mapValues(attributes), '\n'), '\n', events)`
+
+/**
+ * A message alias's leaf as a bound. Lower bound: nothing. Upper bound: for a text alias
+ * and a text operator whose operands are verbatim text, the span's stored text contains
+ * every operand (the alias's text is recorded text, and such operands cannot span a joining
+ * newline nor be escaped); anything else: every span.
+ */
+function messageAliasBound(name: string, leaf: Leaf, params: Params, positive: boolean): string {
+  if (!positive) return '0'
+  if (!TEXT_ALIASES.has(name)) return '1'
+  const verbatim = (v: Scalar): v is string =>
+    typeof v === 'string' && VERBATIM_TEXT.test(v) && !ESCAPED_BY_SOME.test(v)
+  const containsAll = (values: string[]) =>
+    values.map((v) => `position(${HAYSTACK}, ${text(params, v)}) > 0`).join(' OR ')
+  switch (leaf.op) {
+    case 'equals':
+    case 'contains':
+    case 'starts_with':
+    case 'ends_with':
+      return verbatim(leaf.value) ? `(${containsAll([leaf.value])})` : '1'
+    case 'in':
+      return leaf.values.every(verbatim) ? `(${containsAll(leaf.values as string[])})` : '1'
+    default:
+      return '1'
+  }
 }
 
 const eventScope: Scope = {

@@ -152,7 +152,18 @@ const KNOWN_ATTRIBUTE_PATTERNS: ReadonlyArray<readonly [RegExp, Exclude<FieldTyp
   [/^llm\.(input|output)_messages\.\d+\.message\.(content|role)$/, 'string'],
 ]
 
-const ALIAS_TYPES: Record<AliasName, FieldType> = { input: 'text', output: 'text', model: 'string' }
+// Structured aliases are `text`: the text operators match their JSON text.
+const ALIAS_TYPES: Record<AliasName, FieldType> = {
+  input: 'text',
+  output: 'text',
+  input_text: 'string',
+  output_text: 'string',
+  system: 'string',
+  tools: 'text',
+  prompt_variables: 'text',
+  model: 'string',
+  response_model: 'string',
+}
 
 /** The type known for an attribute key, 'unknown' when spansift knows nothing of it. */
 export function attributeType(key: string): FieldType {

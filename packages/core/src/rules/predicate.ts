@@ -26,20 +26,19 @@
  *                span.duration_ms (a number: duration_ns / 1e6), service.name, scope.name,
  *                scope.version, trace.id, span.id, span.parent_id ('' for a root span).
  *                Built-ins are always present. Other `span.*` names are refused.
- *   aliases      input, output, model: the first source with a value, among the span's
- *                attributes, of the conventions it may be recorded with (semantic-fields.ts):
- *                input: gen_ai.input.messages, gen_ai.prompt, input.value,
- *                traceloop.entity.input, the last gen_ai.prompt.N.content, the last
- *                llm.input_messages.N.message.content, an attribute named input;
- *                output: the same for outputs, indexed forms at N = 0; model:
- *                gen_ai.request.model, gen_ai.response.model, llm.model_name,
- *                llm.request.model, llm.response.model, model. Dataset mapping paths
- *                resolve them the same way.
+ *   aliases      (semantic-fields.ts) read from the span's message model (genai/), whatever
+ *                the convention: input, output (message lists), input_text (the last user
+ *                message's text), output_text (the answer's text), system, tools,
+ *                prompt_variables; and from attribute keys: model (the request model, else
+ *                the response model), response_model. Dataset mapping paths resolve them
+ *                the same way. SQL compiles model and response_model exactly, the others
+ *                as a superset (compile-sql.ts).
  *   attributes   `attributes.<key>` / `resource.<key>` force one source; a bare key is the
  *                span attribute when the span has it, else the resource attribute. Keys keep
  *                their dots; when no key matches the whole path, the longest key that is a
  *                dotted prefix of it is taken and the rest walks into the structured value
- *                (`gen_ai.prompt.0.content`: array index 0, object key "content") — exactly
+ *                (`gen_ai.prompt.0.content`: array index 0, object key "content"), a string
+ *                holding a JSON object or array included (attribute-walk.ts) — exactly
  *                resolveAttributePath of datasets/attribute-path.ts.
  *
  * Values and comparisons:

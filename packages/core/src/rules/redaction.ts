@@ -1,4 +1,5 @@
 import type { DatasetValue, MappedRow, RowBucket } from '../datasets/dataset-model.ts'
+import { isMediaReference } from '../datasets/values.ts'
 
 /** The built-in detectors a rule can name in `redact.detectors`. Closed set. */
 export const REDACTION_DETECTORS = ['email', 'phone', 'credit_card', 'api_key', 'jwt', 'ip_address'] as const
@@ -205,8 +206,8 @@ const cache = new WeakMap<RedactionConfig, RowRedactor>()
 
 /**
  * Replaces what the config's detectors and patterns find with `[REDACTED:<name>]`, in
- * every text of the row: plain strings, strings at any depth of JSON text (objects and
- * arrays are JSON text in a row), and media references that are not data URIs. Numbers
+ * every text of the row: plain strings, strings at any depth of structures and of JSON
+ * text, and media references that are not data URIs. Numbers
  * and booleans are left alone. `redactedFields` names the fields that changed
  * (`inputs.question`); the row is returned as it is when nothing did. The compiled form
  * of each config object is cached.
@@ -225,11 +226,32 @@ export function redactRow(
 
 function redactValue(value: DatasetValue, redactText: TextRedactor): DatasetValue {
   if (typeof value === 'string') return redactJsonOrText(value, redactText, 0)
-  if (typeof value === 'object' && value !== null && !value.ref.startsWith('data:')) {
+  if (isMediaReference(value)) {
+    if (value.ref.startsWith('data:')) return value
     const ref = redactText(value.ref)
     return ref === value.ref ? value : { ...value, ref }
   }
+  if (typeof value === 'object' && value !== null) return redactStructure(value, redactText) as DatasetValue
   return value
+}
+
+/** Every string of a structure (JSON text in it included), the same object when nothing changed. */
+function redactStructure(node: unknown, redactText: TextRedactor): unknown {
+  if (typeof node === 'string') return redactJsonOrText(node, redactText, 1)
+  if (Array.isArray(node)) {
+    const out = node.map((v) => redactStructure(v, redactText))
+    return out.some((v, i) => v !== node[i]) ? out : node
+  }
+  if (typeof node === 'object' && node !== null) {
+    let changed = false
+    const out: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(node)) {
+      out[k] = redactStructure(v, redactText)
+      if (out[k] !== v) changed = true
+    }
+    return changed ? out : node
+  }
+  return node
 }
 
 /** Nested JSON text (JSON in a string in JSON) is looked into this deep. */

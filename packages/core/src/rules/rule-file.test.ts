@@ -65,6 +65,7 @@ test('a valid file becomes rules: snake_case to the domain, defaults filled, ori
   assert.deepEqual(rules[0], {
     id: 'thumbs-down',
     description: 'Answers users rated thumbs-down',
+    target: { application: APP.toUpperCase(), dataset: DATASET },
     applicationId: APP,
     datasetId: DATASET,
     enabled: false,
@@ -80,11 +81,18 @@ test('a valid file becomes rules: snake_case to the domain, defaults filled, ori
     },
     defaults: { priority: 'high', feedbackCategory: 'negative_feedback', labels: ['thumbs-down'] },
     redaction: { detectors: ['email', 'phone'], patterns: [{ name: 'order-id', regex: 'ORD-[0-9]{6}' }] },
-    origin: { file: 'rules/a.yaml', line: 3 },
+    origin: {
+      file: 'rules/a.yaml',
+      line: 3,
+      yamlPath: 'rules[0]',
+      application: { line: 5, column: 18 },
+      dataset: { line: 6, column: 14 },
+    },
   })
   assert.deepEqual(rules[1], {
     id: 'minimal.rule_2',
     description: '',
+    target: { application: APP, dataset: DATASET },
     applicationId: APP,
     datasetId: DATASET,
     enabled: true,
@@ -94,7 +102,13 @@ test('a valid file becomes rules: snake_case to the domain, defaults filled, ori
     mapping: { inputs: { q: 'input' } },
     defaults: { priority: null, feedbackCategory: null, labels: [] },
     redaction: { detectors: [], patterns: [] },
-    origin: { file: 'rules/a.yaml', line: 24 },
+    origin: {
+      file: 'rules/a.yaml',
+      line: 24,
+      yamlPath: 'rules[1]',
+      application: { line: 25, column: 18 },
+      dataset: { line: 26, column: 14 },
+    },
   })
 })
 
@@ -204,7 +218,7 @@ describe('messages', () => {
     assert.deepEqual(errorsOf('rules: []\n'), ['f.yaml:1:8: rules: must list at least one rule'])
     assert.deepEqual(errorsOf('rule: []\n'), ['f.yaml:1:1: rule: unknown key "rule" (did you mean "rules"?)'])
     assert.deepEqual(errorsOf(`${rule('')}version: 2\n`), [
-      'f.yaml:6:1: version: unknown key "version"; expected one of: rules',
+      'f.yaml:6:1: version: unknown key "version"; expected one of: datasets, rules',
     ])
   })
 
@@ -226,7 +240,7 @@ describe('messages', () => {
     const text = `rules:
   - id: r
     application: ${APP}
-    dataset: not-a-uuid
+    dataset: ''
     when: { field: gen_ai.request.model, gt: 4 }
     mapping: { inputs: { q: input } }
 `
@@ -249,6 +263,45 @@ describe('messages', () => {
       'f.yaml:6:44: rules[0].redact.patterns[0].regex: matches the empty string; a pattern must match at least one character',
     ])
   })
+})
+
+test('application and dataset may be names: the ids stay empty until resolved', () => {
+  const { rules, datasets, errors } = parseRuleFile(
+    'rules/n.yaml',
+    `datasets:
+  - { name: support-eval, application: support-bot, kind: eval }
+  - name: support-train
+    application: support-bot
+    kind: training
+    exclude: support-eval
+rules:
+  - id: named
+    application: support-bot
+    dataset: support-eval
+    mapping: { inputs: { q: input } }
+`,
+  )
+  assert.deepEqual(errors, [])
+  assert.deepEqual(
+    [rules[0]!.target, rules[0]!.applicationId, rules[0]!.datasetId],
+    [{ application: 'support-bot', dataset: 'support-eval' }, '', ''],
+  )
+  assert.deepEqual(datasets, [
+    {
+      name: 'support-eval',
+      application: 'support-bot',
+      kind: 'eval',
+      exclude: null,
+      origin: { file: 'rules/n.yaml', line: 2, column: 5, yamlPath: 'datasets[0]' },
+    },
+    {
+      name: 'support-train',
+      application: 'support-bot',
+      kind: 'training',
+      exclude: 'support-eval',
+      origin: { file: 'rules/n.yaml', line: 3, column: 5, yamlPath: 'datasets[1]' },
+    },
+  ])
 })
 
 test('formatYamlPath and formatRuleFileError', () => {

@@ -3,7 +3,15 @@ import type { z } from 'zod'
 import { closest } from './did-you-mean.ts'
 import { predicateSchema } from './predicate.ts'
 import { checkPredicate } from './predicate-check.ts'
-import { type Rule, type RuleInput, ruleFileShellSchema, ruleSchema, toRule } from './rule-schema.ts'
+import {
+  type DatasetDeclarationInput,
+  datasetDeclarationEntrySchema,
+  type Rule,
+  type RuleInput,
+  ruleFileShellSchema,
+  ruleSchema,
+  toRule,
+} from './rule-schema.ts'
 
 /** One problem in a rule file, placed on the node it is about (line and column are 1-based). */
 export interface RuleFileError {
@@ -13,6 +21,20 @@ export interface RuleFileError {
   /** Where in the document: `rules[0].when.all[1].gt`; '' for the document as a whole. */
   yamlPath: string
   message: string
+}
+
+/**
+ * A dataset a rule file declares: `rules apply` creates it when missing. The
+ * application and the exclusion are references (a UUID or a name) as written.
+ */
+export interface DatasetDeclaration {
+  name: string
+  application: string
+  kind: 'eval' | 'training'
+  /** The eval dataset a training dataset excludes, or null. */
+  exclude: string | null
+  /** Where the declaration is written: its file, the place its entry starts, its YAML path. */
+  origin: { file: string; line: number; column: number; yamlPath: string }
 }
 
 /** A rule of a file and where its `id` is written (for duplicate ids across files). */
@@ -50,16 +72,19 @@ export function formatYamlPath(path: readonly PropertyKey[]): string {
  * errors (`checkPredicate`), bad redaction regexes and duplicate ids. `rules` holds the
  * rules that have no problem; a caller that wants all or nothing checks `errors`.
  */
-export function parseRuleFile(file: string, text: string): { rules: Rule[]; errors: RuleFileError[] } {
-  const { rules, errors } = parseRuleFileDetailed(file, text)
-  return { rules: rules.map((r) => r.rule), errors }
+export function parseRuleFile(
+  file: string,
+  text: string,
+): { rules: Rule[]; datasets: DatasetDeclaration[]; errors: RuleFileError[] } {
+  const { rules, datasets, errors } = parseRuleFileDetailed(file, text)
+  return { rules: rules.map((r) => r.rule), datasets, errors }
 }
 
 /** parseRuleFile, keeping where each rule's id is written. */
 export function parseRuleFileDetailed(
   file: string,
   text: string,
-): { rules: ParsedRule[]; errors: RuleFileError[] } {
+): { rules: ParsedRule[]; datasets: DatasetDeclaration[]; errors: RuleFileError[] } {
   const lineCounter = new LineCounter()
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
   const at = (offset: number) => {
@@ -70,6 +95,7 @@ export function parseRuleFileDetailed(
   if (yamlProblems.length > 0) {
     return {
       rules: [],
+      datasets: [],
       errors: sortErrors(
         yamlProblems.map((e) => ({
           file,
@@ -90,11 +116,11 @@ export function parseRuleFileDetailed(
 
   if (value === null || value === undefined) {
     report({ path: [], message: 'the file is empty; a rule file is a mapping with a "rules:" list' })
-    return { rules: [], errors }
+    return { rules: [], datasets: [], errors }
   }
   if (typeof value !== 'object' || Array.isArray(value)) {
     report({ path: [], message: `a rule file is a mapping with a "rules:" list, got ${describe(value)}` })
-    return { rules: [], errors }
+    return { rules: [], datasets: [], errors }
   }
   const shell = ruleFileShellSchema.safeParse(value, { error: errorMap, reportInput: true })
   if (!shell.success) {
@@ -148,7 +174,13 @@ export function parseRuleFileDetailed(
       }
     }
     if (ok && result?.success) {
-      const origin = { file, line: at(locate(doc.contents, base, false)).line }
+      const origin = {
+        file,
+        line: at(locate(doc.contents, base, false)).line,
+        yamlPath: formatYamlPath(base),
+        application: at(locate(doc.contents, [...base, 'application'], false)),
+        dataset: at(locate(doc.contents, [...base, 'dataset'], false)),
+      }
       parsed.push({
         rule: toRule(result.data as RuleInput, origin),
         index,
@@ -157,7 +189,52 @@ export function parseRuleFileDetailed(
       })
     }
   })
-  return { rules: parsed, errors: sortErrors(errors) }
+  const datasets = parseDeclarations(value, (path) => at(locate(doc.contents, path, false)), report, file)
+  return { rules: parsed, datasets, errors: sortErrors(errors) }
+}
+
+/**
+ * The `datasets:` entries of a file, each checked on its own (a bad one does not hide
+ * the others); a name declared twice for one application is reported on the second.
+ */
+function parseDeclarations(
+  value: object,
+  place: (path: PropertyKey[]) => { line: number; column: number },
+  report: (problem: Problem) => void,
+  file: string,
+): DatasetDeclaration[] {
+  const listed = (value as { datasets?: unknown }).datasets
+  const entries: unknown[] = Array.isArray(listed) ? listed : []
+  const out: DatasetDeclaration[] = []
+  const seen = new Map<string, number>()
+  entries.forEach((entry, index) => {
+    const base = ['datasets', index]
+    const result = datasetDeclarationEntrySchema.safeParse(entry, { error: errorMap, reportInput: true })
+    if (!result.success) {
+      for (const problem of problemsOf(
+        result.error.issues,
+        base,
+        entry,
+        keysIn(datasetDeclarationEntrySchema),
+      ))
+        report(problem)
+      return
+    }
+    const d: DatasetDeclarationInput = result.data
+    const origin = { file, ...place(base), yamlPath: formatYamlPath(base) }
+    const key = `${d.application}\0${d.name}`
+    const first = seen.get(key)
+    if (first !== undefined) {
+      report({
+        path: [...base, 'name'],
+        message: `dataset "${d.name}" of application "${d.application}" is already declared at line ${first}`,
+      })
+      return
+    }
+    seen.set(key, origin.line)
+    out.push({ name: d.name, application: d.application, kind: d.kind, exclude: d.exclude ?? null, origin })
+  })
+  return out
 }
 
 function sortErrors(errors: RuleFileError[]): RuleFileError[] {

@@ -17,6 +17,12 @@ import {
 export interface Rule {
   id: string
   description: string
+  /** The application and dataset as the file names them: each a UUID or a name. */
+  target: RuleTarget
+  /**
+   * The resolved ids: set at parse time when the file wrote UUIDs, else '' until
+   * resolveRuleTarget (rule-targets.ts) has looked the names up.
+   */
   applicationId: string
   datasetId: string
   enabled: boolean
@@ -30,7 +36,7 @@ export interface Rule {
   defaults: AppendDefaults
   redaction: RedactionConfig
   /** Where the rule is written: its file and the line its entry starts on. */
-  origin: { file: string; line: number }
+  origin: RuleOrigin
 }
 
 /** A rule id: unique across all rule files, and the `rule_id` of the rows it appends. */
@@ -41,7 +47,72 @@ const PATTERN_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 /** Custom redaction patterns longer than this are refused (they run on every appended row). */
 const MAX_PATTERN_LENGTH = 1000
 
-const uuid = (what: string) => z.uuid().meta({ description: `The ${what} id (a UUID, as the API shows it).` })
+/** A place in a rule file (1-based). */
+export interface FilePlace {
+  line: number
+  column: number
+}
+
+/**
+ * Where a rule is written: its file, the line its entry starts on, its YAML path
+ * (`rules[2]`), and where its `application` and `dataset` values are (so a name that
+ * resolves to nothing is reported on its own line).
+ */
+export interface RuleOrigin {
+  file: string
+  line: number
+  yamlPath: string
+  application: FilePlace
+  dataset: FilePlace
+}
+
+/** What a rule file names an application or dataset by: its UUID, or its name. */
+export interface RuleTarget {
+  application: string
+  dataset: string
+}
+
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** True when a reference is written as a UUID (an id), false when it is a name. */
+export function isUuidRef(ref: string): boolean {
+  return UUID_PATTERN.test(ref)
+}
+
+const ref = (what: string) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .meta({
+      description: `The ${what}: its name, or its id (a UUID, as the API shows it).`,
+    })
+
+const datasetDeclarationSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .trim()
+      .min(1)
+      .max(200)
+      .refine((name) => !isUuidRef(name), { message: 'a dataset name must not look like a UUID' })
+      .meta({ description: 'Unique within its application.' }),
+    application: ref('application it belongs to'),
+    kind: z.enum(['eval', 'training']),
+    exclude: ref('eval dataset (same application) a training dataset must never share a row with').optional(),
+  })
+  .refine((d) => d.exclude === undefined || d.kind === 'training', {
+    message: 'only a training dataset excludes an eval dataset',
+    path: ['exclude'],
+  })
+  .meta({
+    description:
+      'A dataset this file relies on. `spansift rules apply` creates it when missing; a stored dataset of that name with another kind or exclusion is an error, never changed.',
+  })
+
+/** A dataset a rule file declares, as written. */
+export type DatasetDeclarationInput = z.output<typeof datasetDeclarationSchema>
 
 const fieldMapping = z
   .record(z.string().min(1).max(200), z.string().min(1).max(500))
@@ -115,8 +186,8 @@ export const ruleSchema = z
       })
       .meta({ description: 'Unique across all rule files; recorded on every row the rule appends.' }),
     description: z.string().max(1000).optional(),
-    application: uuid('application'),
-    dataset: uuid('target dataset'),
+    application: ref('application whose spans the rule reads'),
+    dataset: ref('target dataset (of the same application)'),
     enabled: z.boolean().default(true),
     when: predicateSchema
       .optional()
@@ -137,9 +208,12 @@ export const ruleSchema = z
   })
   .meta({ description: 'A rule: which spans of an application to append, mapped, to which dataset.' })
 
-/** A rule file: one or more rules. */
+/** A rule file: one or more rules, and the datasets they rely on. */
 export const ruleFileSchema = z
   .strictObject({
+    datasets: z.array(datasetDeclarationSchema).max(1000).optional().meta({
+      description: 'Datasets created by `spansift rules apply` when missing; nothing is ever deleted.',
+    }),
     rules: z.array(ruleSchema).min(1, { error: 'must list at least one rule' }),
   })
   .meta({
@@ -149,8 +223,12 @@ export const ruleFileSchema = z
 
 /** The outer shape alone, checked before each rule is checked on its own. */
 export const ruleFileShellSchema = z.strictObject({
+  datasets: z.array(z.unknown()).max(1000).optional(),
   rules: z.array(z.unknown()).min(1, { error: 'must list at least one rule' }),
 })
+
+/** One declared dataset entry, checked on its own like a rule. */
+export const datasetDeclarationEntrySchema = datasetDeclarationSchema
 
 export type RuleInput = z.output<typeof ruleSchema>
 
@@ -168,9 +246,11 @@ export function toRule(input: RuleInput, origin: Rule['origin']): Rule {
   return {
     id: input.id,
     description: input.description ?? '',
+    target: { application: input.application, dataset: input.dataset },
     // Span application ids are lowercase; a rule written in capitals still matches them.
-    applicationId: input.application.toLowerCase(),
-    datasetId: input.dataset.toLowerCase(),
+    // A name is resolved to an id later (rule-targets.ts): '' until then.
+    applicationId: isUuidRef(input.application) ? input.application.toLowerCase() : '',
+    datasetId: isUuidRef(input.dataset) ? input.dataset.toLowerCase() : '',
     enabled: input.enabled,
     when: input.when ?? null,
     sample: input.sample,

@@ -44,5 +44,25 @@ test("every file's errors are kept, in file order", () => {
 })
 
 test('no files, no rules', () => {
-  assert.deepEqual(buildRuleSet([]), { rules: [], errors: [] })
+  assert.deepEqual(buildRuleSet([]), { rules: [], datasets: [], errors: [] })
+})
+
+test('a dataset declared in two files is an error on the second', () => {
+  const declaring = (id: string) => `datasets:
+  - { name: golden, application: support-bot, kind: eval }
+rules:
+  - id: ${id}
+    application: support-bot
+    dataset: golden
+    mapping: { inputs: { q: input } }
+`
+  const set = buildRuleSet([
+    { file: 'a.yaml', text: declaring('a') },
+    { file: 'b.yaml', text: declaring('b') },
+  ])
+  assert.equal(set.datasets.length, 1)
+  assert.deepEqual(
+    set.errors.map((e) => `${e.file}:${e.line}: ${e.yamlPath}: ${e.message}`),
+    ['b.yaml:2: datasets[0]: dataset "golden" of application "support-bot" is already declared at a.yaml:2'],
+  )
 })

@@ -1,5 +1,7 @@
 import type { MappedRow } from '../datasets/dataset-model.ts'
+import type { DatasetMapping } from '../datasets/mapping.ts'
 import type { NanoTimeRange } from '../time-range.ts'
+import type { Predicate } from './predicate.ts'
 
 /** Where a rule stands: appending, switched off in its file, or unable to run (`error` says why). */
 export type RuleState = 'active' | 'disabled' | 'error'
@@ -21,8 +23,11 @@ export interface RuleSetStatus {
 export interface RuleView {
   id: string
   description: string
+  /** The resolved ids; '' while the rule's names do not resolve (its state is then error). */
   applicationId: string
   datasetId: string
+  /** The application and dataset as the rule file names them (a name or an id). */
+  target: { application: string; dataset: string }
   enabled: boolean
   state: RuleState
   error: string | null
@@ -37,6 +42,8 @@ export interface RuleView {
   droppedForCap: number
   /** Rows of the rule in storage, whichever process appended them. */
   storedRows: number
+  /** What to look at: mapping fields that resolved to nothing in every row this process matched. */
+  warnings: string[]
 }
 
 export interface RulesListing {
@@ -55,7 +62,9 @@ export interface RuleTestResult {
 /** A backfill's progress (resumable: the same rule and range is the same backfill id). */
 export interface BackfillJob {
   backfillId: string
+  /** The rule replayed; for a promotion of search results, `search-…` (no rule of the registry). */
   ruleId: string
+  applicationId: string
   datasetId: string
   state: 'running' | 'done' | 'failed'
   fromUnixNano: bigint
@@ -77,6 +86,16 @@ export interface BackfillJob {
   error: string | null
 }
 
+/** "Add all spans matching a search to a dataset": a backfill of an ad-hoc predicate and mapping. */
+export interface SearchPromotion {
+  applicationId: string
+  datasetId: string
+  /** Absent: every span of the application in the range. */
+  predicate: Predicate | undefined
+  mapping: DatasetMapping
+  range: NanoTimeRange
+}
+
 /** What the API offers about rules; the rules service implements it over the registry and storage. */
 export interface RulesService {
   listing(): Promise<RulesListing>
@@ -86,4 +105,6 @@ export interface RulesService {
   /** Starts (or resumes, or returns the running) backfill of a rule over a range. */
   startBackfill(ruleId: string, range: NanoTimeRange): Promise<BackfillJob>
   backfill(backfillId: string): BackfillJob | undefined
+  /** Starts (or resumes, or returns the running) backfill of search results into a dataset, through the same engine. */
+  startSearchPromotion(promotion: SearchPromotion): Promise<BackfillJob>
 }

@@ -1,125 +1,107 @@
 /**
- * Semantic aliases: `input`, `output` and `model` name the same thing whichever
- * instrumentation convention a span was recorded with. Rule predicates and dataset
- * mapping paths (resolveAttributePath) resolve them through this one table.
+ * Semantic aliases: names that mean the same thing whichever instrumentation convention
+ * a span was recorded with. Rule predicates (JS and SQL) and dataset mapping paths
+ * (resolveAttributePath) resolve them through this one module.
  *
- * A source is tried only among the span's own attributes (never the resource), in the
- * order below; the first one with a value (not null) wins. Conventions:
- *   - GenAI semantic conventions: `gen_ai.input.messages` / `gen_ai.output.messages`
- *     (the messages as JSON), the older `gen_ai.prompt` / `gen_ai.completion`, and the
- *     older indexed form `gen_ai.prompt.N.content` / `gen_ai.completion.N.content` (also
- *     OpenLLMetry's); `gen_ai.request.model`, `gen_ai.response.model`.
- *   - OpenInference: `input.value`, `output.value`, `llm.input_messages.N.message.content`,
- *     `llm.output_messages.N.message.content`, `llm.model_name`.
- *   - OpenLLMetry: `traceloop.entity.input` / `traceloop.entity.output` (workflow and task
- *     spans), `llm.request.model`, `llm.response.model`.
- * The indexed forms take, for the input, the message with the greatest index (the last
- * turn, the one the model answered) and, for the output, index 0 (the first choice). The
- * last source of each alias is an attribute literally named like the alias, so a span that
- * records one keeps it; `attributes.input` always reaches that attribute directly.
+ * Message aliases come from the message model (genai/extract-genai.ts reads every
+ * convention into it):
+ *   - `input`: the messages sent to the model, `[{role, name?, parts}]` (no system message);
+ *   - `output`: the model's messages (the first choice first);
+ *   - `input_text`: the text of the last user message;
+ *   - `output_text`: the assistant's answer text;
+ *   - `system`: the system instructions' text;
+ *   - `tools`: the tool definitions, `[{name, description?, parameters?}]`;
+ *   - `prompt_variables`: a prompt template's variables, `{name: value}`.
+ * An alias with nothing to say (no message, empty text, no tools) has no value.
+ *
+ * Keyed aliases are the first non-null value among span attributes (never the resource):
+ *   - `model`: the request model, falling back to the response model;
+ *   - `response_model`: the model that answered.
+ *
+ * SQL: keyed aliases compile exactly. Message aliases cannot be computed by the engine;
+ * compile-sql.ts gives a superset (a backfill's pre-filter) and the JS matcher decides.
  */
-import type { Attributes, AttributeValue } from '../span-model.ts'
+import { extractGenAi } from '../genai/extract-genai.ts'
+import {
+  asAttributeValue,
+  assistantText,
+  lastUserText,
+  type Message,
+  type ToolDefinition,
+} from '../genai/message-model.ts'
+import type { Attributes, AttributeValue, Span } from '../span-model.ts'
 
 export type AliasSource =
   /** One attribute key, taken as it is. */
   | { kind: 'key'; key: string }
-  /** `<prefix>N<suffix>` with the greatest N (decimal, no leading zeros, at most 9 digits). */
-  | { kind: 'last-indexed'; prefix: string; suffix: string }
+  /** A path into one attribute's value (JSON text included): `key` then `steps`. */
+  | { kind: 'path'; key: string; steps: readonly string[] }
 
 const key = (k: string): AliasSource => ({ kind: 'key', key: k })
 
-export const SEMANTIC_ALIASES = {
-  input: [
-    key('gen_ai.input.messages'),
-    key('gen_ai.prompt'),
-    key('input.value'),
-    key('traceloop.entity.input'),
-    { kind: 'last-indexed', prefix: 'gen_ai.prompt.', suffix: '.content' },
-    { kind: 'last-indexed', prefix: 'llm.input_messages.', suffix: '.message.content' },
-    key('input'),
-  ],
-  output: [
-    key('gen_ai.output.messages'),
-    key('gen_ai.completion'),
-    key('output.value'),
-    key('traceloop.entity.output'),
-    key('gen_ai.completion.0.content'),
-    key('llm.output_messages.0.message.content'),
-    key('output'),
-  ],
+/** Aliases read from attribute keys, in order; SQL compiles them exactly. */
+export const KEYED_ALIASES = {
   model: [
     key('gen_ai.request.model'),
-    key('gen_ai.response.model'),
-    key('llm.model_name'),
     key('llm.request.model'),
+    // OpenInference records the request model only among the invocation parameters (JSON).
+    { kind: 'path', key: 'llm.invocation_parameters', steps: ['model'] },
+    key('gen_ai.response.model'),
     key('llm.response.model'),
+    key('llm.model_name'),
     key('model'),
   ],
+  response_model: [key('gen_ai.response.model'), key('llm.response.model'), key('llm.model_name')],
 } as const satisfies Record<string, readonly AliasSource[]>
 
-export type AliasName = keyof typeof SEMANTIC_ALIASES
+/** Aliases computed from the message model; SQL pre-filters them with a superset. */
+export const MESSAGE_ALIASES = {
+  input: (span: Span) => nonEmptyList(extractGenAi(span).input),
+  output: (span: Span) => nonEmptyList(extractGenAi(span).output),
+  input_text: (span: Span) => lastUserText(extractGenAi(span).input),
+  output_text: (span: Span) => assistantText(extractGenAi(span).output),
+  system: (span: Span) => extractGenAi(span).system || undefined,
+  tools: (span: Span) => nonEmptyList(extractGenAi(span).tools),
+  prompt_variables: (span: Span) => extractGenAi(span).promptVariables,
+} as const satisfies Record<string, (span: Span) => AttributeValue | undefined>
+
+export type KeyedAliasName = keyof typeof KEYED_ALIASES
+export type MessageAliasName = keyof typeof MESSAGE_ALIASES
+export type AliasName = KeyedAliasName | MessageAliasName
+
+/** Every alias name, in documentation order. */
+export const ALIAS_NAMES: readonly AliasName[] = [
+  ...Object.keys(MESSAGE_ALIASES),
+  ...Object.keys(KEYED_ALIASES),
+] as AliasName[]
+
+/** The aliases whose SQL compilation means exactly what the JS matcher means. */
+export const EXACT_SQL_ALIASES: readonly AliasName[] = Object.keys(KEYED_ALIASES) as AliasName[]
 
 export function isSemanticAlias(name: string): name is AliasName {
-  return Object.hasOwn(SEMANTIC_ALIASES, name)
+  return Object.hasOwn(KEYED_ALIASES, name) || Object.hasOwn(MESSAGE_ALIASES, name)
 }
 
-/** The source pattern of a last-indexed source's keys (capture 1: the index). */
-export function indexedKeyPattern(source: { prefix: string; suffix: string }): string {
-  return `^${escapeRegex(source.prefix)}(0|[1-9][0-9]{0,8})${escapeRegex(source.suffix)}$`
+export function isKeyedAlias(name: AliasName): name is KeyedAliasName {
+  return Object.hasOwn(KEYED_ALIASES, name)
 }
 
-function escapeRegex(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-}
-
-/** The key of a last-indexed source with the greatest index, undefined when there is none. */
-export function lastIndexedKey(
-  attributes: Attributes,
-  source: { prefix: string; suffix: string },
-): string | undefined {
-  const { prefix, suffix } = source
-  let best = -1
-  let bestKey: string | undefined
-  // No regex and no allocation: this runs per span for rules on `input`.
-  for (const k in attributes) {
-    const digitsEnd = k.length - suffix.length
-    const digits = digitsEnd - prefix.length
-    if (digits < 1 || digits > 9 || !k.startsWith(prefix) || !k.endsWith(suffix)) continue
-    if (digits > 1 && k.charCodeAt(prefix.length) === 48) continue // a leading zero is not an index
-    let index = 0
-    for (let i = prefix.length; i < digitsEnd; i++) {
-      const c = k.charCodeAt(i)
-      if (c < 48 || c > 57) {
-        index = -1
-        break
-      }
-      index = index * 10 + (c - 48)
-    }
-    if (index > best) {
-      best = index
-      bestKey = k
-    }
-  }
-  return bestKey
-}
-
-/** The value of one alias source among a span's attributes (undefined when absent). */
-export function aliasSourceValue(attributes: Attributes, source: AliasSource): AttributeValue | undefined {
-  if (source.kind === 'key') return Object.hasOwn(attributes, source.key) ? attributes[source.key] : undefined
-  const k = lastIndexedKey(attributes, source)
-  return k === undefined ? undefined : attributes[k]
+function nonEmptyList(list: readonly Message[] | readonly ToolDefinition[]): AttributeValue | undefined {
+  return list.length > 0 ? asAttributeValue(list) : undefined
 }
 
 /**
- * An alias's value: the first of its sources with a value, else undefined. null, and a
- * non-finite number (stored as null), count as no value.
+ * The value of one keyed-alias source among a span's attributes (undefined when absent).
+ * `walkValue` walks a path's steps (the attribute-path walker, which reads JSON text).
  */
-export function resolveSemanticAlias(attributes: Attributes, name: AliasName): AttributeValue | undefined {
-  for (const source of SEMANTIC_ALIASES[name]) {
-    const value = aliasSourceValue(attributes, source)
-    if (hasValue(value)) return value
-  }
-  return undefined
+export function aliasSourceValue(
+  attributes: Attributes,
+  source: AliasSource,
+  walkValue: (value: AttributeValue, steps: readonly string[]) => AttributeValue | undefined,
+): AttributeValue | undefined {
+  if (!Object.hasOwn(attributes, source.key)) return undefined
+  const value = attributes[source.key] as AttributeValue
+  return source.kind === 'key' ? value : walkValue(value, source.steps)
 }
 
 /** Not absent, not null, not a non-finite number (JSON, and so storage, writes those as null). */

@@ -41,6 +41,11 @@ export function registerAddTraceRoute(v2: Hono<ApiEnv>, deps: DatasetRouteDepend
     )
     if (result.versionId === undefined)
       throw new SpansiftError(ErrorCode.internal, 'the append left no version')
-    return c.json({ success: true, draft_dataset_id: result.versionId, mode })
+    const warnings = [...result.warnings]
+    if (!('input' in row.inputs))
+      warnings.push(`the ${mode === 'trace' ? 'trace' : 'span'} holds no input messages`)
+    if (!('output' in row.expected_outputs))
+      warnings.push(`the ${mode === 'trace' ? 'trace' : 'span'} holds no output messages`)
+    return c.json({ success: true, draft_dataset_id: result.versionId, mode, warnings })
   })
 }

@@ -1,5 +1,6 @@
 import { MAX_LOOKUP_RANGE_DAYS } from '@spansift/core/time-range'
 import { z } from 'zod'
+import { nameSchema } from './name-schema.ts'
 
 /**
  * The zod schemas of the dataset routes: the routes validate with them and the
@@ -37,7 +38,7 @@ export const mappingSchema = z
 export const datasetKindSchema = z.enum(['eval', 'training'])
 
 export const createDatasetBody = z.strictObject({
-  name: z.string().trim().min(1).max(200),
+  name: nameSchema.meta({ description: 'Unique within the application.' }),
   application_id: uuidSchema
     .optional()
     .meta({ description: 'Required with the admin key; an application key defaults to its own.' }),
@@ -80,14 +81,21 @@ export const datasetSchema = z.object({
   created_at: z.string(),
 })
 
-export const listDatasetsQuery = z.strictObject({ application_id: uuidSchema.optional() })
+export const listDatasetsQuery = z.strictObject({
+  application_id: uuidSchema.optional(),
+  name: z.string().min(1).max(200).optional().meta({ description: 'Only the datasets of this name.' }),
+})
 
 const rfc3339 = z.string().meta({ format: 'date-time' })
+// A cell is a JSON value: text, a number, a boolean, a media reference ({type: image|pdf, ref}),
+// or a structure (a message list, an object) kept as JSON, never JSON text in a string.
 const cell = z.union([
   z.string(),
   z.number(),
   z.boolean(),
   z.object({ type: z.enum(['image', 'pdf']), ref: z.string() }),
+  z.array(z.json()),
+  z.record(z.string(), z.json()),
 ])
 const bucket = z.record(z.string(), cell)
 
@@ -153,6 +161,13 @@ export const patchItemBody = z
 export const exportQuery = z.strictObject({
   format: z.enum(['jsonl', 'csv', 'parquet', 'chat-jsonl']),
   version: z.coerce.number().int().positive().optional(),
+  strict: z
+    .enum(['true', 'false'])
+    .optional()
+    .transform((v) => v === 'true')
+    .meta({
+      description: 'chat-jsonl: refuse the export (422 unconvertible_rows) when a row cannot be converted',
+    }),
 })
 
 export const spanRefSchema = z.strictObject({ trace_id: traceIdSchema, span_id: spanIdSchema })
@@ -194,6 +209,9 @@ export const addTraceResponse = z.object({
   success: z.literal(true),
   draft_dataset_id: z.number().int(),
   mode: z.enum(['trace', 'span']),
+  warnings: z.array(z.string()).meta({
+    description: 'What the row lacks (no input or output messages in the trace), and leakage-guard notes.',
+  }),
 })
 
 export const errorSchema = z.object({

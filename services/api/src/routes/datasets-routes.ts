@@ -74,7 +74,9 @@ export function registerDatasetRoutes(v1: Hono<ApiEnv>, deps: DatasetRouteDepend
     const principal = c.get('principal')
     const applicationId =
       principal.kind === 'admin' ? query.application_id : applicationScope(principal, query.application_id)
-    const datasets = await deps.datasets.list(applicationId)
+    const datasets = (await deps.datasets.list(applicationId)).filter(
+      (d) => query.name === undefined || d.name === query.name,
+    )
     return c.json({ datasets: await Promise.all(datasets.map(describe)) })
   })
 
@@ -167,10 +169,37 @@ export function registerDatasetRoutes(v1: Hono<ApiEnv>, deps: DatasetRouteDepend
     if (query.format === 'chat-jsonl' && dataset.kind !== 'training') {
       throw new SpansiftError(ErrorCode.invalidArgument, 'chat fine-tuning export is for training datasets')
     }
-    const body =
-      query.format === 'chat-jsonl'
-        ? chatJsonlStream(deps, dataset.id, version.versionId)
-        : await deps.datasetExporter.export(dataset.id, version.versionId, query.format)
+    let body: ReadableStream<Uint8Array>
+    if (query.format === 'chat-jsonl') {
+      const check = await checkChatConversion(deps, dataset.id, version.versionId)
+      const named = check.unconvertible.map((u) => `${u.item_id}: ${u.reason}`).join('; ')
+      if (check.converted === 0) {
+        throw new SpansiftError(
+          ErrorCode.exportEmpty,
+          check.rows === 0
+            ? `version ${version.number} has no rows`
+            : `none of the ${check.rows} rows of version ${version.number} converts to a chat example (${named})`,
+          { rows: check.rows, unconvertible: check.unconvertibleCount, items: check.unconvertible },
+        )
+      }
+      if (query.strict && check.unconvertibleCount > 0) {
+        throw new SpansiftError(
+          ErrorCode.unconvertibleRows,
+          `${check.unconvertibleCount} of ${check.rows} rows do not convert to chat examples: ${named}`,
+          { rows: check.rows, unconvertible: check.unconvertibleCount, items: check.unconvertible },
+        )
+      }
+      c.header('x-spansift-exported-rows', String(check.converted))
+      c.header('x-spansift-unconvertible-rows', String(check.unconvertibleCount))
+      if (check.unconvertible.length > 0)
+        c.header('x-spansift-unconvertible-items', check.unconvertible.map((u) => u.item_id).join(','))
+      body = chatJsonlStream(deps, dataset.id, version.versionId)
+    } else {
+      const rows = await deps.datasetItems.count(dataset.id, version.versionId)
+      if (rows === 0) throw new SpansiftError(ErrorCode.exportEmpty, `version ${version.number} has no rows`)
+      c.header('x-spansift-exported-rows', String(rows))
+      body = await deps.datasetExporter.export(dataset.id, version.versionId, query.format)
+    }
     c.header('content-type', CONTENT_TYPES[query.format])
     c.header(
       'content-disposition',
@@ -180,9 +209,43 @@ export function registerDatasetRoutes(v1: Hono<ApiEnv>, deps: DatasetRouteDepend
   })
 }
 
+/** Unconvertible rows named in an export's answer (the count covers them all). */
+const NAMED_UNCONVERTIBLE = 20
+
+/**
+ * The chat export's first pass: converts every row (a page at a time, nothing kept) to
+ * count those that convert and name those that do not, so the answer's status and headers
+ * say so before the body streams. It costs a second read of the version (not measured at
+ * the 1,000,000-row training cap yet).
+ */
+async function checkChatConversion(deps: DatasetRouteDependencies, datasetId: string, versionId: number) {
+  let after: { createdAt: string; itemId: string } | undefined
+  let rows = 0
+  let converted = 0
+  let unconvertibleCount = 0
+  const unconvertible: Array<{ item_id: string; reason: string }> = []
+  for (;;) {
+    const page = await deps.datasetItems.list(datasetId, versionId, {}, after, EXPORT_PAGE)
+    for (const item of page) {
+      rows++
+      const conversion = rowToChatExample(item)
+      if (conversion.ok) converted++
+      else {
+        unconvertibleCount++
+        if (unconvertible.length < NAMED_UNCONVERTIBLE)
+          unconvertible.push({ item_id: item.itemId, reason: conversion.reason })
+      }
+    }
+    const last = page.at(-1)
+    if (page.length < EXPORT_PAGE || !last) return { rows, converted, unconvertibleCount, unconvertible }
+    after = { createdAt: last.createdAt, itemId: last.itemId }
+  }
+}
+
 /**
  * Chat fine-tuning JSONL, streamed a page of rows at a time (the conversion is ours,
- * not ClickHouse's). Rows without a prompt or an answer are skipped.
+ * not ClickHouse's). Rows that do not convert are left out; checkChatConversion counted
+ * and named them in the answer's headers (or refused a strict export).
  */
 function chatJsonlStream(deps: DatasetRouteDependencies, datasetId: string, versionId: number) {
   const encoder = new TextEncoder()
@@ -194,8 +257,7 @@ function chatJsonlStream(deps: DatasetRouteDependencies, datasetId: string, vers
       const page = await deps.datasetItems.list(datasetId, versionId, {}, after, EXPORT_PAGE)
       const lines = page
         .map((item) => rowToChatExample(item))
-        .filter((example) => example !== undefined)
-        .map((example) => `${JSON.stringify(example)}\n`)
+        .flatMap((conversion) => (conversion.ok ? [`${JSON.stringify(conversion.example)}\n`] : []))
         .join('')
       if (lines) controller.enqueue(encoder.encode(lines))
       const last = page.at(-1)

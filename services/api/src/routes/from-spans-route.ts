@@ -1,5 +1,9 @@
 import { candidateFromSpan } from '@spansift/core/datasets/append-candidate'
-import { applyMapping } from '@spansift/core/datasets/mapping'
+import {
+  applyMapping,
+  unresolvedMappingFields,
+  unresolvedMappingWarning,
+} from '@spansift/core/datasets/mapping'
 import { ErrorCode, SpansiftError } from '@spansift/core/error-codes'
 import { parseLookupRange } from '@spansift/core/time-range'
 import type { Hono } from 'hono'
@@ -33,14 +37,19 @@ export function registerFromSpansRoute(v3: Hono<ApiEnv>, deps: DatasetRouteDepen
     )
     const found = new Set(spans.map((s) => `${s.traceId}:${s.spanId}`))
     const notFound = refs.filter((r) => !found.has(`${r.trace_id}:${r.span_id}`))
-    const candidates = spans.map((span) =>
-      candidateFromSpan(span, applyMapping(span, body.mapping), { kind: 'api' }),
+    const rows = spans.map((span) => applyMapping(span, body.mapping))
+    const candidates = spans.map((span, i) => candidateFromSpan(span, rows[i]!, { kind: 'api' }))
+    const unresolved = unresolvedMappingWarning(
+      body.mapping,
+      unresolvedMappingFields(body.mapping, rows),
+      rows.length,
     )
     const result =
       candidates.length === 0
         ? { items: [], excluded: [], warnings: [] }
         : await deps.datasetWriter.append(dataset.id, candidates)
     const warnings = [...result.warnings]
+    if (unresolved) warnings.push(unresolved)
     if (notFound.length > 0) {
       warnings.push(
         `${notFound.length} of ${refs.length} span refs match no span of the application in the time range`,

@@ -31,8 +31,10 @@ function ruleToJson(rule: RuleView) {
   return {
     id: rule.id,
     description: rule.description,
-    application_id: rule.applicationId,
-    dataset_id: rule.datasetId,
+    application_id: rule.applicationId || null,
+    dataset_id: rule.datasetId || null,
+    application: rule.target.application,
+    dataset: rule.target.dataset,
     enabled: rule.enabled,
     state: rule.state,
     error: rule.error,
@@ -44,6 +46,7 @@ function ruleToJson(rule: RuleView) {
     appended: rule.appended,
     dropped_for_cap: rule.droppedForCap,
     stored_rows: rule.storedRows,
+    warnings: rule.warnings,
   }
 }
 
@@ -146,10 +149,7 @@ export function registerRuleRoutes(v1: Hono<ApiEnv>, rules: RulesService): void 
     const parsed = backfillIdParam.safeParse(c.req.param('backfill_id'))
     const job = parsed.success ? rules.backfill(parsed.data) : undefined
     const principal = c.get('principal')
-    if (
-      !job ||
-      (principal.kind === 'application' && rules.applicationOf(job.ruleId) !== principal.applicationId)
-    ) {
+    if (!job || (principal.kind === 'application' && job.applicationId !== principal.applicationId)) {
       throw new SpansiftError(ErrorCode.notFound, `no backfill ${c.req.param('backfill_id')}`)
     }
     return c.json(backfillToJson(job))

@@ -4,8 +4,10 @@ import { type CliContext, CliError, UsageError } from './command.ts'
 export interface ApiClient {
   /** Sends a request and resolves with the parsed JSON body of a 2xx answer. */
   json<T>(method: string, path: string, body?: unknown): Promise<T>
+  /** A GET that resolves with undefined on 404 (a lookup), else like `json`. */
+  find<T>(path: string): Promise<T | undefined>
   /** A GET whose 2xx body is streamed; the timeout covers the answer's headers only. */
-  stream(path: string): Promise<ReadableStream<Uint8Array>>
+  stream(path: string): Promise<{ body: ReadableStream<Uint8Array>; headers: Headers }>
 }
 
 export interface ApiClientOptions {
@@ -37,7 +39,13 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   const baseUrl = options.baseUrl.replace(/\/+$/, '')
   const timeoutMs = options.timeoutMs ?? 30_000
 
-  async function send(method: string, path: string, body: unknown, signal: AbortSignal): Promise<Response> {
+  async function send(
+    method: string,
+    path: string,
+    body: unknown,
+    signal: AbortSignal,
+    notFoundIsAnswer = false,
+  ): Promise<Response> {
     let response: Response
     try {
       response = await fetch(`${baseUrl}${path}`, {
@@ -52,7 +60,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     } catch (error) {
       throw unreachable(error)
     }
-    if (!response.ok) throw await refused(response)
+    if (!response.ok && !(notFoundIsAnswer && response.status === 404)) throw await refused(response)
     return response
   }
 
@@ -68,21 +76,32 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     )
   }
 
+  async function parse<T>(method: string, path: string, response: Response): Promise<T> {
+    let text: string
+    try {
+      text = await response.text()
+    } catch (error) {
+      throw unreachable(error)
+    }
+    try {
+      return (text ? JSON.parse(text) : undefined) as T
+    } catch {
+      throw new CliError(`the API answered ${method} ${path} with a body that is not JSON`)
+    }
+  }
+
   return {
     async json<T>(method: string, path: string, body?: unknown): Promise<T> {
-      const signal = AbortSignal.timeout(timeoutMs)
-      const response = await send(method, path, body, signal)
-      let text: string
-      try {
-        text = await response.text()
-      } catch (error) {
-        throw unreachable(error)
+      const response = await send(method, path, body, AbortSignal.timeout(timeoutMs))
+      return parse<T>(method, path, response)
+    },
+    async find<T>(path: string): Promise<T | undefined> {
+      const response = await send('GET', path, undefined, AbortSignal.timeout(timeoutMs), true)
+      if (response.status === 404) {
+        await response.body?.cancel()
+        return undefined
       }
-      try {
-        return (text ? JSON.parse(text) : undefined) as T
-      } catch {
-        throw new CliError(`the API answered ${method} ${path} with a body that is not JSON`)
-      }
+      return parse<T>('GET', path, response)
     },
     async stream(path) {
       const controller = new AbortController()
@@ -90,7 +109,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       try {
         const response = await send('GET', path, undefined, controller.signal)
         if (!response.body) throw new CliError(`the API answered GET ${path} without a body`)
-        return response.body
+        return { body: response.body, headers: response.headers }
       } finally {
         clearTimeout(timer)
       }

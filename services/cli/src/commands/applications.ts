@@ -66,8 +66,36 @@ ${API_OPTIONS_HELP}`,
   },
 }
 
-/** `spansift applications list|create`. */
-export const applicationsCommand = createCommandGroup('applications', 'list and create applications', {
+const show: Command = {
+  summary: 'show one application, by id or name',
+  help: `spansift applications show — show one application, by id or name
+
+usage: spansift applications show <application> [options]
+
+An application key sees only its own application.
+
+options:
+${API_OPTIONS_HELP}`,
+  async run(args, context) {
+    const parsed = parseCommandArgs('applications show', args, API_OPTIONS, ['<application>'])
+    if (parsed.help) return printHelp(context, show)
+    const client = apiClientFor('applications show', parsed.values, context)
+    const application = await client.json<ApplicationJson>(
+      'GET',
+      `/v1/applications/${encodeURIComponent(parsed.positionals[0]!)}`,
+    )
+    context.io.stdout.write(
+      parsed.values.json
+        ? `${JSON.stringify(application)}\n`
+        : `${formatTable(['ID', 'NAME', 'CREATED'], [[application.id, application.name, application.created_at ?? '']])}\n`,
+    )
+    return 0
+  },
+}
+
+/** `spansift applications list|show|create`. */
+export const applicationsCommand = createCommandGroup('applications', 'list, show and create applications', {
   list,
+  show,
   create,
 })

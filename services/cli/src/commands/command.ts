@@ -54,13 +54,15 @@ export const API_OPTIONS_HELP = `  --api-url URL   the spansift API (default htt
 
 /**
  * Parses a command's arguments strictly: unknown options, missing values and a wrong
- * number of positionals are usage errors naming the command.
+ * number of positionals are usage errors naming the command. `optional` positionals
+ * may follow the required ones.
  */
 export function parseCommandArgs<T extends ParseArgsOptionsConfig>(
   command: string,
   args: string[],
   options: T,
   positionals: readonly string[],
+  optional: readonly string[] = [],
 ) {
   let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: true }>>
   try {
@@ -74,8 +76,9 @@ export function parseCommandArgs<T extends ParseArgsOptionsConfig>(
   if (parsed.positionals.length < positionals.length) {
     throw new UsageError(`missing ${positionals.slice(parsed.positionals.length).join(' ')}`, command)
   }
-  if (parsed.positionals.length > positionals.length) {
-    throw new UsageError(`unexpected argument "${parsed.positionals[positionals.length]}"`, command)
+  const most = positionals.length + optional.length
+  if (parsed.positionals.length > most) {
+    throw new UsageError(`unexpected argument "${parsed.positionals[most]}"`, command)
   }
   return { ...parsed, help: false as const }
 }

@@ -4,6 +4,7 @@ import { Readable, Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { ReadableStream as WebReadableStream } from 'node:stream/web'
 import { apiClientFor } from './api-client.ts'
+import { resolveApplicationRef, resolveDatasetRef } from './api-refs.ts'
 import {
   API_OPTIONS,
   API_OPTIONS_HELP,
@@ -42,14 +43,18 @@ interface DatasetJson {
 const EXPORT_FORMATS = ['jsonl', 'csv', 'parquet', 'chat-jsonl'] as const
 type ExportFormat = (typeof EXPORT_FORMATS)[number]
 
+const WITH_APPLICATION = { ...API_OPTIONS, application: { type: 'string' } } as const
+const APPLICATION_HELP = `  --application A   the dataset's application (id or name), when <dataset> is a name
+                    several applications use`
+
 const list: Command = {
   summary: 'list datasets',
   help: `spansift datasets list — list datasets
 
-usage: spansift datasets list [--application ID] [options]
+usage: spansift datasets list [--application APP] [options]
 
 options:
-  --application ID  only the datasets of this application
+  --application APP only the datasets of this application (id or name)
 ${API_OPTIONS_HELP}`,
   async run(args, context) {
     const parsed = parseCommandArgs(
@@ -61,7 +66,8 @@ ${API_OPTIONS_HELP}`,
     if (parsed.help) return printHelp(context, list)
     const client = apiClientFor('datasets list', parsed.values, context)
     const application = parsed.values.application
-    const query = application === undefined ? '' : `?application_id=${encodeURIComponent(application)}`
+    const query =
+      application === undefined ? '' : `?application_id=${await resolveApplicationRef(client, application)}`
     const body = await client.json<{ datasets: DatasetJson[] }>('GET', `/v1/datasets${query}`)
     if (parsed.values.json) {
       context.io.stdout.write(`${JSON.stringify(body)}\n`)
@@ -79,15 +85,18 @@ const show: Command = {
   summary: 'show a dataset: kind, columns, versions',
   help: `spansift datasets show — show a dataset: kind, columns, versions
 
-usage: spansift datasets show <id> [options]
+usage: spansift datasets show <dataset> [options]
+
+<dataset> is an id or a name.
 
 options:
+${APPLICATION_HELP}
 ${API_OPTIONS_HELP}`,
   async run(args, context) {
-    const parsed = parseCommandArgs('datasets show', args, API_OPTIONS, ['<id>'])
+    const parsed = parseCommandArgs('datasets show', args, WITH_APPLICATION, ['<dataset>'])
     if (parsed.help) return printHelp(context, show)
     const client = apiClientFor('datasets show', parsed.values, context)
-    const id = parsed.positionals[0]!
+    const id = await resolveDatasetRef(client, parsed.positionals[0]!, parsed.values.application)
     const dataset = await client.json<DatasetJson>('GET', `/v1/datasets/${encodeURIComponent(id)}`)
     context.io.stdout.write(
       parsed.values.json ? `${JSON.stringify(dataset)}\n` : `${describeDataset(dataset)}\n`,
@@ -135,15 +144,20 @@ const exportCommand: Command = {
   summary: 'export a dataset version as JSONL, CSV, Parquet or chat fine-tuning JSONL',
   help: `spansift datasets export — export a dataset version
 
-usage: spansift datasets export <id> --format jsonl|csv|parquet|chat-jsonl [--version N] [--output FILE] [options]
+usage: spansift datasets export <dataset> --format jsonl|csv|parquet|chat-jsonl [--version N] [--strict] [--output FILE] [options]
 
 Streams the export to FILE (written whole or not at all) or to stdout. With stderr
-on a terminal, shows the bytes written so far.
+on a terminal, shows the bytes written so far. A version with no rows (for chat-jsonl:
+no row that converts) is an error, never an empty file. chat-jsonl leaves out rows that
+do not convert (no user message, no answer) and names them on stderr; --strict makes
+them an error.
 
 options:
   --format F      jsonl, csv, parquet or chat-jsonl (training datasets)   (required)
   --version N     the version to export (default: the current one, the draft if any)
+  --strict        chat-jsonl: fail when any row does not convert
   -o, --output F  write to this file instead of stdout
+${APPLICATION_HELP}
 ${API_OPTIONS_HELP.split('\n')
   .filter((line) => !line.includes('--json'))
   .join('\n')}`,
@@ -157,8 +171,10 @@ ${API_OPTIONS_HELP.split('\n')
         format: { type: 'string' },
         version: { type: 'string' },
         output: { type: 'string', short: 'o' },
+        application: { type: 'string' },
+        strict: { type: 'boolean' },
       },
-      ['<id>'],
+      ['<dataset>'],
     )
     if (parsed.help) return printHelp(context, exportCommand)
     const { format, version, output } = parsed.values
@@ -176,10 +192,20 @@ ${API_OPTIONS_HELP.split('\n')
       throw new UsageError('Parquet is binary: pass --output FILE or redirect stdout', 'datasets export')
     }
     const client = apiClientFor('datasets export', parsed.values, context)
-    const id = parsed.positionals[0]!
-    const query = new URLSearchParams({ format, ...(version === undefined ? {} : { version }) })
-    const body = await client.stream(`/v1/datasets/${encodeURIComponent(id)}/export?${query}`)
+    const id = await resolveDatasetRef(client, parsed.positionals[0]!, parsed.values.application)
+    const query = new URLSearchParams({
+      format,
+      ...(version === undefined ? {} : { version }),
+      ...(parsed.values.strict ? { strict: 'true' } : {}),
+    })
+    const { body, headers } = await client.stream(`/v1/datasets/${encodeURIComponent(id)}/export?${query}`)
     const written = await writeExport(body, output, context.io, format as ExportFormat)
+    const unconvertible = Number(headers.get('x-spansift-unconvertible-rows') ?? 0)
+    if (unconvertible > 0) {
+      context.io.stderr.write(
+        `spansift: ${unconvertible} rows do not convert to chat examples and were left out (${headers.get('x-spansift-unconvertible-items') ?? ''}); --strict makes this an error\n`,
+      )
+    }
     if (output !== undefined)
       context.io.stderr.write(`spansift: wrote ${formatBytes(written)} to ${output}\n`)
     return 0
@@ -266,9 +292,129 @@ export function formatBytes(bytes: number): string {
   return `${value.toFixed(1)} ${units[unit]} (${bytes} bytes)`
 }
 
-/** `spansift datasets list|show|export`. */
-export const datasetsCommand = createCommandGroup('datasets', 'list, show and export datasets', {
-  list,
-  show,
-  export: exportCommand,
-})
+const create: Command = {
+  summary: 'create a dataset (eval or training)',
+  help: `spansift datasets create — create a dataset
+
+usage: spansift datasets create <name> --kind eval|training [--application APP] [--exclude DATASET] [options]
+
+The name is unique within the application. Prints the new dataset's id.
+
+options:
+  --kind K          eval or training (required)
+  --application APP its application (id or name); required with the admin key
+  --exclude D       training only: the eval dataset (id or name, same application)
+                    whose rows it must never hold
+${API_OPTIONS_HELP}`,
+  async run(args, context) {
+    const parsed = parseCommandArgs(
+      'datasets create',
+      args,
+      { ...WITH_APPLICATION, kind: { type: 'string' }, exclude: { type: 'string' } },
+      ['<name>'],
+    )
+    if (parsed.help) return printHelp(context, create)
+    const { kind, application, exclude } = parsed.values
+    if (kind !== 'eval' && kind !== 'training') {
+      throw new UsageError(
+        kind === undefined
+          ? '--kind is required (eval or training)'
+          : `--kind must be eval or training, got "${kind}"`,
+        'datasets create',
+      )
+    }
+    const client = apiClientFor('datasets create', parsed.values, context)
+    const applicationId =
+      application === undefined ? undefined : await resolveApplicationRef(client, application)
+    const excludeId =
+      exclude === undefined ? undefined : await resolveDatasetRef(client, exclude, application)
+    const dataset = await client.json<DatasetJson>('POST', '/v1/datasets', {
+      name: parsed.positionals[0],
+      kind,
+      ...(applicationId ? { application_id: applicationId } : {}),
+      ...(excludeId ? { exclude_dataset_id: excludeId } : {}),
+    })
+    context.io.stdout.write(
+      parsed.values.json
+        ? `${JSON.stringify(dataset)}\n`
+        : `created ${dataset.kind} dataset ${dataset.name}: ${dataset.id}\n`,
+    )
+    return 0
+  },
+}
+
+const publish: Command = {
+  summary: 'publish the draft version (freeze it)',
+  help: `spansift datasets publish — publish a dataset's draft version
+
+usage: spansift datasets publish <dataset> [options]
+
+Freezes the draft as a published version; the next change starts a new draft.
+
+options:
+${APPLICATION_HELP}
+${API_OPTIONS_HELP}`,
+  async run(args, context) {
+    const parsed = parseCommandArgs('datasets publish', args, WITH_APPLICATION, ['<dataset>'])
+    if (parsed.help) return printHelp(context, publish)
+    const client = apiClientFor('datasets publish', parsed.values, context)
+    const id = await resolveDatasetRef(client, parsed.positionals[0]!, parsed.values.application)
+    const dataset = await client.json<DatasetJson>('POST', `/v1/datasets/${id}/publish`)
+    const published = dataset.versions
+      .filter((v) => v.status === 'published')
+      .toSorted((a, b) => b.number - a.number)[0]
+    context.io.stdout.write(
+      parsed.values.json
+        ? `${JSON.stringify(dataset)}\n`
+        : `published ${dataset.name} v${published?.number ?? '?'}: ${published?.row_count ?? 0} rows\n`,
+    )
+    return 0
+  },
+}
+
+const deleteCommand: Command = {
+  summary: 'delete a dataset and its rows (asks for --yes)',
+  help: `spansift datasets delete — delete a dataset, its versions and its rows
+
+usage: spansift datasets delete <dataset> --yes [options]
+
+Cannot be undone, so it needs --yes. Refused (409) while a training dataset excludes it.
+
+options:
+  --yes             really delete
+${APPLICATION_HELP}
+${API_OPTIONS_HELP}`,
+  async run(args, context) {
+    const parsed = parseCommandArgs(
+      'datasets delete',
+      args,
+      { ...WITH_APPLICATION, yes: { type: 'boolean' } },
+      ['<dataset>'],
+    )
+    if (parsed.help) return printHelp(context, deleteCommand)
+    if (!parsed.values.yes) {
+      throw new UsageError('deleting a dataset cannot be undone: pass --yes', 'datasets delete')
+    }
+    const client = apiClientFor('datasets delete', parsed.values, context)
+    const id = await resolveDatasetRef(client, parsed.positionals[0]!, parsed.values.application)
+    await client.json('DELETE', `/v1/datasets/${id}`)
+    context.io.stdout.write(
+      parsed.values.json ? `${JSON.stringify({ deleted: id })}\n` : `deleted dataset ${id}\n`,
+    )
+    return 0
+  },
+}
+
+/** `spansift datasets list|show|create|publish|delete|export`. */
+export const datasetsCommand = createCommandGroup(
+  'datasets',
+  'list, show, create, publish, delete and export datasets',
+  {
+    list,
+    show,
+    create,
+    publish,
+    delete: deleteCommand,
+    export: exportCommand,
+  },
+)

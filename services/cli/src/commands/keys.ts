@@ -1,4 +1,5 @@
 import { apiClientFor } from './api-client.ts'
+import { resolveApplicationRef } from './api-refs.ts'
 import {
   API_OPTIONS,
   API_OPTIONS_HELP,
@@ -12,17 +13,19 @@ const create: Command = {
   summary: "create an application's API key (admin key)",
   help: `spansift keys create — create an API key for an application (admin key)
 
-usage: spansift keys create <application-id> [options]
+usage: spansift keys create <application> [options]
+
+<application> is its id or its name.
 
 Prints the key on stdout. It is shown once: spansift stores only its hash.
 
 options:
 ${API_OPTIONS_HELP}`,
   async run(args, context) {
-    const parsed = parseCommandArgs('keys create', args, API_OPTIONS, ['<application-id>'])
+    const parsed = parseCommandArgs('keys create', args, API_OPTIONS, ['<application>'])
     if (parsed.help) return printHelp(context, create)
     const client = apiClientFor('keys create', parsed.values, context)
-    const applicationId = parsed.positionals[0]!
+    const applicationId = await resolveApplicationRef(client, parsed.positionals[0]!)
     const body = await client.json<{ key: string; application_id: string }>(
       'POST',
       `/v1/applications/${encodeURIComponent(applicationId)}/keys`,

@@ -15,8 +15,10 @@ import {
 
 interface RuleJson {
   id: string
-  application_id: string
-  dataset_id: string
+  application_id: string | null
+  dataset_id: string | null
+  /** The dataset as the rule file names it. */
+  dataset: string
   state: string
   error: string | null
   matched: number
@@ -93,7 +95,7 @@ ${API_OPTIONS_HELP}`,
         r.error ? `${r.state}: ${r.error}` : r.state,
         String(r.matched),
         String(r.stored_rows),
-        r.dataset_id,
+        r.dataset === r.dataset_id || !r.dataset_id ? r.dataset : `${r.dataset} (${r.dataset_id})`,
       ])
       stdout.write(`${formatTable(['RULE', 'STATE', 'MATCHED', 'ROWS', 'DATASET'], rows)}\n`)
     }
@@ -145,9 +147,26 @@ ${API_OPTIONS_HELP}`,
   },
 }
 
-/** Draws a backfill's progress on one terminal line (nothing when stderr is not a terminal). */
+/**
+ * Shows a backfill's progress: on a terminal, redrawn on one line; otherwise (a log, a
+ * script) one line per month partition finished, so progress is visible partition by
+ * partition without control characters. Returns the partitions reported so far.
+ */
+function showProgress(stderr: CliIo['stderr'], job: BackfillJson, reported: number): number {
+  if (!stderr.isTTY) {
+    for (let done = reported + 1; done <= job.partitions_done; done++) {
+      stderr.write(
+        `spansift: partition ${done}/${job.partitions_total} done: ${job.progress.done}/${job.progress.total} spans read, ${job.added} rows added\n`,
+      )
+    }
+    return Math.max(reported, job.partitions_done)
+  }
+  drawProgress(stderr, job)
+  return job.partitions_done
+}
+
+/** Draws a backfill's progress on one terminal line. */
 function drawProgress(stderr: CliIo['stderr'], job: BackfillJson): void {
-  if (!stderr.isTTY) return
   const { done, total } = job.progress
   const width = 30
   const filled = total > 0 ? Math.min(width, Math.round((done / total) * width)) : 0
@@ -164,8 +183,8 @@ export const rulesBackfill: Command = {
 usage: spansift rules backfill <rule> --from TIME --to TIME [options]
 
 Runs in the spansift server, month partition by month partition, oldest first, and
-appends what the rule matches to its dataset (filling it up to its cap). Shows a
-progress bar until it ends. Resumable: the same rule and range again skips the months
+appends what the rule matches to its dataset (filling it up to its cap). Shows its
+progress until it ends: a bar on a terminal, else a line per month partition done. Resumable: the same rule and range again skips the months
 already done, and a span appended before is never appended twice.
 
 options:
@@ -191,12 +210,13 @@ ${API_OPTIONS_HELP}`,
     if (!parsed.values.detach) {
       // Bounded: a backfill of a year of history on one machine ends well within 24 h.
       const deadline = Date.now() + 24 * 3_600_000
+      let reported = 0
       while (job.state === 'running' && Date.now() < deadline) {
-        drawProgress(stderr, job)
+        reported = showProgress(stderr, job, reported)
         await new Promise((r) => setTimeout(r, 500))
         job = await client.json<BackfillJson>('GET', `/v1/rules/backfills/${job.backfill_id}`)
       }
-      drawProgress(stderr, job)
+      showProgress(stderr, job, reported)
       if (stderr.isTTY) stderr.write('\n')
     }
     if (parsed.values.json) stdout.write(`${JSON.stringify(job)}\n`)

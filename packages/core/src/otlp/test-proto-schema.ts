@@ -8,9 +8,9 @@ import protobuf from 'protobufjs'
  * 123k vs 124k and 125k vs 112k spans/s): protobufjs generates the same decoder code at run
  * time. Reflection wins on upkeep, with no generated code to keep in sync with the .proto files.
  *
- * The hot path (request decode/encode) has its own hand-written codec, decode-protobuf.ts and
- * encode-protobuf.ts, about 2.5 times as fast as either; these types encode the small response
- * bodies, and the tests hold that codec to the .proto files through them.
+ * Production code has one protobuf stack, the hand-written codec (decode-protobuf.ts,
+ * encode-protobuf.ts, responses.ts), about 2.5 times as fast as either; these types are the
+ * tests' oracle, holding that codec to the .proto files.
  */
 
 /** The repository's proto/ directory, found from this file so any working directory works. */

@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto'
+import type { Application, ApplicationsRepository } from '@spansift/clickhouse/applications-repository'
+import type { Principal } from '@spansift/core/authenticator'
+import { ErrorCode, SpansiftError } from '@spansift/core/error-codes'
+import { isUuidRef } from '@spansift/core/rules/rule-schema'
+import type { Hono } from 'hono'
+import { z } from 'zod'
+import { type ApiEnv, requireAdmin } from '../auth-middleware.ts'
+import { nameSchema } from './name-schema.ts'
+
+export const createApplicationBody = z.strictObject({
+  name: nameSchema.meta({
+    description: 'Unique: usable wherever an application id is (rule files, the CLI).',
+  }),
+})
+
+export const listApplicationsQuery = z.strictObject({
+  name: z.string().min(1).max(200).optional().meta({ description: 'Only the application of this name.' }),
+})
+
+export const applicationSchema = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  created_at: z.string(),
+})
+
+const toJson = (a: Application) => ({ id: a.id, name: a.name, created_at: a.createdAt })
+
+/**
+ * The application routes. Names are unique: a create naming a taken name is 409.
+ * ClickHouse has no unique constraint, so a create inserts, then reads the name back:
+ * if another row has it too (another API process created it at the same moment), this
+ * create withdraws its row and answers 409. Of two racing creates at least one sees the
+ * other (each reads after its own insert is acknowledged), so two never both succeed;
+ * both may fail, and a retry then succeeds. Creates in this process are serialized, so
+ * they never race each other.
+ */
+export function registerApplicationRoutes(v1: Hono<ApiEnv>, applications: ApplicationsRepository): void {
+  let creating: Promise<unknown> = Promise.resolve()
+
+  const create = async (name: string): Promise<Application> => {
+    const taken = await applications.getByName(name)
+    if (taken) {
+      throw new SpansiftError(ErrorCode.conflict, `an application named "${name}" exists: ${taken.id}`)
+    }
+    const id = randomUUID()
+    await applications.create({ id, name })
+    const named = await applications.listByName(name)
+    if (named.some((a) => a.id !== id)) {
+      await applications.remove(id)
+      throw new SpansiftError(
+        ErrorCode.conflict,
+        `another request created an application named "${name}" at the same moment; list the applications, or try again`,
+      )
+    }
+    // Read back for the stored created_at (the table sets it).
+    return named.find((a) => a.id === id) ?? { id, name, createdAt: new Date().toISOString() }
+  }
+
+  v1.post('/applications', async (c) => {
+    requireAdmin(c.get('principal'))
+    const { name } = createApplicationBody.parse(await c.req.json())
+    const run = creating.then(
+      () => create(name),
+      () => create(name),
+    )
+    creating = run.catch(() => undefined)
+    return c.json(toJson(await run), 201)
+  })
+
+  v1.get('/applications', async (c) => {
+    requireAdmin(c.get('principal'))
+    const { name } = listApplicationsQuery.parse(c.req.query())
+    if (name !== undefined) {
+      const found = await applications.getByName(name)
+      return c.json({ applications: found ? [toJson(found)] : [] })
+    }
+    return c.json({ applications: (await applications.list()).map(toJson) })
+  })
+
+  v1.get('/applications/:ref', async (c) => {
+    const application = await findApplication(applications, c.get('principal'), c.req.param('ref'))
+    return c.json(toJson(application))
+  })
+}
+
+/**
+ * The application a path names by id or by name. An application key sees only its own;
+ * another application's looks like a missing one.
+ */
+export async function findApplication(
+  applications: ApplicationsRepository,
+  principal: Principal,
+  ref: string,
+): Promise<Application> {
+  const application = isUuidRef(ref)
+    ? await applications.get(ref.toLowerCase())
+    : await applications.getByName(ref)
+  if (!application || (principal.kind === 'application' && principal.applicationId !== application.id)) {
+    throw new SpansiftError(ErrorCode.notFound, `no application ${isUuidRef(ref) ? ref : `"${ref}"`}`)
+  }
+  return application
+}
