@@ -264,19 +264,40 @@ describe('GenAI content events over OTLP logs', () => {
       { eventName: 'gen_ai.user.message', body: { stringValue: 'no span to attach to' } },
       { eventName: 'gen_ai.user.message', traceId, spanId: 'abcd', body: { stringValue: 'short span id' } },
       { body: { stringValue: 'a plain log line' } },
+      // Over the span limits (the defaults: values of 1 MiB, 128 attributes per event): refused, not stored.
+      {
+        eventName: 'gen_ai.user.message',
+        traceId,
+        spanId: 'c'.repeat(16),
+        body: { stringValue: 'x'.repeat(1024 * 1024 + 1) },
+      },
+      {
+        eventName: 'gen_ai.user.message',
+        traceId,
+        spanId: 'd'.repeat(16),
+        attributes: Array.from({ length: 128 }, (_, i) => ({ key: `k${i}`, value: { intValue: i } })),
+        body: { stringValue: 'one attribute too many with the body' },
+      },
     ]
     const partial = await post(JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: records }] }] }))
     assert.equal(partial.status, 200)
     const answer = (await partial.json()) as {
       partialSuccess: { rejectedLogRecords: string; errorMessage: string }
     }
-    assert.equal(answer.partialSuccess.rejectedLogRecords, '2')
+    assert.equal(answer.partialSuccess.rejectedLogRecords, '4')
     assert.match(answer.partialSuccess.errorMessage, /must carry the trace_id and span_id/)
     assert.match(answer.partialSuccess.errorMessage, /span_id must be 8 bytes \(got 2\)/)
-    const [kept] = await s.spansift
-      .storage()
-      .contentEvents.findForSpans(app.id, [{ traceId, spanId: 'b'.repeat(16) }], lastHour())
-    assert.deepEqual(kept?.attributes, { body: 'kept' })
+    assert.match(answer.partialSuccess.errorMessage, /the body has a value longer than 1048576/)
+    assert.match(answer.partialSuccess.errorMessage, /more than 128 attributes, the body included \(129\)/)
+    const stored = await s.spansift.storage().contentEvents.findForSpans(
+      app.id,
+      ['b', 'c', 'd'].map((c) => ({ traceId, spanId: c.repeat(16) })),
+      lastHour(),
+    )
+    assert.deepEqual(
+      stored.map((e) => [e.spanId, e.attributes]),
+      [['b'.repeat(16), { body: 'kept' }]],
+    )
 
     // gzip, as exporters send it: the same body reader (and 20 MiB limit) as traces.
     const gzipped = await fetch(logsUrl, {

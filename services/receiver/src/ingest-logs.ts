@@ -1,16 +1,18 @@
 import { BusUnavailableError } from '@spansift/bus/span-bus'
-import type { Principal } from '@spansift/core/authenticator'
 import { type Metrics, noopMetrics } from '@spansift/core/metrics'
 import { OtlpDecodeError } from '@spansift/core/otlp/decode-error'
 import { decodeExportLogsRequestJson } from '@spansift/core/otlp/decode-json'
 import { decodeExportLogsRequestProtobuf } from '@spansift/core/otlp/decode-protobuf'
 import { normalizeExportLogsRequest } from '@spansift/core/otlp/normalize-logs'
 import type { OtlpExportLogsRequest } from '@spansift/core/otlp/otlp-logs-types'
+import { DEFAULT_SPAN_LIMITS } from '@spansift/core/otlp/span-limits'
 import type { SpanContentEvent } from '@spansift/core/span-content-event'
+import { isPermanentStorageError } from '@spansift/core/storage-errors'
+import { authorizeExport, RETRY_AFTER_SECONDS } from './authorize-export.ts'
 import type { IngestDeps, IngestOutcome, IngestRequest, Transport } from './ingest-export.ts'
 
 /** What a receiver needs to take a logs export: the trace ingest's deps, and where content events go. */
-export interface LogsIngestDeps extends Pick<IngestDeps, 'authenticator' | 'logger'> {
+export interface LogsIngestDeps extends Pick<IngestDeps, 'authenticator' | 'logger' | 'spanLimits'> {
   /** Takes accepted content events; resolves once they are durable. */
   publishContent(events: readonly SpanContentEvent[]): Promise<void>
   metrics?: LogsIngestMetrics
@@ -22,21 +24,19 @@ export interface LogsIngestMetrics {
 }
 
 /** What became of a decoded log record. */
-export type LogRecordOutcome = 'stored' | 'ignored' | 'rejected' | 'unavailable'
+export type LogRecordOutcome = 'stored' | 'ignored' | 'rejected' | 'storage_refused' | 'unavailable'
 
 /** Creates the logs ingest metrics on `metrics` (both receivers share them). */
 export function createLogsIngestMetrics(metrics: Metrics): LogsIngestMetrics {
   const counter = metrics.counter({
     name: 'spansift_log_records_total',
-    help: 'OTLP log records decoded, by transport and outcome: stored (GenAI content events), ignored (other records, accepted and not stored), rejected (partial success), unavailable (retryable refusal).',
+    help: 'OTLP log records decoded, by transport and outcome: stored (GenAI content events), ignored (other records, accepted and not stored), rejected (partial success: no span ids, over the span limits), storage_refused (permanent refusal), unavailable (retryable refusal).',
     labelNames: ['transport', 'outcome'],
   })
   return { records: (transport, outcome, count) => counter.inc({ transport, outcome }, count) }
 }
 
 const noopLogsMetrics = createLogsIngestMetrics(noopMetrics)
-
-const STORAGE_RETRY_AFTER_SECONDS = 2
 
 /**
  * Takes one OTLP logs export, with the same keys, outcomes and google.rpc codes as a trace
@@ -47,26 +47,8 @@ const STORAGE_RETRY_AFTER_SECONDS = 2
  */
 export async function ingestLogs(deps: LogsIngestDeps, request: IngestRequest): Promise<IngestOutcome> {
   const metrics = deps.metrics ?? noopLogsMetrics
-  let principal: Principal | undefined
-  try {
-    principal = await deps.authenticator.authenticate(request.key)
-  } catch (error) {
-    deps.logger.warn('could not check the API key; answering retryable', { error })
-    return {
-      kind: 'unavailable',
-      message: 'the API key cannot be checked right now; retry later',
-      retryAfterSeconds: STORAGE_RETRY_AFTER_SECONDS,
-    }
-  }
-  if (!principal) {
-    return {
-      kind: 'unauthenticated',
-      message: request.key ? 'the API key is not valid' : 'an API key is required',
-    }
-  }
-  if (principal.kind !== 'application') {
-    return { kind: 'forbidden', message: 'exporting logs needs an application key, not the admin key' }
-  }
+  const authorization = await authorizeExport(deps, request.key, 'logs')
+  if (authorization.kind !== 'authorized') return authorization
   const body = await request.body()
   let decoded: OtlpExportLogsRequest
   try {
@@ -82,23 +64,31 @@ export async function ingestLogs(deps: LogsIngestDeps, request: IngestRequest): 
     }
   }
   const { events, ignoredRecords, rejectedRecords, rejectionMessage } = normalizeExportLogsRequest(decoded, {
-    applicationId: principal.applicationId,
+    applicationId: authorization.applicationId,
     receivedAtUnixNano: BigInt(Date.now()) * 1_000_000n,
+    limits: deps.spanLimits ?? DEFAULT_SPAN_LIMITS,
   })
   metrics.records(request.transport, 'ignored', ignoredRecords)
   metrics.records(request.transport, 'rejected', rejectedRecords)
   try {
     await deps.publishContent(events)
   } catch (error) {
-    metrics.records(request.transport, 'unavailable', events.length)
     if (error instanceof BusUnavailableError) {
+      metrics.records(request.transport, 'unavailable', events.length)
       return { kind: error.reason, message: error.message, retryAfterSeconds: error.retryAfterSeconds }
     }
+    if (isPermanentStorageError(error)) {
+      // Refused by storage (embedded): resending would fail the same way.
+      metrics.records(request.transport, 'storage_refused', events.length)
+      deps.logger.warn('logs export refused by storage; answering invalid', { events: events.length, error })
+      return { kind: 'invalid', message: `storage refused the log records: ${error.message}` }
+    }
+    metrics.records(request.transport, 'unavailable', events.length)
     deps.logger.warn('logs export not stored; answering retryable', { events: events.length, error })
     return {
       kind: 'unavailable',
       message: 'the log records could not be stored right now; retry later',
-      retryAfterSeconds: STORAGE_RETRY_AFTER_SECONDS,
+      retryAfterSeconds: RETRY_AFTER_SECONDS,
     }
   }
   metrics.records(request.transport, 'stored', events.length)

@@ -113,6 +113,7 @@ export function createOtlpGrpcReceiver(options: OtlpGrpcReceiverOptions): OtlpGr
     publishContent,
     logger,
     metrics: createLogsIngestMetrics(options.metrics ?? noopMetrics),
+    ...(options.spanLimits ? { spanLimits: options.spanLimits } : {}),
   }
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
   let server: Server | undefined

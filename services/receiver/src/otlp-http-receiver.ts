@@ -111,6 +111,7 @@ export function createOtlpHttpReceiver(options: OtlpHttpReceiverOptions): OtlpHt
     publishContent,
     logger,
     metrics: createLogsIngestMetrics(options.metrics ?? noopMetrics),
+    ...(options.spanLimits ? { spanLimits: options.spanLimits } : {}),
   }
   let server: Server | undefined
   /** Set at shutdown: answers close their connection, so keep-alive exporters let the server close. */

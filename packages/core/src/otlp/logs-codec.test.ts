@@ -8,6 +8,7 @@ import { decodeExportLogsRequestProtobuf } from './decode-protobuf.ts'
 import { encodeExportLogsRequestProtobuf } from './encode-protobuf.ts'
 import { normalizeExportLogsRequest } from './normalize-logs.ts'
 import { encodeExportLogsResponse } from './responses.ts'
+import { DEFAULT_SPAN_LIMITS } from './span-limits.ts'
 import { ExportLogsServiceRequestType, ExportLogsServiceResponseType } from './test-proto-schema.ts'
 
 const TRACE = '5b8efff798038103d269b633813fc60c'
@@ -143,6 +144,60 @@ describe('OTLP logs codec', () => {
     assert.match(result.rejectionMessage, /^2 log records rejected: /)
     assert.match(result.rejectionMessage, /must carry the trace_id and span_id/)
     assert.match(result.rejectionMessage, /span_id must be 8 bytes \(got 2\)/)
+  })
+
+  it('holds GenAI events to the span event limits (body counted as an attribute, its strings as values); other records are not checked', () => {
+    const limits = {
+      ...DEFAULT_SPAN_LIMITS,
+      eventAttributeCount: 2,
+      attributeValueLength: 10,
+      nameLength: 30,
+    }
+    const ids = { traceId: TRACE, spanId: SPAN }
+    const attribute = (key: string, value: string) => ({ key, value: { stringValue: value } })
+    const records = [
+      {
+        ...ids,
+        eventName: 'gen_ai.user.message',
+        attributes: [attribute('a', '1')],
+        body: { stringValue: 'short' },
+      },
+      {
+        ...ids,
+        eventName: 'gen_ai.user.message',
+        body: { kvlistValue: { values: [attribute('content', 'x'.repeat(11))] } },
+      },
+      { ...ids, eventName: 'gen_ai.user.message', attributes: [attribute('a', 'x'.repeat(11))] },
+      {
+        ...ids,
+        eventName: 'gen_ai.user.message',
+        attributes: [attribute('a', '1'), attribute('b', '2')],
+        body: { stringValue: 'x' },
+      },
+      { ...ids, eventName: `gen_ai.${'n'.repeat(30)}` },
+      { ...ids, eventName: 'gen_ai.user.message', timeUnixNano: String(2n ** 64n - 1n) },
+      { body: { stringValue: 'a plain log line far longer than the value limit' } },
+    ]
+    const request = decodeExportLogsRequestJson(
+      JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: records }] }] }),
+    )
+    const result = normalizeExportLogsRequest(request, { applicationId: APP, limits })
+    assert.deepEqual(
+      result.events.map((e) => e.attributes),
+      [{ a: '1', body: 'short' }],
+    )
+    assert.equal(result.ignoredRecords, 1)
+    assert.equal(result.rejectedRecords, 5)
+    for (const reason of [
+      /the body has a value longer than 10 \(1\)/,
+      /attribute "a" has a value longer than 10 \(1\)/,
+      /more than 2 attributes, the body included \(3\) \(1\)/,
+      /event name is longer than 30 characters \(1\)/,
+      /a timestamp is past 2262-04-11/,
+    ])
+      assert.match(result.rejectionMessage, reason)
+    // Without limits (the bus: a receiver checked them), only the ids are.
+    assert.equal(normalizeExportLogsRequest(request, { applicationId: APP }).events.length, 6)
   })
 
   it('round-trips content events through the bus form, stamped with the application', () => {

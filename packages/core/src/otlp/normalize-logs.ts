@@ -4,6 +4,7 @@ import { toAttributes, toAttributeValue } from './attributes.ts'
 import { bytesToHex, isAllZero } from './hex.ts'
 import type { OtlpExportLogsRequest, OtlpLogRecord } from './otlp-logs-types.ts'
 import type { OtlpKeyValue } from './otlp-types.ts'
+import { logRecordLimitViolation, type SpanLimits } from './span-limits.ts'
 
 /** How normalization decides which application owns the records (as for spans). */
 export interface NormalizeLogsOptions {
@@ -11,6 +12,12 @@ export interface NormalizeLogsOptions {
   applicationId?: string
   /** The time records without one (time and observed time both 0, "unknown") take: when they were received. */
   receivedAtUnixNano?: bigint
+  /**
+   * The span limits (the receivers pass theirs): a content event over the event limits
+   * (see `logRecordLimitViolation`) is rejected. Without them (the bus, whose records
+   * a receiver already checked) nothing is.
+   */
+  limits?: SpanLimits
 }
 
 /** What a logs export held: the content events to store, and an account of the rest. */
@@ -34,8 +41,8 @@ const MAX_REASONS_LISTED = 5
  * Picks the GenAI content events out of a decoded logs request. A record is one when its
  * event name (`event_name`, else the `event.name` attribute) starts with `gen_ai.`; it then
  * needs a valid trace id (16 bytes, not all zeros) and span id (8 bytes, not all zeros) to be
- * attached, and is rejected with the reason otherwise (partial success, never thrown). Every
- * other record is accepted and counted, not stored: spansift keeps content, not logs.
+ * attached, and must respect `options.limits`; it is rejected with the reason otherwise
+ * (partial success, never thrown). Every other record is accepted and counted, not stored: spansift keeps content, not logs.
  */
 export function normalizeExportLogsRequest(
   request: OtlpExportLogsRequest,
@@ -65,7 +72,8 @@ export function normalizeExportLogsRequest(
           reject(`no application id (resource attribute ${APPLICATION_ID_ATTRIBUTE} missing)`)
           continue
         }
-        const problem = validateIds(record)
+        const problem =
+          validateIds(record) ?? (options.limits && logRecordLimitViolation(record, name, options.limits))
         if (problem !== undefined) {
           reject(problem)
           continue
