@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { test } from 'node:test'
 import { Consumer, ProduceAcks, Producer, stringDeserializer } from '@platformatic/kafka'
+import { UnknownApplicationError } from '@spansift/core/application-stamp'
 import { silentLogger } from '@spansift/core/logger'
 import { decodeExportLogsRequestProtobuf } from '@spansift/core/otlp/decode-protobuf'
 import { ExportLogsServiceRequestType } from '@spansift/core/otlp/test-proto-schema'
@@ -64,14 +65,14 @@ async function readAll(topic: string, count: number) {
 }
 
 /** A Collector-style record, written with protobufjs from the .proto files (not spansift's encoder). */
-function collectorRecord(traceId: string, spanId: string, stamp: boolean): Buffer {
+function collectorRecord(traceId: string, spanId: string, stamp: string | undefined): Buffer {
   const message = ExportLogsServiceRequestType.fromObject({
     resourceLogs: [
       {
         resource: {
           attributes: [
             { key: 'service.name', value: { stringValue: 'support-bot' } },
-            ...(stamp ? [{ key: 'spansift.application.id', value: { stringValue: APP } }] : []),
+            ...(stamp ? [{ key: 'spansift.application.id', value: { stringValue: stamp } }] : []),
           ],
         },
         scopeLogs: [
@@ -138,8 +139,8 @@ test('a Collector-style record is consumed (GenAI events kept, other logs skippe
     await producer.send({
       messages: [
         { topic, key: Buffer.from('garbage'), value: Buffer.from([0x0a, 0xff, 0xff, 0xff]) },
-        { topic, key: Buffer.from(traceId), value: collectorRecord(traceId, spanId, false) },
-        { topic, key: Buffer.from(traceId), value: collectorRecord(traceId, spanId, true) },
+        { topic, key: Buffer.from(traceId), value: collectorRecord(traceId, spanId, undefined) },
+        { topic, key: Buffer.from(traceId), value: collectorRecord(traceId, spanId, APP) },
       ],
     })
     await until(() => received.length === 1, 'the stamped record is consumed')
@@ -161,6 +162,47 @@ test('a Collector-style record is consumed (GenAI events kept, other logs skippe
     assert.ok(
       reasons.some((r) => /no application id/.test(r)),
       reasons.join(' | '),
+    )
+  } finally {
+    await producer.close()
+    await bus.shutdown()
+  }
+})
+
+test('a record whose stamp names no existing application is dead-lettered with the reason (the handler refuses it permanently); the next one is stored', async () => {
+  const topic = `it.logs.${randomUUID().slice(0, 8)}`
+  const bus = createKafkaContentBus({
+    brokers,
+    clientId: 'it-logs',
+    partitions: 1,
+    logger: silentLogger,
+    topic,
+  })
+  const unknownApp = randomUUID()
+  const received: SpanContentEvent[] = []
+  // What the span-writer role's content consumer does (spansift.ts: the application check first).
+  bus.subscribe('writer', async (events) => {
+    const unknown = [...new Set(events.map((e) => e.applicationId))].filter((id) => id !== APP)
+    if (unknown.length > 0) throw new UnknownApplicationError(unknown)
+    received.push(...events)
+  })
+  await bus.start()
+  const producer = new Producer({ clientId: 'collector', bootstrapBrokers: brokers, acks: ProduceAcks.ALL })
+  try {
+    const traceId = randomBytes(16).toString('hex')
+    const spanId = randomBytes(8).toString('hex')
+    await producer.send({
+      messages: [
+        { topic, key: Buffer.from(traceId), value: collectorRecord(traceId, spanId, unknownApp) },
+        { topic, key: Buffer.from(traceId), value: collectorRecord(traceId, spanId, APP) },
+      ],
+    })
+    await until(() => received.length === 1, 'the record of the existing application is stored')
+    assert.equal(received[0]!.applicationId, APP)
+    const [deadLetter] = await readAll(`${topic}.dlq`, 1)
+    assert.match(
+      deadLetter!.headers.get(DeadLetterHeader.reason)?.toString() ?? '',
+      new RegExp(`names no existing application: ${unknownApp}`),
     )
   } finally {
     await producer.close()
