@@ -43,8 +43,9 @@ const newIntegerId = () => randomInt(1, 2 ** 48 - 1)
  * every change to one dataset (check leakage, count, insert; create or publish a
  * version; patch a row) runs under that dataset's mutex: caps hold exactly and a draft
  * is seeded once. Datasets differ, changes run concurrently. In the distributed wiring
- * every append for a dataset must reach the one writer that owns it (route by dataset
- * id); two writers for one dataset would void the cap guarantee.
+ * every change to a dataset reaches the one process that owns it (see
+ * createRoutedDatasetWriter and the Kafka append queue); two writers for one dataset
+ * would void the cap guarantee.
  */
 export function createDatasetWriter(options: DatasetWriterOptions): DatasetWriter {
   const { datasets, versions, items } = options
@@ -300,8 +301,14 @@ export function createDatasetWriter(options: DatasetWriterOptions): DatasetWrite
   }
 
   return {
-    // Serialized per application, so a name is checked and taken by one create at a time.
-    create: (input) => mutex.run(`names:${input.applicationId}`, () => create(input)),
+    // Serialized per application, so a name is checked and taken by one create at a time;
+    // and under the excluded eval dataset's lock, so its deletion (which refuses while a
+    // training dataset excludes it) and this creation cannot interleave. Always in that
+    // order (names, then the eval dataset), so two creates never wait on each other.
+    create: (input) =>
+      mutex.run(`names:${input.applicationId}`, () =>
+        input.excludeDatasetId ? mutex.run(input.excludeDatasetId, () => create(input)) : create(input),
+      ),
     append: (datasetId, candidates, appendOptions) =>
       mutex.run(datasetId, () =>
         append(datasetId, candidates, appendOptions?.ensureDraft ?? false, appendOptions?.upToCap ?? false),

@@ -2,6 +2,9 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { test } from 'node:test'
 import type { AppendCandidate } from '@spansift/core/datasets/append-candidate'
+import type { DatasetItem } from '@spansift/core/datasets/dataset-model'
+import type { DatasetWriter } from '@spansift/core/datasets/dataset-writer-port'
+import { ErrorCode, SpansiftError } from '@spansift/core/error-codes'
 import { silentLogger } from '@spansift/core/logger'
 import { createKafkaAppendQueue } from './kafka-append-queue.ts'
 import { kafkaTestBrokers } from './kafka-test-broker.ts'
@@ -9,6 +12,9 @@ import { kafkaTestBrokers } from './kafka-test-broker.ts'
 // The distributed append path on the real broker: what rule workers enqueue reaches the
 // appender intact, each dataset's candidates in order through one partition, and a
 // failing appender gets the same candidates again (nothing is committed before it succeeds).
+// Commands (every other change to a dataset) reach the owner and their replies come back
+// to the sender: results intact, errors with their code, and no owner means `unavailable`
+// at the deadline, the late command then skipped.
 
 const brokers = kafkaTestBrokers()
 
@@ -29,7 +35,11 @@ function candidate(n: number): AppendCandidate {
 
 function isolated() {
   const suffix = randomUUID().slice(0, 8)
-  return { topic: `test.appends.${suffix}`, group: `test-appender-${suffix}` }
+  return {
+    topic: `test.appends.${suffix}`,
+    repliesTopic: `test.replies.${suffix}`,
+    group: `test-appender-${suffix}`,
+  }
 }
 
 async function until(check: () => boolean, what: string, ms = 30_000): Promise<void> {
@@ -128,5 +138,145 @@ test('a backlog larger than one produce request is sent in several', async () =>
     await until(() => count >= 5_000, 'the whole backlog arrives', 60_000)
   } finally {
     await queue.shutdown()
+  }
+})
+
+/** A writer that records what it ran, in order; `patchItem` answers an item (with its int64), `publish` refuses. */
+function recordingWriter(log: string[]): DatasetWriter {
+  const item = (datasetId: string, itemId: string): DatasetItem => ({
+    datasetId,
+    versionId: 7,
+    itemId,
+    source: {
+      applicationId: candidate(1).applicationId,
+      traceId: candidate(1).traceId,
+      spanId: candidate(1).spanId,
+      spanStartUnixNano: 1_763_805_600_123_456_789n,
+      kind: 'api',
+      ruleId: null,
+    },
+    inputs: { q: 'x' },
+    expected_outputs: {},
+    metadata: {},
+    extras: {},
+    inputsHash: 'h',
+    redactedFields: [],
+    annotation: 'fine',
+    annotationStatus: 'filled',
+    feedbackCategory: null,
+    expectedOutput: null,
+    priority: null,
+    labels: [],
+    createdAt: '2026-01-01T00:00:00.000Z',
+    updatedAt: '2026-01-01T00:00:00.000000Z',
+  })
+  return {
+    async create() {
+      throw new Error('not used')
+    },
+    async append(datasetId, candidates, options) {
+      log.push(`append ${candidates.map((c) => c.spanId).join(',')} upToCap=${options?.upToCap ?? false}`)
+      return {
+        datasetId,
+        versionId: 7,
+        items: candidates.map((c) => ({
+          traceId: c.traceId,
+          spanId: c.spanId,
+          itemId: c.spanId,
+          added: true,
+        })),
+        excluded: [],
+        warnings: [],
+        purgedFromTraining: 0,
+        droppedForCap: 0,
+      }
+    },
+    async patchItem(datasetId, itemId, patch) {
+      log.push(`patch ${itemId} ${patch.annotation}`)
+      return item(datasetId, itemId)
+    },
+    async deleteItem(_datasetId, itemId) {
+      log.push(`delete ${itemId}`)
+    },
+    async publish() {
+      log.push('publish')
+      throw new SpansiftError(ErrorCode.conflict, 'the draft is empty', { draft: 7 })
+    },
+    async deleteDataset() {
+      log.push('delete dataset')
+    },
+  }
+}
+
+test('commands reach the owner in order with rule matches, and its results and errors come back', async () => {
+  const names = isolated()
+  const options = { brokers, partitions: 3, logger: silentLogger, ...names }
+  const api = createKafkaAppendQueue({ ...options, clientId: 'test-api', sendsCommands: true })
+  const owner = createKafkaAppendQueue({ ...options, clientId: 'test-owner' })
+  const log: string[] = []
+  owner.serveCommands(recordingWriter(log))
+  await owner.start()
+  await api.start()
+  try {
+    const datasetId = randomUUID()
+    const appended = await api.send({ op: 'append', datasetId, candidates: [candidate(1), candidate(2)] })
+    assert.deepEqual((appended as { items: unknown[] }).items.length, 2)
+    const patched = (await api.send({
+      op: 'patchItem',
+      datasetId,
+      itemId: 'item-1',
+      patch: { annotation: 'fine' },
+    })) as DatasetItem
+    assert.equal(patched.source.spanStartUnixNano, 1_763_805_600_123_456_789n, 'the int64 survives the trip')
+    await api.enqueue([{ datasetId, candidates: [candidate(3)] }])
+    await assert.rejects(api.send({ op: 'publish', datasetId }), (error) => {
+      assert.ok(error instanceof SpansiftError)
+      assert.equal(error.code, ErrorCode.conflict)
+      assert.equal(error.message, 'the draft is empty')
+      assert.deepEqual(error.details, { draft: 7 })
+      return true
+    })
+    await api.send({ op: 'deleteItem', datasetId, itemId: 'item-1' })
+    assert.deepEqual(log, [
+      `append ${candidate(1).spanId},${candidate(2).spanId} upToCap=false`,
+      'patch item-1 fine',
+      `append ${candidate(3).spanId} upToCap=true`,
+      'publish',
+      'delete item-1',
+    ])
+  } finally {
+    await api.shutdown()
+    await owner.shutdown()
+  }
+})
+
+test('without an owner a command ends at its deadline as unavailable; an owner arriving later skips it', async () => {
+  const names = isolated()
+  const options = { brokers, partitions: 1, logger: silentLogger, ...names }
+  const api = createKafkaAppendQueue({
+    ...options,
+    clientId: 'test-api',
+    sendsCommands: true,
+    commandTimeoutMs: 1_500,
+  })
+  await api.start()
+  const log: string[] = []
+  const owner = createKafkaAppendQueue({ ...options, clientId: 'test-late-owner' })
+  owner.serveCommands(recordingWriter(log))
+  try {
+    const started = Date.now()
+    await assert.rejects(api.send({ op: 'deleteItem', datasetId: randomUUID(), itemId: 'late' }), (error) => {
+      assert.ok(error instanceof SpansiftError)
+      assert.equal(error.code, ErrorCode.unavailable)
+      return true
+    })
+    assert.ok(Date.now() - started < 5_000, 'the sender gave up at its deadline')
+    await owner.start()
+    // The owner reads the expired command, then this one: it runs only the latter.
+    await api.send({ op: 'deleteItem', datasetId: randomUUID(), itemId: 'fresh' })
+    assert.deepEqual(log, ['delete fresh'])
+  } finally {
+    await api.shutdown()
+    await owner.shutdown()
   }
 })

@@ -214,6 +214,14 @@ export function startConsumerLoop<T>(options: ConsumerLoopOptions<T>): ConsumerL
       heartbeatInterval: 1_000,
       deserializers: { headerKey: stringDeserializer },
     })
+    // A background rejoin that fails (the group rebalancing while this consumer closes, or
+    // a lost membership) is emitted on the consumer, not its stream: unheard, it would
+    // crash the process. It ends this consumer's life like a stream failure.
+    let endWith: ((error: unknown) => void) | undefined
+    consumer.on('error', (error: unknown) => {
+      if (endWith) endWith(error)
+      else if (!stopped) logger.warn('consumer failed while joining the group', { group, error })
+    })
     current = { consumer, stream: undefined }
     let stream: RawStream
     try {
@@ -238,6 +246,7 @@ export function startConsumerLoop<T>(options: ConsumerLoopOptions<T>): ConsumerL
     }
     options.onConsumerStarted?.(consumer)
     const ended = new Promise<unknown>((resolve) => {
+      endWith = resolve
       stream.once('error', resolve)
       stream.once('close', () => resolve(undefined))
     })

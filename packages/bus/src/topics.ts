@@ -12,8 +12,13 @@ export const Topic = {
   logs: 'spansift.logs',
   /** Logs messages a consumer can never process, with the reason in headers. */
   logsDeadLetter: 'spansift.logs.dlq',
-  /** key = dataset id, value = one rule match (an append candidate) as JSON; see kafka-append-queue.ts. */
+  /** key = dataset id, value = one rule match (an append candidate) or one dataset command, as JSON; see kafka-append-queue.ts. */
   datasetAppends: 'spansift.dataset-appends',
+  /**
+   * key = request id, value = a dataset owner's reply to a command sent on the appends
+   * topic (JSON; see dataset-command-wire.ts). Every sending process reads all of it.
+   */
+  datasetReplies: 'spansift.dataset-replies',
 } as const
 
 export const DeadLetterHeader = {

@@ -3,6 +3,7 @@ import { createApiApp } from '@spansift/api/app'
 import { createApplicationCheck } from '@spansift/application/application-check'
 import { createContentAttacher } from '@spansift/application/content-attacher'
 import { createDatasetAppender } from '@spansift/application/dataset-appender'
+import { createDatasetOwnerKey } from '@spansift/application/dataset-owner-key'
 import { createDatasetWriter } from '@spansift/application/dataset-writer'
 import { createReviewQueue } from '@spansift/application/review-queue'
 import { createRuleRegistry, type RuleRegistry } from '@spansift/application/rule-registry'
@@ -14,7 +15,7 @@ import { CONTENT_RULE_WORKER_GROUP, CONTENT_WRITER_GROUP, type ContentBus } from
 import { createInProcessAppendQueue } from '@spansift/bus/in-process-append-queue'
 import { createInProcessBus } from '@spansift/bus/in-process-bus'
 import { createInProcessContentBus } from '@spansift/bus/in-process-content-bus'
-import { createKafkaAppendQueue } from '@spansift/bus/kafka-append-queue'
+import { createKafkaAppendQueue, type KafkaAppendQueue } from '@spansift/bus/kafka-append-queue'
 import { createKafkaBus } from '@spansift/bus/kafka-bus'
 import { createKafkaContentBus } from '@spansift/bus/kafka-content-bus'
 import { ConsumerGroup, type SpanBus } from '@spansift/bus/span-bus'
@@ -22,6 +23,7 @@ import { openStorage, type Storage } from '@spansift/clickhouse/storage'
 import { createAuthenticator } from '@spansift/core/authenticator'
 import type { DatasetAppendQueue } from '@spansift/core/datasets/append-queue-port'
 import type { DatasetCaps } from '@spansift/core/datasets/caps'
+import { createRoutedDatasetWriter } from '@spansift/core/datasets/dataset-command'
 import type { DatasetWriter } from '@spansift/core/datasets/dataset-writer-port'
 import type { Stage } from '@spansift/core/lifecycle'
 import type { Logger } from '@spansift/core/logger'
@@ -44,7 +46,11 @@ export interface Spansift {
   shutdown(): Promise<void>
   ports(): { otlpHttp: number; otlpGrpc: number; api: number; metrics: number }
   storage(): Storage
-  /** The dataset writer every append goes through (the API's, and tests racing it). */
+  /**
+   * The dataset writer the API goes through (and tests racing it): this process's own
+   * writer when embedded; with Kafka, the routed writer that sends each change to its
+   * dataset's owner.
+   */
   datasetWriter(): DatasetWriter
   /** The rules in force in this process. */
   rules(): RuleRegistry
@@ -159,9 +165,10 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
         logger: logger.child({ component: 'span-writer' }),
         metrics,
       })
-      // The one dataset writer of this process: appends from the API (and, next, the rule
-      // workers) to a dataset are serialized here, so caps hold exactly.
-      datasetWriter = createDatasetWriter({
+      // This process's own dataset writer: changes to one dataset are serialized here, so
+      // caps hold exactly. Embedded, every change goes through it; with Kafka, only those
+      // of the datasets whose appends-topic partitions this process holds (it owns them).
+      const ownWriter = createDatasetWriter({
         datasets: store.datasets,
         versions: store.datasetVersions,
         items: store.datasetItems,
@@ -225,20 +232,34 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
         metrics,
       })
       registry = rules
-      // Rule matches reach each dataset's one appender: in process, or over Kafka keyed by
-      // dataset (the appenders run in the rule-worker role) so caps hold across workers.
-      const appendQueue: DatasetAppendQueue = kafka
+      // Every change to a dataset reaches its one owner: in process, or over Kafka keyed by
+      // dataset (rule matches, and the API's changes as commands with a reply) to the member
+      // of the appender group holding its partition, so caps and drafts hold across processes.
+      const kafkaQueue: KafkaAppendQueue | undefined = kafka
         ? createKafkaAppendQueue({
             ...kafka,
             clientId: `spansift-${[...roles].join('-')}-appends`,
-            ...(options.kafkaTopic ? { topic: `${options.kafkaTopic}.dataset-appends` } : {}),
+            sendsCommands: roles.has('api'),
+            ownerKey: createDatasetOwnerKey({ getDataset: (id) => store.datasets.get(id) }),
+            ...(options.kafkaTopic
+              ? {
+                  topic: `${options.kafkaTopic}.dataset-appends`,
+                  repliesTopic: `${options.kafkaTopic}.dataset-replies`,
+                }
+              : {}),
           })
-        : createInProcessAppendQueue()
+        : undefined
+      const appendQueue: DatasetAppendQueue = kafkaQueue ?? createInProcessAppendQueue()
+      datasetWriter = kafkaQueue ? createRoutedDatasetWriter({ send: kafkaQueue.send }) : ownWriter
       const runsRules = roles.has('rule-worker')
+      // The owners: rule workers and API processes alike join the appender group, so a
+      // deployment without rule workers still has them.
+      const ownsDatasets = runsRules || roles.has('api')
+      if (ownsDatasets) {
+        appendQueue.consume(createDatasetAppender({ writer: ownWriter, registry: rules, logger, metrics }))
+        kafkaQueue?.serveCommands(ownWriter)
+      }
       if (runsRules) {
-        appendQueue.consume(
-          createDatasetAppender({ writer: datasetWriter, registry: rules, logger, metrics }),
-        )
         const evaluate = createRuleWorker({ registry: rules, queue: appendQueue, metrics })
         // Rules see the content events stored before the span arrived, and evaluate a stored
         // span again when its content arrives after it (a row it already added stays as it was).
@@ -295,7 +316,7 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
       const stages: Stage[] = [
         ...(roles.has('span-writer') ? [writer] : []),
         ...(runsRules || roles.has('api') ? [rules] : []),
-        ...(runsRules ? [appendQueue] : []),
+        ...(ownsDatasets ? [appendQueue] : []),
         spanBus,
         contentBus,
         ...(roles.has('api') ? [api] : []),

@@ -25,7 +25,8 @@ export interface DistributedStack {
   apiUrl: string
   /** The shared ClickHouse, for the test's own checks (opened without migrating). */
   storage: Storage
-  spawnRole(roles: string[]): Promise<TestProcess>
+  /** Starts a process of `roles`, with `env` over the stack's (a second API's port, say). */
+  spawnRole(roles: string[], env?: Record<string, string>): Promise<TestProcess>
   stop(): Promise<void>
 }
 
@@ -52,8 +53,8 @@ export async function startDistributedStack(options: {
     SPANSIFT_METRICS_PORT: '0',
     ...options.env,
   }
-  const spawnRole = async (roles: string[]) => {
-    const p = await startSpansiftProcess(roles, env)
+  const spawnRole = async (roles: string[], extra: Record<string, string> = {}) => {
+    const p = await startSpansiftProcess(roles, { ...env, ...extra })
     processes.push(p)
     return p
   }

@@ -46,9 +46,10 @@ export interface AppendOptions {
 export type AnnotationPatch = Partial<Annotations>
 
 /**
- * The port every writer of dataset rows and versions goes through (API routes today,
- * rule workers next): the implementation serializes changes per dataset so caps,
- * leakage and versions hold without transactions.
+ * The port every writer of dataset rows and versions goes through (API routes, rule
+ * appenders, backfills): the local implementation serializes changes per dataset so caps,
+ * leakage and versions hold without transactions; the routed one (dataset-command.ts)
+ * sends each change to the process that owns the dataset.
  */
 export interface DatasetWriter {
   create(dataset: NewDataset): Promise<Dataset>
