@@ -1,5 +1,4 @@
 import { UnknownApplicationError } from '@spansift/core/application-stamp'
-import type { Span } from '@spansift/core/span-model'
 import { LRUCache } from 'lru-cache'
 
 export interface ApplicationCheckOptions {
@@ -14,8 +13,11 @@ export interface ApplicationCheckOptions {
 }
 
 export interface ApplicationCheck {
-  /** Resolves when every span's application exists; rejects with `UnknownApplicationError` naming those that do not. */
-  assertKnown(spans: readonly Span[]): Promise<void>
+  /**
+   * Resolves when every item's application exists (spans, content events); rejects with
+   * `UnknownApplicationError` naming those that do not.
+   */
+  assertKnown(items: readonly { applicationId: string }[]): Promise<void>
 }
 
 /**
@@ -39,9 +41,9 @@ export function createApplicationCheck(options: ApplicationCheckOptions): Applic
   }
 
   return {
-    async assertKnown(spans) {
+    async assertKnown(items) {
       const ids = new Set<string>()
-      for (const span of spans) ids.add(span.applicationId)
+      for (const item of items) ids.add(item.applicationId)
       const missing: string[] = []
       for (const id of ids) if (!(await isKnown(id))) missing.push(id)
       if (missing.length > 0) throw new UnknownApplicationError(missing)

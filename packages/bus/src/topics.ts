@@ -4,6 +4,14 @@ export const Topic = {
   spans: 'spansift.spans',
   /** Messages a consumer can never process, with the reason in headers. */
   spansDeadLetter: 'spansift.spans.dlq',
+  /**
+   * key = hex trace id, value = OTLP ExportLogsServiceRequest (protobuf, the Collector's
+   * `otlp_proto` encoding for logs) with `spansift.application.id` on the resource. Only GenAI
+   * content events (event name `gen_ai.*`, tied to a span) are kept; other records are skipped.
+   */
+  logs: 'spansift.logs',
+  /** Logs messages a consumer can never process, with the reason in headers. */
+  logsDeadLetter: 'spansift.logs.dlq',
   /** key = dataset id, value = one rule match (an append candidate) or one dataset command, as JSON; see kafka-append-queue.ts. */
   datasetAppends: 'spansift.dataset-appends',
   /**

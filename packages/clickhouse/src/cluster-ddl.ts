@@ -70,6 +70,8 @@ export const SHARDING_KEYS = {
   datasetVersions: 'cityHash64(dataset_id)',
   datasetItems: 'cityHash64(dataset_id)',
   ruleBackfills: '0',
+  // Like spans: a span's content events live on the shard of its trace.
+  spanContentEvents: 'cityHash64(trace_id)',
   reviewClaims: 'cityHash64(dataset_id)',
 } as const satisfies Record<keyof TableNames, string>
 

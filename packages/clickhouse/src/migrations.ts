@@ -167,6 +167,34 @@ export const migrations: readonly Migration[] = [
     ],
   },
   {
+    version: 7,
+    name: 'span content events (GenAI content sent as OTLP log records)',
+    // GenAI content events that arrived as log records, kept so they can be attached to
+    // their span whichever of the two arrives first (see content-attacher.ts). Partitioned
+    // by month and ordered by (application, trace, span) like spans, so the lookup for a
+    // batch of spans prunes the same way; the rest of the ORDER BY is the event's identity,
+    // so an event sent or delivered twice is one row after merges (reads dedupe as well).
+    // `sequence` (the event's position in its export) orders events of one timestamp.
+    // The TTL starts at 30 days like the spans' and follows SPANSIFT_SPAN_RETENTION_DAYS
+    // (ensureSpanRetention).
+    statements: (t) => [
+      `CREATE TABLE IF NOT EXISTS ${t.spanContentEvents} (
+        application_id UUID,
+        trace_id FixedString(32),
+        span_id FixedString(16),
+        time DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1)),
+        sequence UInt32,
+        name LowCardinality(String),
+        attributes String CODEC(ZSTD(1)),
+        ingested_at DateTime64(3, 'UTC') DEFAULT now64(3)
+      ) ENGINE = ReplacingMergeTree(ingested_at)
+      PARTITION BY toYYYYMM(time)
+      ORDER BY (application_id, trace_id, span_id, time, name, cityHash64(attributes))
+      TTL toDateTime(time) + INTERVAL 30 DAY
+      SETTINGS ttl_only_drop_parts = 1, index_granularity = 256`,
+    ],
+  },
+  {
     version: 8,
     name: 'review queue claims',
     // A reviewer's lease on a row. A release is a later version of the claim row
@@ -286,18 +314,31 @@ export async function ensureSpanRetention(
   if (!Number.isInteger(days) || days < 1)
     throw new Error(`span retention must be a positive whole number of days, got ${days}`)
   const t = tableNames(runner.database)
-  const [row] = await runner.select<{ engine_full: string }>(
-    'retention.read',
-    'SELECT engine_full FROM system.tables WHERE database = {database:String} AND name = {table:String}',
-    { database: runner.database, table: options.cluster ? localTableName('spans') : 'spans' },
-  )
-  const current = row ? /toIntervalDay\((\d+)\)/.exec(row.engine_full)?.[1] : undefined
-  if (current === String(days)) return
-  await runner.command(
-    'retention.modify',
-    `ALTER TABLE ${t.spans} MODIFY TTL toDateTime(start_time) + INTERVAL ${days} DAY`,
-    {},
-    { materialize_ttl_after_modify: 0 },
-  )
-  logger.info('span retention changed', { from_days: current ? Number(current) : undefined, to_days: days })
+  // Content events live as long as the spans they are attached to.
+  const tables = [
+    { name: 'spans', qualified: t.spans, time: 'start_time' },
+    { name: 'span_content_events', qualified: t.spanContentEvents, time: 'time' },
+  ]
+  for (const table of tables) {
+    const [row] = await runner.select<{ engine_full: string }>(
+      'retention.read',
+      'SELECT engine_full FROM system.tables WHERE database = {database:String} AND name = {table:String}',
+      { database: runner.database, table: options.cluster ? localTableName(table.name) : table.name },
+    )
+    // A table a newer migration adds may be absent from an older schema: nothing to change.
+    if (!row) continue
+    const current = /toIntervalDay\((\d+)\)/.exec(row.engine_full)?.[1]
+    if (current === String(days)) continue
+    await runner.command(
+      'retention.modify',
+      `ALTER TABLE ${table.qualified} MODIFY TTL toDateTime(${table.time}) + INTERVAL ${days} DAY`,
+      {},
+      { materialize_ttl_after_modify: 0 },
+    )
+    logger.info('span retention changed', {
+      table: table.name,
+      from_days: current ? Number(current) : undefined,
+      to_days: days,
+    })
+  }
 }

@@ -156,5 +156,49 @@ test('span retention follows the configuration and drops whole parts only', asyn
   )
   assert.match(row!.engine_full, /toIntervalDay\(7\)/)
   assert.match(row!.engine_full, /ttl_only_drop_parts = 1/)
-  assert.ok(spans.endsWith('.spans'))
+  assert.ok(spans.endsWith('.spans')) // Content events (OTLP log records) live as long as the spans they are attached to.
+  const [events] = await storage.runner.select<{ engine_full: string }>(
+    'test',
+    'SELECT engine_full FROM system.tables WHERE database = {d:String} AND name = {t:String}',
+    { d: storage.runner.database, t: 'span_content_events' },
+  )
+  assert.match(events!.engine_full, /toIntervalDay\(7\)/)
+})
+
+test('content events are stored once however often written, found by span and time range, in order', async () => {
+  const applicationId = '5f0c6a4e-8e0f-4d6b-9a51-3c2f1b7d9e10'
+  const start = BigInt(Date.now()) * 1_000_000n
+  const event = (sequence: number, name: string, spanId = '00000000000000aa') => ({
+    applicationId,
+    traceId: 'c'.repeat(32),
+    spanId,
+    timeUnixNano: start,
+    sequence,
+    name,
+    attributes: { body: { content: name } },
+  })
+  const events = [
+    event(1, 'gen_ai.user.message'),
+    event(0, 'gen_ai.system.message'),
+    event(0, 'x', 'bb'.repeat(8)),
+  ]
+  await storage.contentEvents.insert(events)
+  await storage.contentEvents.insert(events.slice(0, 1))
+  const range = { fromUnixNano: start - 1n, toUnixNano: start + 1n }
+  const found = await storage.contentEvents.findForSpans(
+    applicationId,
+    [{ traceId: 'c'.repeat(32), spanId: '00000000000000aa' }],
+    range,
+  )
+  assert.deepEqual(
+    found.map((e) => e.name),
+    ['gen_ai.system.message', 'gen_ai.user.message'],
+  )
+  assert.deepEqual(found[1], events[0])
+  const outside = await storage.contentEvents.findForSpans(
+    applicationId,
+    [{ traceId: 'c'.repeat(32), spanId: '00000000000000aa' }],
+    { fromUnixNano: start + 1n, toUnixNano: start + 2n },
+  )
+  assert.equal(outside.length, 0)
 })

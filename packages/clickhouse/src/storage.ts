@@ -3,6 +3,7 @@ import { type ApiKeysRepository, createApiKeysRepository } from './api-keys-repo
 import { type ApplicationsRepository, createApplicationsRepository } from './applications-repository.ts'
 import { createClusterQueryRunner } from './cluster-ddl.ts'
 import { type ClickHouseConnectionOptions, openClickHouse } from './connection.ts'
+import { type ContentEventsRepository, createContentEventsRepository } from './content-events-repository.ts'
 import { createDatasetExporter, type DatasetExporter } from './dataset-export.ts'
 import { createDatasetItemsRepository, type DatasetItemsRepository } from './dataset-items-repository.ts'
 import {
@@ -21,6 +22,8 @@ import { createSpansRepository, type SpansRepository } from './spans-repository.
 export interface Storage {
   runner: QueryRunner
   spans: SpansRepository
+  /** GenAI content events (OTLP log records) waiting for, or attached to, their spans. */
+  contentEvents: ContentEventsRepository
   applications: ApplicationsRepository
   apiKeys: ApiKeysRepository
   datasets: DatasetsRepository
@@ -64,6 +67,7 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
   return {
     runner,
     spans: createSpansRepository(runner),
+    contentEvents: createContentEventsRepository(runner),
     applications: createApplicationsRepository(runner),
     apiKeys: createApiKeysRepository(runner),
     datasets: createDatasetsRepository(runner),

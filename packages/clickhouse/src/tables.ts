@@ -9,6 +9,7 @@ export function tableNames(database: string) {
     datasetVersions: `${database}.dataset_versions`,
     datasetItems: `${database}.dataset_items`,
     ruleBackfills: `${database}.rule_backfills`,
+    spanContentEvents: `${database}.span_content_events`,
     reviewClaims: `${database}.review_claims`,
   } as const
 }

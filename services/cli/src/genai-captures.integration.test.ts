@@ -6,14 +6,21 @@ import {
   CAPTURE_SCENARIOS,
   type CaptureScenario,
   CONVERSATION,
+  captureLogRequests,
   loadCapture,
+  loadCaptureContentEvents,
+  loadCaptureSpans,
 } from '@spansift/core/genai/test-genai-captures'
-import { encodeExportTraceRequestProtobuf } from '@spansift/core/otlp/encode-protobuf'
+import { decodeExportLogsRequestProtobuf } from '@spansift/core/otlp/decode-protobuf'
+import {
+  encodeExportLogsRequestProtobuf,
+  encodeExportTraceRequestProtobuf,
+} from '@spansift/core/otlp/encode-protobuf'
 import { spansToExportRequest } from '@spansift/core/otlp/spans-to-request'
 import type { Span } from '@spansift/core/span-model'
 import { parquetReadObjects } from 'hyparquet'
 import { compressors } from 'hyparquet-compressors'
-import { ADMIN_KEY, type RunningSpansift, startSpansift } from './test-harness.ts'
+import { ADMIN_KEY, type RunningSpansift, rangeAroundNow, startSpansift } from './test-harness.ts'
 
 // What real instrumentations of the openai client sent (testdata/genai, captured by
 // capture.py) goes through the whole pipeline: OTLP/HTTP protobuf into the receiver, a rule
@@ -23,8 +30,8 @@ import { ADMIN_KEY, type RunningSpansift, startSpansift } from './test-harness.t
 //
 // The captured spans are re-stamped to now (storage drops spans older than the retention)
 // and re-encoded with the core protobuf stack. Content the instrumentation sent as OTLP log
-// records rides along as span events named like the record's event name (the shape the
-// logs receiver delivers; its own end-to-end test covers /v1/logs).
+// records rides along as span events, attached as storage attaches them; the last suite
+// sends the captured log exports themselves through POST /v1/logs.
 
 let s: RunningSpansift
 let app: { id: string; key: string }
@@ -40,10 +47,10 @@ const MAPPING = {
   metadata: { model: 'model', response_model: 'response_model', system: 'system', convention: 'scope.name' },
 }
 
-async function createDataset(name: string): Promise<string> {
+async function createDataset(name: string, applicationId = app.id): Promise<string> {
   const created = await s.api('POST', '/v1/datasets', ADMIN_KEY, {
     name,
-    application_id: app.id,
+    application_id: applicationId,
     kind: 'training',
   })
   assert.equal(created.status, 201, JSON.stringify(created.body))
@@ -318,6 +325,82 @@ describe('exports round trip', () => {
       assert.equal(example.messages[3].content, CONVERSATION.tool.answer)
     }
   })
+})
+
+describe('content sent as OTLP logs, end to end', () => {
+  for (const scenario of CAPTURE_SCENARIOS.filter((c) => captureLogRequests(c).length > 0)) {
+    test(`${scenario}: the captured log exports through POST /v1/logs reach their spans; the row holds input_text and output_text`, async () => {
+      // An application of its own: the spans' ids are those the first suite sent.
+      const logsApp = await s.createApplication(`genai-captures-logs-${scenario}`)
+      const spans = loadCaptureSpans(scenario, logsApp.id)
+      const shift = BigInt(Date.now() - 60_000) * 1_000_000n - spans[0]!.startTimeUnixNano
+      const restampedSpans = spans.map((span) => ({
+        ...span,
+        startTimeUnixNano: span.startTimeUnixNano + shift,
+        endTimeUnixNano: span.endTimeUnixNano + shift,
+      }))
+      const plain = restampedSpans[0]!
+      assert.equal(
+        JSON.stringify(plain.attributes).includes(CONVERSATION.plain.question),
+        false,
+        'the span alone does not carry the question: only the logs do',
+      )
+      // The spans first: the content arrives after its span.
+      const traces = await fetch(s.otlpUrl, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${logsApp.key}`, 'content-type': 'application/x-protobuf' },
+        body: encodeExportTraceRequestProtobuf(spansToExportRequest(restampedSpans)),
+      })
+      assert.equal(traces.status, 200, await traces.text())
+      // The captured log exports as sent, only their timestamps moved like the spans'.
+      for (const bytes of captureLogRequests(scenario)) {
+        const request = decodeExportLogsRequestProtobuf(bytes)
+        for (const resourceLogs of request.resourceLogs)
+          for (const scopeLogs of resourceLogs.scopeLogs)
+            for (const record of scopeLogs.logRecords) {
+              if (record.timeUnixNano !== 0n) record.timeUnixNano += shift
+              if (record.observedTimeUnixNano !== 0n) record.observedTimeUnixNano += shift
+            }
+        const response = await fetch(s.otlpUrl.replace('/v1/traces', '/v1/logs'), {
+          method: 'POST',
+          headers: { authorization: `Bearer ${logsApp.key}`, 'content-type': 'application/x-protobuf' },
+          body: encodeExportLogsRequestProtobuf(request),
+        })
+        assert.equal(response.status, 200, await response.clone().text())
+        assert.equal(
+          (await response.arrayBuffer()).byteLength,
+          0,
+          'no partial success: every record accepted',
+        )
+      }
+      const expected = loadCaptureContentEvents(scenario, logsApp.id).filter((e) => e.spanId === plain.spanId)
+      assert.ok(expected.length > 0, 'the plain call has content events')
+      await eventually(
+        () => s.api('GET', `/v1/traces/${plain.traceId}?${rangeAroundNow()}`, logsApp.key),
+        (r) =>
+          r.status === 200 &&
+          r.body.spans.find((span: { span_id: string }) => span.span_id === plain.spanId)?.events.length ===
+            expected.length,
+        'the content events attached to the stored span',
+      )
+      const dataset = await createDataset(`logs rows ${scenario}`, logsApp.id)
+      const from = await s.api('POST', `/v3/evals/datasets/${dataset}/items/from-spans`, logsApp.key, {
+        application_id: logsApp.id,
+        start_time: new Date(Date.now() - 3_600_000).toISOString(),
+        end_time: new Date(Date.now() + 3_600_000).toISOString(),
+        spans: [{ trace_id: plain.traceId, span_id: plain.spanId }],
+        mapping: MAPPING,
+      })
+      assert.equal(from.status, 200, JSON.stringify(from.body))
+      assert.equal(from.body.data.added, 1, JSON.stringify(from.body))
+      const listed = await s.api('GET', `/v1/datasets/${dataset}/items?limit=10`, logsApp.key)
+      assert.equal(listed.status, 200, JSON.stringify(listed.body))
+      const [row] = listed.body.items
+      assert.equal(row.inputs.question, CONVERSATION.plain.question, 'input_text')
+      assert.equal(row.expected_outputs.answer, CONVERSATION.plain.answer, 'output_text')
+      assert.deepEqual(row.inputs.messages, [userText(CONVERSATION.plain.question)])
+    })
+  }
 })
 
 /** Map entries whatever shape the reader gives a Parquet map (an object or key/value pairs). */

@@ -1,6 +1,7 @@
 import { createApiServer } from '@spansift/api/api-server'
 import { createApiApp } from '@spansift/api/app'
 import { createApplicationCheck } from '@spansift/application/application-check'
+import { createContentAttacher } from '@spansift/application/content-attacher'
 import { createDatasetAppender } from '@spansift/application/dataset-appender'
 import { createDatasetOwnerKey } from '@spansift/application/dataset-owner-key'
 import { createDatasetWriter } from '@spansift/application/dataset-writer'
@@ -10,10 +11,13 @@ import { createStorageTargetLookup } from '@spansift/application/rule-target-loo
 import { createRuleWorker } from '@spansift/application/rule-worker'
 import { createRulesService } from '@spansift/application/rules-service'
 import { createSpanWriter } from '@spansift/application/span-writer'
+import { CONTENT_RULE_WORKER_GROUP, CONTENT_WRITER_GROUP, type ContentBus } from '@spansift/bus/content-bus'
 import { createInProcessAppendQueue } from '@spansift/bus/in-process-append-queue'
 import { createInProcessBus } from '@spansift/bus/in-process-bus'
+import { createInProcessContentBus } from '@spansift/bus/in-process-content-bus'
 import { createKafkaAppendQueue, type KafkaAppendQueue } from '@spansift/bus/kafka-append-queue'
 import { createKafkaBus } from '@spansift/bus/kafka-bus'
+import { createKafkaContentBus } from '@spansift/bus/kafka-content-bus'
 import { ConsumerGroup, type SpanBus } from '@spansift/bus/span-bus'
 import { openStorage, type Storage } from '@spansift/clickhouse/storage'
 import { createAuthenticator } from '@spansift/core/authenticator'
@@ -23,6 +27,7 @@ import { createRoutedDatasetWriter } from '@spansift/core/datasets/dataset-comma
 import type { DatasetWriter } from '@spansift/core/datasets/dataset-writer-port'
 import type { Stage } from '@spansift/core/lifecycle'
 import type { Logger } from '@spansift/core/logger'
+import type { SpanContentEvent } from '@spansift/core/span-content-event'
 import type { Span } from '@spansift/core/span-model'
 import { createOtlpGrpcReceiver } from '@spansift/receiver/otlp-grpc-receiver'
 import { createOtlpHttpReceiver } from '@spansift/receiver/otlp-http-receiver'
@@ -147,8 +152,14 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
         adminKey: config.adminKey,
         findApplicationId: (hash) => store.apiKeys.findApplicationId(hash),
       })
+      // GenAI content sent as OTLP log records is attached to its spans in storage,
+      // whichever arrives first (see content-attacher.ts).
+      const contentAttacher = createContentAttacher({ storage: store, logger, metrics })
       const writer = createSpanWriter({
-        insert: (spans) => store.spans.insert(spans),
+        insert: async (spans) => {
+          await store.spans.insert(spans)
+          await contentAttacher.attachToStoredSpans(spans)
+        },
         maxBatchSpans: 20_000,
         maxDelayMs: 25,
         logger: logger.child({ component: 'span-writer' }),
@@ -189,6 +200,14 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
             metrics,
           })
       bus = spanBus
+      // Logs (GenAI content events) ride their own topic, `spansift.logs`, in the distributed wiring.
+      const contentBus: ContentBus = kafka
+        ? createKafkaContentBus({
+            ...kafka,
+            clientId: `spansift-${[...roles].join('-')}-logs`,
+            ...(options.kafkaTopic ? { topic: `${options.kafkaTopic}.logs` } : {}),
+          })
+        : createInProcessContentBus()
       if (roles.has('span-writer')) {
         // From Kafka, the stamp may come from a Collector: it must name an existing
         // application, or the record is dead-lettered (the receiver's own stamps always do).
@@ -198,6 +217,10 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
         spanBus.subscribe(ConsumerGroup.spanWriter, async (spans) => {
           await applications?.assertKnown(spans)
           await writer.write(spans)
+        })
+        contentBus.subscribe(CONTENT_WRITER_GROUP, async (events) => {
+          await applications?.assertKnown(events)
+          await contentAttacher.storeEvents(events)
         })
       }
       // Rules: the registry (files, reloads, status) serves the rule workers and the API.
@@ -237,9 +260,17 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
         kafkaQueue?.serveCommands(ownWriter)
       }
       if (runsRules) {
-        spanBus.subscribe(
-          ConsumerGroup.ruleWorker,
-          createRuleWorker({ registry: rules, queue: appendQueue, metrics }),
+        const evaluate = createRuleWorker({ registry: rules, queue: appendQueue, metrics })
+        // Rules see the content events stored before the span arrived, and evaluate a stored
+        // span again when its content arrives after it (a row it already added stays as it was).
+        // Only applications with rules cost a content lookup.
+        const ruled = <T extends { applicationId: string }>(items: readonly T[]) =>
+          items.filter((item) => rules.forApplication(item.applicationId).length > 0)
+        spanBus.subscribe(ConsumerGroup.ruleWorker, async (spans) =>
+          evaluate(await contentAttacher.withStoredContent(ruled(spans))),
+        )
+        contentBus.subscribe(CONTENT_RULE_WORKER_GROUP, async (events) =>
+          evaluate(await contentAttacher.storedSpansWith(ruled(events))),
         )
       }
       const api = createApiServer({
@@ -271,6 +302,7 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
         host: config.host,
         authenticator,
         publish: (spans: readonly Span[], sizeBytes: number) => spanBus.publish(spans, sizeBytes),
+        publishContent: (events: readonly SpanContentEvent[]) => contentBus.publish(events),
         logger,
         metrics,
         spanLimits: config.spanLimits,
@@ -286,6 +318,7 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
         ...(runsRules || roles.has('api') ? [rules] : []),
         ...(ownsDatasets ? [appendQueue] : []),
         spanBus,
+        contentBus,
         ...(roles.has('api') ? [api] : []),
         ...(roles.has('receiver') ? [httpReceiver, grpcReceiver] : []),
       ]

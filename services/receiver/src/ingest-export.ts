@@ -1,5 +1,5 @@
 import { BusUnavailableError } from '@spansift/bus/span-bus'
-import type { Authenticator, Principal } from '@spansift/core/authenticator'
+import type { Authenticator } from '@spansift/core/authenticator'
 import type { Logger } from '@spansift/core/logger'
 import { DURATION_BUCKETS_SECONDS, type Metrics, noopMetrics } from '@spansift/core/metrics'
 import { OtlpDecodeError } from '@spansift/core/otlp/decode-error'
@@ -10,6 +10,7 @@ import type { OtlpExportTraceRequest, OtlpFormat } from '@spansift/core/otlp/otl
 import { DEFAULT_SPAN_LIMITS, type SpanLimits } from '@spansift/core/otlp/span-limits'
 import type { Span } from '@spansift/core/span-model'
 import { isPermanentStorageError } from '@spansift/core/storage-errors'
+import { authorizeExport, RETRY_AFTER_SECONDS } from './authorize-export.ts'
 import { BodyError } from './read-body.ts'
 
 /** The transport an export came over: a metrics label. */
@@ -72,9 +73,6 @@ export const RPC_CODE_BY_OUTCOME: Record<IngestOutcomeKind, number> = {
   unavailable: 14, // UNAVAILABLE
   unauthenticated: 16, // UNAUTHENTICATED
 }
-
-/** How long an exporter waits before retrying when storage or the key store is down. */
-const STORAGE_RETRY_AFTER_SECONDS = 2
 
 /**
  * How a request ended, as the export duration histogram labels it: the outcome kinds,
@@ -158,27 +156,8 @@ async function decideExport(
   request: IngestRequest,
   metrics: IngestMetrics,
 ): Promise<IngestOutcome> {
-  let principal: Principal | undefined
-  try {
-    principal = await deps.authenticator.authenticate(request.key)
-  } catch (error) {
-    // The key store is unreachable: the exporter keeps its spans and retries.
-    deps.logger.warn('could not check the API key; answering retryable', { error })
-    return {
-      kind: 'unavailable',
-      message: 'the API key cannot be checked right now; retry later',
-      retryAfterSeconds: STORAGE_RETRY_AFTER_SECONDS,
-    }
-  }
-  if (!principal) {
-    return {
-      kind: 'unauthenticated',
-      message: request.key ? 'the API key is not valid' : 'an API key is required',
-    }
-  }
-  if (principal.kind !== 'application') {
-    return { kind: 'forbidden', message: 'exporting spans needs an application key, not the admin key' }
-  }
+  const authorization = await authorizeExport(deps, request.key, 'spans')
+  if (authorization.kind !== 'authorized') return authorization
 
   const body = await request.body()
   let decoded: OtlpExportTraceRequest
@@ -195,7 +174,7 @@ async function decideExport(
     }
   }
   const { spans, rejectedSpans, rejectionMessage } = normalizeExportTraceRequest(decoded, {
-    applicationId: principal.applicationId,
+    applicationId: authorization.applicationId,
     limits: deps.spanLimits ?? DEFAULT_SPAN_LIMITS,
   })
   metrics.spansReceived(request.transport, spans.length + rejectedSpans)
@@ -225,7 +204,7 @@ async function decideExport(
     return {
       kind: 'unavailable',
       message: 'the spans could not be stored right now; retry later',
-      retryAfterSeconds: STORAGE_RETRY_AFTER_SECONDS,
+      retryAfterSeconds: RETRY_AFTER_SECONDS,
     }
   }
   metrics.spansAccepted(request.transport, spans.length)

@@ -13,8 +13,13 @@ import type { Authenticator } from '@spansift/core/authenticator'
 import type { Stage } from '@spansift/core/lifecycle'
 import type { Logger } from '@spansift/core/logger'
 import { type Metrics, noopMetrics } from '@spansift/core/metrics'
-import { encodeExportTraceResponse, encodeRetryStatus } from '@spansift/core/otlp/responses'
+import {
+  encodeExportLogsResponse,
+  encodeExportTraceResponse,
+  encodeRetryStatus,
+} from '@spansift/core/otlp/responses'
 import type { SpanLimits } from '@spansift/core/otlp/span-limits'
+import type { SpanContentEvent } from '@spansift/core/span-content-event'
 import type { Span } from '@spansift/core/span-model'
 import {
   createIngestMetrics,
@@ -23,12 +28,16 @@ import {
   ingestExport,
   RPC_CODE_BY_OUTCOME,
 } from './ingest-export.ts'
+import { createLogsIngestMetrics, ingestLogs, type LogsIngestDeps } from './ingest-logs.ts'
 
 /** The OTLP/gRPC message limit, after decompression: the same 20 MiB as OTLP/HTTP. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 20 * 1024 * 1024
 
 /** The full name of the one method served. */
 export const TRACE_EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export'
+
+/** The logs service's method, served when the receiver is given `publishContent`. */
+export const LOGS_EXPORT_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export'
 
 /** How long shutdown waits for calls in flight before cutting them off. */
 const SHUTDOWN_GRACE_MS = 10_000
@@ -39,6 +48,8 @@ export interface OtlpGrpcReceiverOptions {
   authenticator: Authenticator
   /** Takes accepted spans (decoded from an export of `sizeBytes`); resolves once they are durable. */
   publish(spans: readonly Span[], sizeBytes: number): Promise<void>
+  /** Takes GenAI content events of LogsService/Export; without it the logs service is not served. */
+  publishContent?(events: readonly SpanContentEvent[]): Promise<void>
   logger: Logger
   /** Where export metrics go (`spansift_spans_*`, `spansift_export_duration_seconds`); nowhere by default. */
   metrics?: Metrics
@@ -74,6 +85,11 @@ export const traceServiceDefinition = {
   },
 } satisfies ServiceDefinition
 
+/** `opentelemetry.proto.collector.logs.v1.LogsService`, raw bytes in and out like the trace service. */
+export const logsServiceDefinition = {
+  Export: { ...traceServiceDefinition.Export, path: LOGS_EXPORT_PATH },
+} satisfies ServiceDefinition
+
 /**
  * OTLP/gRPC trace receiver, per the OTLP specification: the key from `authorization:
  * Bearer` or `x-api-key` metadata, gzip (grpc-js inflates it, and enforces the 20 MiB
@@ -91,6 +107,14 @@ export function createOtlpGrpcReceiver(options: OtlpGrpcReceiverOptions): OtlpGr
     metrics: createIngestMetrics(options.metrics ?? noopMetrics),
     ...(options.spanLimits ? { spanLimits: options.spanLimits } : {}),
   }
+  const publishContent = options.publishContent
+  const logsDeps: LogsIngestDeps | undefined = publishContent && {
+    authenticator: options.authenticator,
+    publishContent,
+    logger,
+    metrics: createLogsIngestMetrics(options.metrics ?? noopMetrics),
+    ...(options.spanLimits ? { spanLimits: options.spanLimits } : {}),
+  }
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
   let server: Server | undefined
   let boundPort: number | undefined
@@ -104,7 +128,7 @@ export function createOtlpGrpcReceiver(options: OtlpGrpcReceiverOptions): OtlpGr
       apiKey: firstString(call.metadata.get('x-api-key')),
     })
     ingestExport(deps, { transport: 'grpc', key, format: 'protobuf', body: async () => call.request }).then(
-      (outcome) => answer(outcome, callback),
+      (outcome) => answer(outcome, callback, 'traces'),
       (error: unknown) => {
         logger.error('export failed unexpectedly', { error })
         callback({ code: GrpcStatus.INTERNAL, details: 'internal error' })
@@ -112,18 +136,51 @@ export function createOtlpGrpcReceiver(options: OtlpGrpcReceiverOptions): OtlpGr
     )
   }
 
-  function answer(outcome: IngestOutcome, callback: sendUnaryData<Uint8Array>): void {
+  function exportLogs(call: ServerUnaryCall<Buffer, Uint8Array>, callback: sendUnaryData<Uint8Array>): void {
+    const key = extractApiKey({
+      authorization: firstString(call.metadata.get('authorization')),
+      apiKey: firstString(call.metadata.get('x-api-key')),
+    })
+    ingestLogs(logsDeps!, {
+      transport: 'grpc',
+      key,
+      format: 'protobuf',
+      body: async () => call.request,
+    }).then(
+      (outcome) => answer(outcome, callback, 'logs'),
+      (error: unknown) => {
+        logger.error('logs export failed unexpectedly', { error })
+        callback({ code: GrpcStatus.INTERNAL, details: 'internal error' })
+      },
+    )
+  }
+
+  function answer(
+    outcome: IngestOutcome,
+    callback: sendUnaryData<Uint8Array>,
+    signal: 'traces' | 'logs',
+  ): void {
     switch (outcome.kind) {
       case 'accepted':
-        callback(null, encodeExportTraceResponse(undefined, 'protobuf'))
+        callback(
+          null,
+          signal === 'logs'
+            ? encodeExportLogsResponse(undefined, 'protobuf')
+            : encodeExportTraceResponse(undefined, 'protobuf'),
+        )
         break
       case 'partial':
         callback(
           null,
-          encodeExportTraceResponse(
-            { rejectedSpans: outcome.rejected, errorMessage: outcome.message },
-            'protobuf',
-          ),
+          signal === 'logs'
+            ? encodeExportLogsResponse(
+                { rejectedLogRecords: outcome.rejected, errorMessage: outcome.message },
+                'protobuf',
+              )
+            : encodeExportTraceResponse(
+                { rejectedSpans: outcome.rejected, errorMessage: outcome.message },
+                'protobuf',
+              ),
         )
         break
       case 'overloaded':
@@ -147,6 +204,7 @@ export function createOtlpGrpcReceiver(options: OtlpGrpcReceiverOptions): OtlpGr
     async start() {
       const grpcServer = new Server({ 'grpc.max_receive_message_length': maxMessageBytes })
       grpcServer.addService(traceServiceDefinition, { Export: exportTraces })
+      if (logsDeps) grpcServer.addService(logsServiceDefinition, { Export: exportLogs })
       boundPort = await new Promise<number>((resolve, reject) => {
         grpcServer.bindAsync(
           `${hostForAddress(options.host)}:${options.port}`,

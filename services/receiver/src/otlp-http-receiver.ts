@@ -6,8 +6,13 @@ import type { Stage } from '@spansift/core/lifecycle'
 import type { Logger } from '@spansift/core/logger'
 import { type Metrics, noopMetrics } from '@spansift/core/metrics'
 import type { OtlpFormat } from '@spansift/core/otlp/otlp-types'
-import { encodeExportTraceResponse, encodeRpcStatus } from '@spansift/core/otlp/responses'
+import {
+  encodeExportLogsResponse,
+  encodeExportTraceResponse,
+  encodeRpcStatus,
+} from '@spansift/core/otlp/responses'
 import type { SpanLimits } from '@spansift/core/otlp/span-limits'
+import type { SpanContentEvent } from '@spansift/core/span-content-event'
 import type { Span } from '@spansift/core/span-model'
 import {
   createIngestMetrics,
@@ -17,6 +22,7 @@ import {
   ingestExport,
   RPC_CODE_BY_OUTCOME,
 } from './ingest-export.ts'
+import { createLogsIngestMetrics, ingestLogs, type LogsIngestDeps } from './ingest-logs.ts'
 import { BodyError, readBody } from './read-body.ts'
 
 /** The OTLP/HTTP body limit, after decompression (the Collector's default is 20 MiB too). */
@@ -56,6 +62,8 @@ export interface OtlpHttpReceiverOptions {
   authenticator: Authenticator
   /** Takes accepted spans (decoded from an export of `sizeBytes`); resolves once they are durable. */
   publish(spans: readonly Span[], sizeBytes: number): Promise<void>
+  /** Takes GenAI content events of `POST /v1/logs`; without it there is no logs endpoint. */
+  publishContent?(events: readonly SpanContentEvent[]): Promise<void>
   logger: Logger
   /** Where export metrics go (`spansift_spans_*`, `spansift_export_duration_seconds`); nowhere by default. */
   metrics?: Metrics
@@ -82,7 +90,7 @@ const CONTENT_TYPES: Record<OtlpFormat, string> = {
 }
 
 /**
- * OTLP/HTTP trace receiver (`POST /v1/traces`), per the OTLP specification: protobuf
+ * OTLP/HTTP receiver (`POST /v1/traces`, and `POST /v1/logs` with `publishContent`), per the OTLP specification: protobuf
  * and JSON, gzip, 20 MiB limit, partial success for spans it cannot take, and the
  * retryable statuses (429/503 with Retry-After) when the pipeline cannot store now.
  */
@@ -97,6 +105,14 @@ export function createOtlpHttpReceiver(options: OtlpHttpReceiverOptions): OtlpHt
     metrics: createIngestMetrics(options.metrics ?? noopMetrics),
     ...(options.spanLimits ? { spanLimits: options.spanLimits } : {}),
   }
+  const publishContent = options.publishContent
+  const logsDeps: LogsIngestDeps | undefined = publishContent && {
+    authenticator: options.authenticator,
+    publishContent,
+    logger,
+    metrics: createLogsIngestMetrics(options.metrics ?? noopMetrics),
+    ...(options.spanLimits ? { spanLimits: options.spanLimits } : {}),
+  }
   let server: Server | undefined
   /** Set at shutdown: answers close their connection, so keep-alive exporters let the server close. */
   let stopping = false
@@ -105,11 +121,12 @@ export function createOtlpHttpReceiver(options: OtlpHttpReceiverOptions): OtlpHt
     const path = (request.url ?? '/').split('?', 1)[0]
     const format = formatOf(request.headers['content-type'])
     const answerFormat = format ?? 'json'
-    if (path !== '/v1/traces') {
+    const logs = path === '/v1/logs' && logsDeps !== undefined
+    if (path !== '/v1/traces' && !logs) {
       return status(
         404,
         RpcCode.notFound,
-        `no such endpoint ${path}; OTLP traces go to POST /v1/traces`,
+        `no such endpoint ${path}; OTLP traces go to POST /v1/traces${logsDeps ? ', logs to POST /v1/logs' : ''}`,
         answerFormat,
       )
     }
@@ -133,8 +150,8 @@ export function createOtlpHttpReceiver(options: OtlpHttpReceiverOptions): OtlpHt
     })
     let outcome: IngestOutcome
     try {
-      outcome = await ingestExport(deps, {
-        transport: 'http',
+      const exportRequest = {
+        transport: 'http' as const,
         key,
         format,
         body: async () => {
@@ -142,21 +159,33 @@ export function createOtlpHttpReceiver(options: OtlpHttpReceiverOptions): OtlpHt
           if (body.length === 0) throw new BodyError('empty', 'the request body is empty')
           return body
         },
-      })
+      }
+      outcome = logs ? await ingestLogs(logsDeps, exportRequest) : await ingestExport(deps, exportRequest)
     } catch (error) {
       if (!(error instanceof BodyError)) throw error
       return status(BODY_ERROR_STATUS[error.kind], RpcCode.invalidArgument, error.message, format)
     }
     switch (outcome.kind) {
       case 'accepted':
-        return { status: 200, body: encodeExportTraceResponse(undefined, format), format }
+        return {
+          status: 200,
+          body: logs
+            ? encodeExportLogsResponse(undefined, format)
+            : encodeExportTraceResponse(undefined, format),
+          format,
+        }
       case 'partial':
         return {
           status: 200,
-          body: encodeExportTraceResponse(
-            { rejectedSpans: outcome.rejected, errorMessage: outcome.message },
-            format,
-          ),
+          body: logs
+            ? encodeExportLogsResponse(
+                { rejectedLogRecords: outcome.rejected, errorMessage: outcome.message },
+                format,
+              )
+            : encodeExportTraceResponse(
+                { rejectedSpans: outcome.rejected, errorMessage: outcome.message },
+                format,
+              ),
           format,
         }
       case 'overloaded':

@@ -1,14 +1,16 @@
 /**
  * Test support: the OTLP payloads real instrumentations sent (testdata/genai, see its
- * README), decoded into spans. Traces go through the core protobuf decoder; logs (whose
- * decoder is the logs receiver's) are read from the capture's JSON rendering and attached
- * to their span as span events named like the log record's event name, with the record's
- * attributes and its body under `body` (the shape the logs receiver delivers).
+ * README), decoded into spans by the core protobuf stack. Their GenAI log records go
+ * through the logs receiver's decoder and normalization and are attached to their span
+ * as storage attaches them (span events named like the record, its attributes and its
+ * body under `body`).
  */
 import { readdirSync, readFileSync } from 'node:fs'
-import { decodeExportTraceRequestProtobuf } from '../otlp/decode-protobuf.ts'
+import { decodeExportLogsRequestProtobuf, decodeExportTraceRequestProtobuf } from '../otlp/decode-protobuf.ts'
 import { normalizeExportTraceRequest } from '../otlp/normalize.ts'
-import type { Attributes, AttributeValue, Span } from '../span-model.ts'
+import { normalizeExportLogsRequest } from '../otlp/normalize-logs.ts'
+import { attachContentEvents, type SpanContentEvent } from '../span-content-event.ts'
+import type { Span } from '../span-model.ts'
 
 export const CAPTURES_DIR = new URL('../../../../testdata/genai/', import.meta.url)
 
@@ -51,72 +53,36 @@ export function captureTraceRequests(scenario: CaptureScenario): Uint8Array[] {
   return files(scenario, 'traces', '.binpb').map((f) => new Uint8Array(readFileSync(f)))
 }
 
-/** A scenario's spans (start order) under an application, its log records attached as span events. */
-export function loadCapture(scenario: CaptureScenario, applicationId: string): Span[] {
-  const spans = captureTraceRequests(scenario).flatMap(
-    (bytes) => normalizeExportTraceRequest(decodeExportTraceRequestProtobuf(bytes), { applicationId }).spans,
+/** The raw log export requests of a scenario, in capture order (none for conventions without events). */
+export function captureLogRequests(scenario: CaptureScenario): Uint8Array[] {
+  return files(scenario, 'logs', '.binpb').map((f) => new Uint8Array(readFileSync(f)))
+}
+
+/** A scenario's spans (start order) under an application, as its trace exports carried them. */
+export function loadCaptureSpans(scenario: CaptureScenario, applicationId: string): Span[] {
+  return captureTraceRequests(scenario)
+    .flatMap(
+      (bytes) =>
+        normalizeExportTraceRequest(decodeExportTraceRequestProtobuf(bytes), { applicationId }).spans,
+    )
+    .sort((a, b) => (a.startTimeUnixNano < b.startTimeUnixNano ? -1 : 1))
+}
+
+/** A scenario's content log records, decoded and picked as the logs receiver does (no limits). */
+export function loadCaptureContentEvents(
+  scenario: CaptureScenario,
+  applicationId: string,
+): SpanContentEvent[] {
+  return captureLogRequests(scenario).flatMap(
+    (bytes) => normalizeExportLogsRequest(decodeExportLogsRequestProtobuf(bytes), { applicationId }).events,
   )
-  const byId = new Map(spans.map((s) => [s.spanId, s]))
-  for (const file of files(scenario, 'logs', '.json')) {
-    const request = JSON.parse(readFileSync(file, 'utf8')) as JsonLogsRequest
-    for (const resource of request.resourceLogs ?? [])
-      for (const scope of resource.scopeLogs ?? [])
-        for (const record of scope.logRecords ?? []) {
-          const span = byId.get(hex(record.spanId ?? ''))
-          if (!span || !record.eventName) continue
-          const attributes: Attributes = keyValues(record.attributes)
-          if (record.body) attributes.body = anyValue(record.body)
-          span.events.push({
-            timeUnixNano: BigInt(record.timeUnixNano ?? '0'),
-            name: record.eventName,
-            attributes,
-          })
-        }
-  }
-  return spans.sort((a, b) => (a.startTimeUnixNano < b.startTimeUnixNano ? -1 : 1))
 }
 
-interface JsonAnyValue {
-  stringValue?: string
-  boolValue?: boolean
-  intValue?: string
-  doubleValue?: number
-  arrayValue?: { values?: JsonAnyValue[] }
-  kvlistValue?: { values?: JsonKeyValue[] }
-  bytesValue?: string
-}
-interface JsonKeyValue {
-  key: string
-  value: JsonAnyValue
-}
-interface JsonLogsRequest {
-  resourceLogs?: Array<{
-    scopeLogs?: Array<{
-      logRecords?: Array<{
-        timeUnixNano?: string
-        eventName?: string
-        spanId?: string
-        body?: JsonAnyValue
-        attributes?: JsonKeyValue[]
-      }>
-    }>
-  }>
-}
-
-// protobuf's JSON mapping (what the capture renders) writes bytes as base64.
-const hex = (base64: string) => Buffer.from(base64, 'base64').toString('hex')
-
-function keyValues(list: JsonKeyValue[] | undefined): Attributes {
-  return Object.fromEntries((list ?? []).map((kv) => [kv.key, anyValue(kv.value)]))
-}
-
-function anyValue(v: JsonAnyValue): AttributeValue {
-  if (v.stringValue !== undefined) return v.stringValue
-  if (v.boolValue !== undefined) return v.boolValue
-  if (v.intValue !== undefined) return Number(v.intValue)
-  if (v.doubleValue !== undefined) return v.doubleValue
-  if (v.arrayValue) return (v.arrayValue.values ?? []).map(anyValue)
-  if (v.kvlistValue) return keyValues(v.kvlistValue.values)
-  if (v.bytesValue !== undefined) return v.bytesValue
-  return null
+/**
+ * A scenario's spans (start order) under an application, its GenAI log records attached as
+ * span events: decoded by the logs receiver's decoder and attached as storage attaches them.
+ */
+export function loadCapture(scenario: CaptureScenario, applicationId: string): Span[] {
+  const events = loadCaptureContentEvents(scenario, applicationId)
+  return loadCaptureSpans(scenario, applicationId).map((span) => attachContentEvents(span, events) ?? span)
 }

@@ -2,6 +2,15 @@ import { Buffer } from 'node:buffer'
 import { OtlpDecodeError } from './decode-error.ts'
 import { hexToBytes } from './hex.ts'
 import {
+  emptyLogRecord,
+  emptyResourceLogs,
+  emptyScopeLogs,
+  type OtlpExportLogsRequest,
+  type OtlpLogRecord,
+  type OtlpResourceLogs,
+  type OtlpScopeLogs,
+} from './otlp-logs-types.ts'
+import {
   EMPTY_BYTES,
   emptyResource,
   emptyResourceSpans,
@@ -103,6 +112,21 @@ function wellFormed(value: unknown): unknown {
 }
 
 export function decodeExportTraceRequestJson(text: string): OtlpExportTraceRequest {
+  return decodeDocument(text, 'trace', decodeRequest)
+}
+
+/**
+ * Decodes an OTLP/JSON `ExportLogsServiceRequest` (the `application/json` body of
+ * `POST /v1/logs`) into the same typed request the protobuf decoder produces, with the same
+ * OTLP/JSON rules as traces (hex ids, integer or named enums, both key spellings).
+ *
+ * @throws OtlpDecodeError on malformed JSON or a shape that is not the request's, naming the path.
+ */
+export function decodeExportLogsRequestJson(text: string): OtlpExportLogsRequest {
+  return decodeDocument(text, 'logs', decodeLogsRequest)
+}
+
+function decodeDocument<T>(text: string, signal: string, decode: (document: unknown) => T): T {
   let document: unknown
   try {
     document = JSON.parse(text)
@@ -112,14 +136,144 @@ export function decodeExportTraceRequestJson(text: string): OtlpExportTraceReque
   // Only an escape can put a lone surrogate in a string (raw text is UTF-8 decoded).
   if (SURROGATE_ESCAPE.test(text)) document = wellFormed(document)
   try {
-    return decodeRequest(document)
+    return decode(document)
   } catch (error) {
     if (!(error instanceof ShapeError)) throw error
     const path = error.segments.reverse().join('').replace(/^\./, '')
     throw new OtlpDecodeError(
-      `invalid OTLP/JSON trace request${path === '' ? '' : ` at ${path}`}: ${error.message}`,
+      `invalid OTLP/JSON ${signal} request${path === '' ? '' : ` at ${path}`}: ${error.message}`,
     )
   }
+}
+
+function decodeLogsRequest(document: unknown): OtlpExportLogsRequest {
+  const object = asObject(document, 'ExportLogsServiceRequest')
+  let resourceLogs: OtlpResourceLogs[] = []
+  for (const key in object) {
+    if ((key === 'resourceLogs' || key === 'resource_logs') && object[key] !== null) {
+      resourceLogs = decodeArray(object[key], `.${key}`, decodeResourceLogs)
+    }
+  }
+  return { resourceLogs }
+}
+
+function decodeResourceLogs(value: unknown): OtlpResourceLogs {
+  const object = asObject(value, 'ResourceLogs')
+  const out = emptyResourceLogs()
+  for (const key in object) {
+    const field = object[key]
+    if (field === null) continue
+    try {
+      switch (key) {
+        case 'resource':
+          out.resource = decodeResource(field)
+          break
+        case 'scopeLogs':
+        case 'scope_logs':
+          out.scopeLogs = decodeArray(field, '', decodeScopeLogs)
+          break
+        case 'schemaUrl':
+        case 'schema_url':
+          out.schemaUrl = asString(field)
+          break
+      }
+    } catch (error) {
+      rethrowAt(error, `.${key}`)
+    }
+  }
+  return out
+}
+
+function decodeScopeLogs(value: unknown): OtlpScopeLogs {
+  const object = asObject(value, 'ScopeLogs')
+  const out = emptyScopeLogs()
+  for (const key in object) {
+    const field = object[key]
+    if (field === null) continue
+    try {
+      switch (key) {
+        case 'scope':
+          out.scope = decodeScope(field)
+          break
+        case 'logRecords':
+        case 'log_records':
+          out.logRecords = decodeArray(field, '', decodeLogRecord)
+          break
+        case 'schemaUrl':
+        case 'schema_url':
+          out.schemaUrl = asString(field)
+          break
+      }
+    } catch (error) {
+      rethrowAt(error, `.${key}`)
+    }
+  }
+  return out
+}
+
+/** SEVERITY_NUMBER_UNSPECIFIED … SEVERITY_NUMBER_FATAL4, 0 … 24. */
+const SEVERITY_NUMBER_BY_NAME: Record<string, number> = Object.fromEntries([
+  ['SEVERITY_NUMBER_UNSPECIFIED', 0],
+  ...['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'].flatMap((level, i) =>
+    ['', '2', '3', '4'].map((suffix, j) => [`SEVERITY_NUMBER_${level}${suffix}`, i * 4 + j + 1]),
+  ),
+])
+
+function decodeLogRecord(value: unknown): OtlpLogRecord {
+  const object = asObject(value, 'LogRecord')
+  const out = emptyLogRecord()
+  for (const key in object) {
+    const field = object[key]
+    if (field === null) continue
+    try {
+      switch (key) {
+        case 'timeUnixNano':
+        case 'time_unix_nano':
+          out.timeUnixNano = asFixed64(field)
+          break
+        case 'observedTimeUnixNano':
+        case 'observed_time_unix_nano':
+          out.observedTimeUnixNano = asFixed64(field)
+          break
+        case 'severityNumber':
+        case 'severity_number':
+          out.severityNumber = asEnum(field, SEVERITY_NUMBER_BY_NAME)
+          break
+        case 'severityText':
+        case 'severity_text':
+          out.severityText = asString(field)
+          break
+        case 'body':
+          out.body = decodeAnyValue(field, 0)
+          break
+        case 'attributes':
+          out.attributes = decodeArray(field, '', decodeKeyValue)
+          break
+        case 'droppedAttributesCount':
+        case 'dropped_attributes_count':
+          out.droppedAttributesCount = asUint32(field)
+          break
+        case 'flags':
+          out.flags = asUint32(field)
+          break
+        case 'traceId':
+        case 'trace_id':
+          out.traceId = asHexId(field)
+          break
+        case 'spanId':
+        case 'span_id':
+          out.spanId = asHexId(field)
+          break
+        case 'eventName':
+        case 'event_name':
+          out.eventName = asString(field)
+          break
+      }
+    } catch (error) {
+      rethrowAt(error, `.${key}`)
+    }
+  }
+  return out
 }
 
 function decodeRequest(document: unknown): OtlpExportTraceRequest {

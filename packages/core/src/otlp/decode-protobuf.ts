@@ -1,5 +1,14 @@
 import { OtlpDecodeError } from './decode-error.ts'
 import {
+  emptyLogRecord,
+  emptyResourceLogs,
+  emptyScopeLogs,
+  type OtlpExportLogsRequest,
+  type OtlpLogRecord,
+  type OtlpResourceLogs,
+  type OtlpScopeLogs,
+} from './otlp-logs-types.ts'
+import {
   emptyResourceSpans,
   emptyScopeSpans,
   emptySpan,
@@ -371,4 +380,114 @@ function decodeKeyValueList(r: ProtobufReader, end: number, depth: number): Otlp
   }
   r.expectEnd(end)
   return values
+}
+
+/**
+ * Decodes a protobuf-encoded `ExportLogsServiceRequest` (the OTLP/HTTP `application/x-protobuf`
+ * body of `POST /v1/logs`, a gRPC LogsService `Export` message, or a `spansift.logs` Kafka
+ * record). Unknown fields are skipped.
+ *
+ * @throws OtlpDecodeError when the bytes are not a well-formed message.
+ */
+export function decodeExportLogsRequestProtobuf(bytes: Uint8Array): OtlpExportLogsRequest {
+  const r = new ProtobufReader(bytes)
+  const end = r.len
+  const resourceLogs: OtlpResourceLogs[] = []
+  while (r.pos < end) {
+    const tag = r.tag()
+    if (tag === 10) resourceLogs.push(decodeResourceLogs(r, r.lengthDelimitedEnd(end)))
+    else r.skip(tag, end)
+  }
+  r.expectEnd(end)
+  return { resourceLogs }
+}
+
+function decodeResourceLogs(r: ProtobufReader, end: number): OtlpResourceLogs {
+  const out = emptyResourceLogs()
+  while (r.pos < end) {
+    const tag = r.tag()
+    switch (tag) {
+      case 10:
+        decodeResource(r, r.lengthDelimitedEnd(end), out.resource)
+        break
+      case 18:
+        out.scopeLogs.push(decodeScopeLogs(r, r.lengthDelimitedEnd(end)))
+        break
+      case 26:
+        out.schemaUrl = r.string(end)
+        break
+      default:
+        r.skip(tag, end)
+    }
+  }
+  r.expectEnd(end)
+  return out
+}
+
+function decodeScopeLogs(r: ProtobufReader, end: number): OtlpScopeLogs {
+  const out = emptyScopeLogs()
+  while (r.pos < end) {
+    const tag = r.tag()
+    switch (tag) {
+      case 10:
+        decodeScope(r, r.lengthDelimitedEnd(end), out.scope)
+        break
+      case 18:
+        out.logRecords.push(decodeLogRecord(r, r.lengthDelimitedEnd(end)))
+        break
+      case 26:
+        out.schemaUrl = r.string(end)
+        break
+      default:
+        r.skip(tag, end)
+    }
+  }
+  r.expectEnd(end)
+  return out
+}
+
+function decodeLogRecord(r: ProtobufReader, end: number): OtlpLogRecord {
+  const out = emptyLogRecord()
+  while (r.pos < end) {
+    const tag = r.tag()
+    switch (tag) {
+      case 9:
+        out.timeUnixNano = r.fixed64(end)
+        break
+      case 16:
+        out.severityNumber = r.int32()
+        break
+      case 26:
+        out.severityText = r.string(end)
+        break
+      case 42:
+        out.body = decodeAnyValue(r, r.lengthDelimitedEnd(end), 0)
+        break
+      case 50:
+        out.attributes.push(decodeKeyValue(r, r.lengthDelimitedEnd(end), 0))
+        break
+      case 56:
+        out.droppedAttributesCount = r.uint32()
+        break
+      case 69:
+        out.flags = r.fixed32(end)
+        break
+      case 74:
+        out.traceId = r.bytes(end)
+        break
+      case 82:
+        out.spanId = r.bytes(end)
+        break
+      case 89:
+        out.observedTimeUnixNano = r.fixed64(end)
+        break
+      case 98:
+        out.eventName = r.string(end)
+        break
+      default:
+        r.skip(tag, end)
+    }
+  }
+  r.expectEnd(end)
+  return out
 }

@@ -1,4 +1,10 @@
 import type {
+  OtlpExportLogsRequest,
+  OtlpLogRecord,
+  OtlpResourceLogs,
+  OtlpScopeLogs,
+} from './otlp-logs-types.ts'
+import type {
   OtlpAnyValue,
   OtlpEntityRef,
   OtlpExportTraceRequest,
@@ -320,5 +326,106 @@ function writeAnyValue(w: ProtobufWriter, value: OtlpAnyValue): void {
       break
     case 'empty':
       break
+  }
+}
+
+/**
+ * Encodes a request as a protobuf `ExportLogsServiceRequest` (the value of a `spansift.logs`
+ * record), canonical proto3 like the trace encoder.
+ */
+export function encodeExportLogsRequestProtobuf(request: OtlpExportLogsRequest): Uint8Array {
+  const w = writer
+  w.reset()
+  try {
+    for (const resourceLogs of request.resourceLogs) {
+      w.uint32(10)
+      const start = w.beginMessage()
+      writeResourceLogs(w, resourceLogs)
+      w.endMessage(start)
+    }
+    return w.finish()
+  } catch (error) {
+    w.reset()
+    throw error
+  }
+}
+
+function writeResourceLogs(w: ProtobufWriter, resourceLogs: OtlpResourceLogs): void {
+  w.uint32(10)
+  const start = w.beginMessage()
+  writeResource(w, resourceLogs.resource)
+  w.endMessage(start)
+  for (const scopeLogs of resourceLogs.scopeLogs) {
+    w.uint32(18)
+    const at = w.beginMessage()
+    writeScopeLogs(w, scopeLogs)
+    w.endMessage(at)
+  }
+  if (resourceLogs.schemaUrl !== '') {
+    w.uint32(26)
+    w.string(resourceLogs.schemaUrl)
+  }
+}
+
+function writeScopeLogs(w: ProtobufWriter, scopeLogs: OtlpScopeLogs): void {
+  w.uint32(10)
+  const start = w.beginMessage()
+  writeScope(w, scopeLogs.scope)
+  w.endMessage(start)
+  for (const record of scopeLogs.logRecords) {
+    w.uint32(18)
+    const at = w.beginMessage(2)
+    writeLogRecord(w, record)
+    w.endMessage(at)
+  }
+  if (scopeLogs.schemaUrl !== '') {
+    w.uint32(26)
+    w.string(scopeLogs.schemaUrl)
+  }
+}
+
+function writeLogRecord(w: ProtobufWriter, record: OtlpLogRecord): void {
+  if (record.timeUnixNano !== 0n) {
+    w.uint32(9)
+    w.fixed64(record.timeUnixNano)
+  }
+  if (record.severityNumber !== 0) {
+    w.uint32(16)
+    w.int32(record.severityNumber)
+  }
+  if (record.severityText !== '') {
+    w.uint32(26)
+    w.string(record.severityText)
+  }
+  if (record.body.type !== 'empty') {
+    w.uint32(42)
+    const start = w.beginMessage()
+    writeAnyValue(w, record.body)
+    w.endMessage(start)
+  }
+  writeAttributes(w, 50, record.attributes)
+  if (record.droppedAttributesCount !== 0) {
+    w.uint32(56)
+    w.uint32(record.droppedAttributesCount)
+  }
+  if (record.flags !== 0) {
+    w.uint32(69)
+    w.fixed32(record.flags)
+  }
+  if (record.traceId.byteLength !== 0) {
+    w.uint32(74)
+    w.bytes(record.traceId)
+  }
+  if (record.spanId.byteLength !== 0) {
+    w.uint32(82)
+    w.bytes(record.spanId)
+  }
+  if (record.observedTimeUnixNano !== 0n) {
+    w.uint32(89)
+    w.fixed64(record.observedTimeUnixNano)
+  }
+  if (record.eventName !== '') {
+    w.uint32(98)
+    w.string(record.eventName)
   }
 }

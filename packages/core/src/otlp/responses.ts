@@ -59,22 +59,80 @@ export function encodeExportTraceResponse(
       },
     })
   }
+  return encodePartialSuccess(
+    present ? partialSuccess.rejectedSpans : undefined,
+    partialSuccess?.errorMessage ?? '',
+  )
+}
+
+/**
+ * The protobuf of an export response: field 1 the partial success, whose field 1 is the
+ * rejected count (int64) and field 2 the error message, for traces and logs alike. Without
+ * `rejected` (no partial success) the message is empty.
+ */
+function encodePartialSuccess(rejected: number | undefined, errorMessage: string): Uint8Array {
   const w = writer
   w.reset()
-  if (present) {
+  if (rejected !== undefined) {
     w.uint32(tag(1, 2))
     const at = w.beginMessage()
-    if (partialSuccess.rejectedSpans !== 0) {
+    if (rejected !== 0) {
       w.uint32(tag(1, 0))
-      w.int64(BigInt(partialSuccess.rejectedSpans))
+      w.int64(BigInt(rejected))
     }
-    if (partialSuccess.errorMessage !== '') {
+    if (errorMessage !== '') {
       w.uint32(tag(2, 2))
-      w.string(partialSuccess.errorMessage)
+      w.string(errorMessage)
     }
     w.endMessage(at)
   }
   return w.finish()
+}
+
+/** The partial-success part of a logs export response. */
+export interface ExportLogsPartialSuccess {
+  rejectedLogRecords: number
+  errorMessage: string
+}
+
+/**
+ * Encodes an `ExportLogsServiceResponse` (HTTP 200 of `POST /v1/logs`, or the gRPC LogsService
+ * answer), as `encodeExportTraceResponse` does for traces: empty without a partial success,
+ * `rejectedLogRecords` as a decimal string in JSON. `ExportLogsPartialSuccess` has the field
+ * numbers of the traces' (int64 rejected_log_records = 1; string error_message = 2).
+ */
+export function encodeExportLogsResponse(
+  partialSuccess: ExportLogsPartialSuccess | undefined,
+  format: 'protobuf',
+): Uint8Array
+export function encodeExportLogsResponse(
+  partialSuccess: ExportLogsPartialSuccess | undefined,
+  format: 'json',
+): string
+export function encodeExportLogsResponse(
+  partialSuccess: ExportLogsPartialSuccess | undefined,
+  format: OtlpFormat,
+): Uint8Array | string
+export function encodeExportLogsResponse(
+  partialSuccess: ExportLogsPartialSuccess | undefined,
+  format: OtlpFormat,
+): Uint8Array | string {
+  const present =
+    partialSuccess !== undefined &&
+    (partialSuccess.rejectedLogRecords !== 0 || partialSuccess.errorMessage !== '')
+  if (format === 'json') {
+    if (!present) return '{}'
+    return JSON.stringify({
+      partialSuccess: {
+        rejectedLogRecords: String(partialSuccess.rejectedLogRecords),
+        errorMessage: partialSuccess.errorMessage,
+      },
+    })
+  }
+  return encodePartialSuccess(
+    present ? partialSuccess.rejectedLogRecords : undefined,
+    partialSuccess?.errorMessage ?? '',
+  )
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { OtlpLogRecord } from './otlp-logs-types.ts'
 import type { OtlpAnyValue, OtlpKeyValue, OtlpSpan } from './otlp-types.ts'
 
 /**
@@ -103,6 +104,31 @@ export function spanLimitViolation(span: OtlpSpan, limits: SpanLimits, nowMs: nu
     const key = longValueKey(link.attributes, max)
     if (key !== undefined) return `link attribute "${clip(key)}" has a value longer than ${max}`
   }
+  return undefined
+}
+
+/**
+ * Why a GenAI content log record may not be stored, or undefined when it may. The record
+ * becomes a span event (its attributes plus the body under `body`), so it is held to the
+ * event limits of `limits`: attributes per event (the body counting as one), value length
+ * for every attribute and for the body (each string inside a structured body), name length;
+ * and a time storage can hold. Rejected whole, as spans are, never truncated.
+ */
+export function logRecordLimitViolation(
+  record: OtlpLogRecord,
+  name: string,
+  limits: SpanLimits,
+): string | undefined {
+  if (record.timeUnixNano > MAX_STORABLE_UNIX_NANO || record.observedTimeUnixNano > MAX_STORABLE_UNIX_NANO)
+    return 'a timestamp is past 2262-04-11, the latest storable instant'
+  if (name.length > limits.nameLength) return `event name is longer than ${limits.nameLength} characters`
+  const count = record.attributes.length + (record.body.type === 'empty' ? 0 : 1)
+  if (count > limits.eventAttributeCount)
+    return `more than ${limits.eventAttributeCount} attributes, the body included (${count})`
+  const max = limits.attributeValueLength
+  if (isLonger(record.body, max)) return `the body has a value longer than ${max}`
+  const key = longValueKey(record.attributes, max)
+  if (key !== undefined) return `attribute "${clip(key)}" has a value longer than ${max}`
   return undefined
 }
 

@@ -105,13 +105,15 @@ function idBytes(hex: string): Uint8Array {
   return hexToBytes(hex) ?? EMPTY_BYTES
 }
 
-function toKeyValues(attributes: Attributes): OtlpKeyValue[] {
+/** Attributes as OTLP key-values (the inverse of `toAttributes`). */
+export function toKeyValues(attributes: Attributes): OtlpKeyValue[] {
   const keyValues: OtlpKeyValue[] = []
   for (const key in attributes) keyValues.push({ key, value: toAnyValue(attributes[key] as AttributeValue) })
   return keyValues
 }
 
-function toAnyValue(value: AttributeValue): OtlpAnyValue {
+/** An attribute value as an OTLP AnyValue (the inverse of `toAttributeValue`). */
+export function toAnyValue(value: AttributeValue): OtlpAnyValue {
   if (value === null) return { type: 'empty', value: null }
   switch (typeof value) {
     case 'string':

@@ -17,7 +17,11 @@ import protobuf from 'protobufjs'
 export const PROTO_DIR: string = path.resolve(import.meta.dirname, '../../../../proto')
 
 /** The .proto files loaded, relative to `PROTO_DIR` (their imports are resolved from there). */
-const PROTO_FILES = ['opentelemetry/proto/collector/trace/v1/trace_service.proto', 'google/rpc/status.proto']
+const PROTO_FILES = [
+  'opentelemetry/proto/collector/trace/v1/trace_service.proto',
+  'opentelemetry/proto/collector/logs/v1/logs_service.proto',
+  'google/rpc/status.proto',
+]
 
 function loadRoot(): protobuf.Root {
   const root = new protobuf.Root()
@@ -39,6 +43,16 @@ export const ExportTraceServiceRequestType: protobuf.Type = protoRoot.lookupType
 /** `opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse`. */
 export const ExportTraceServiceResponseType: protobuf.Type = protoRoot.lookupType(
   'opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse',
+)
+
+/** `opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest`. */
+export const ExportLogsServiceRequestType: protobuf.Type = protoRoot.lookupType(
+  'opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest',
+)
+
+/** `opentelemetry.proto.collector.logs.v1.ExportLogsServiceResponse`. */
+export const ExportLogsServiceResponseType: protobuf.Type = protoRoot.lookupType(
+  'opentelemetry.proto.collector.logs.v1.ExportLogsServiceResponse',
 )
 
 /** `google.rpc.Status`, the body of OTLP/HTTP error responses. */
