@@ -1,5 +1,5 @@
 import { BusUnavailableError } from '@spansift/bus/span-bus'
-import type { Authenticator, Principal } from '@spansift/core/authenticator'
+import type { Authentication, Authenticator } from '@spansift/core/authenticator'
 import type { Logger } from '@spansift/core/logger'
 import { DURATION_BUCKETS_SECONDS, type Metrics, noopMetrics } from '@spansift/core/metrics'
 import { OtlpDecodeError } from '@spansift/core/otlp/decode-error'
@@ -158,9 +158,9 @@ async function decideExport(
   request: IngestRequest,
   metrics: IngestMetrics,
 ): Promise<IngestOutcome> {
-  let principal: Principal | undefined
+  let authentication: Authentication
   try {
-    principal = await deps.authenticator.authenticate(request.key)
+    authentication = await deps.authenticator.authenticate(request.key)
   } catch (error) {
     // The key store is unreachable: the exporter keeps its spans and retries.
     deps.logger.warn('could not check the API key; answering retryable', { error })
@@ -170,12 +170,9 @@ async function decideExport(
       retryAfterSeconds: STORAGE_RETRY_AFTER_SECONDS,
     }
   }
-  if (!principal) {
-    return {
-      kind: 'unauthenticated',
-      message: request.key ? 'the API key is not valid' : 'an API key is required',
-    }
-  }
+  const { principal } = authentication
+  // Unknown, revoked and expired keys each say why (OTLP/HTTP 401, gRPC UNAUTHENTICATED).
+  if (!principal) return { kind: 'unauthenticated', message: authentication.message }
   if (principal.kind !== 'application') {
     return { kind: 'forbidden', message: 'exporting spans needs an application key, not the admin key' }
   }
