@@ -13,7 +13,7 @@ import {
 import { decodeExportTraceRequestJson } from '@spansift/core/otlp/decode-json'
 import { encodeExportTraceRequestProtobuf } from '@spansift/core/otlp/encode-protobuf'
 import { traceServiceDefinition } from '@spansift/receiver/otlp-grpc-receiver'
-import { freePort, otlpJsonExport, randomHexId } from './test-otlp.ts'
+import { otlpJsonExport, randomHexId } from './test-otlp.ts'
 import { startClickHouseProcess, startSpansiftProcess, type TestProcess } from './test-processes.ts'
 
 // Key lifecycle across processes: two spansift processes (each every role, each its own
@@ -38,24 +38,30 @@ let clickhouseDir: string
 let a: Node
 let b: Node
 
+/** The port a started process logged for `what` (each listens on an ephemeral port: no race for a free one). */
+function loggedPort(process: TestProcess, what: string): number {
+  const match = new RegExp(`"msg":"${what} listening"[^\\n]*"port":(\\d+)`).exec(process.output())
+  assert.ok(match, `${what} logged its port`)
+  return Number(match[1])
+}
+
 async function startNode(): Promise<Node> {
-  const [api, otlp, grpc] = [await freePort(), await freePort(), await freePort()]
   const dataDir = mkdtempSync(join(tmpdir(), 'spansift-keys-'))
   const process = await startSpansiftProcess(['all'], {
     SPANSIFT_CLICKHOUSE_URL: `${clickhouse.url}/spansift`,
     SPANSIFT_DATA_DIR: dataDir,
     SPANSIFT_ADMIN_KEY: ADMIN_KEY,
-    SPANSIFT_API_PORT: String(api),
-    SPANSIFT_OTLP_HTTP_PORT: String(otlp),
-    SPANSIFT_OTLP_GRPC_PORT: String(grpc),
+    SPANSIFT_API_PORT: '0',
+    SPANSIFT_OTLP_HTTP_PORT: '0',
+    SPANSIFT_OTLP_GRPC_PORT: '0',
     // Last use written every second, so the list shows it without a long wait.
     SPANSIFT_KEY_USAGE_FLUSH_SECONDS: '1',
   })
   return {
     process,
-    apiUrl: `http://127.0.0.1:${api}`,
-    otlpUrl: `http://127.0.0.1:${otlp}/v1/traces`,
-    grpcAddress: `127.0.0.1:${grpc}`,
+    apiUrl: `http://127.0.0.1:${loggedPort(process, 'API')}`,
+    otlpUrl: `http://127.0.0.1:${loggedPort(process, 'OTLP/HTTP receiver')}/v1/traces`,
+    grpcAddress: `127.0.0.1:${loggedPort(process, 'OTLP/gRPC receiver')}`,
     dataDir,
   }
 }
