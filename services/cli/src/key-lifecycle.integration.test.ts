@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -321,4 +322,56 @@ test('the list shows prefix, scope, created and last used, a page at a time', as
   )
   assert.equal(page2.body.next_cursor, null)
   assert.equal((await api(a, 'GET', `/v1/applications/${appId}/keys?cursor=junk`, ADMIN_KEY)).status, 400)
+})
+
+describe('spansift keys (the CLI, as its own process)', () => {
+  const main = join(import.meta.dirname, 'main.ts')
+  const cli = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
+    new Promise((resolve) => {
+      execFile(
+        process.execPath,
+        [main, ...args, '--api-url', a.apiUrl, '--key', ADMIN_KEY],
+        { env: { PATH: process.env.PATH ?? '' }, timeout: 60_000 },
+        (error, stdout, stderr) => {
+          resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr })
+        },
+      )
+    })
+
+  test('create with a scope and an expiry, list, rotate, revoke by prefix', async () => {
+    await createApplication('cli-keys-bot')
+    const created = await cli(['keys', 'create', 'cli-keys-bot', '--scope', 'ingest', '--expires-in', '30d'])
+    assert.equal(created.code, 0, created.stderr)
+    const key = created.stdout.trim()
+    assert.match(key, /^ssk_[A-Za-z0-9_-]{43}$/)
+    assert.match(created.stderr, /scope ingest, expires 20\d\d-.*shown once/)
+    assert.equal((await otlpHttp(b, key)).status, 200)
+
+    const listed = await cli(['keys', 'list', 'cli-keys-bot'])
+    assert.equal(listed.code, 0, listed.stderr)
+    assert.match(listed.stdout, /^ID\s+PREFIX\s+SCOPE\s+STATUS\s+CREATED\s+LAST USED\s+EXPIRES\n/)
+    assert.match(listed.stdout, new RegExp(`${key.slice(0, 10)}\\s+ingest\\s+active`))
+
+    const rotated = await cli(['keys', 'rotate', key.slice(0, 10), '--json'])
+    assert.equal(rotated.code, 0, rotated.stderr)
+    const { key: next, previous } = JSON.parse(rotated.stdout)
+    assert.equal(previous.status, 'revoked')
+    assert.equal(next.scope, 'ingest')
+
+    const revoked = await cli(['keys', 'revoke', next.prefix])
+    assert.equal(revoked.code, 0, revoked.stderr)
+    assert.match(revoked.stdout, new RegExp(`^revoked key ${next.id} \\(${next.prefix}…\\)`))
+    const after = JSON.parse((await cli(['keys', 'list', 'cli-keys-bot', '--json'])).stdout)
+    assert.deepEqual(
+      after.keys.map((k: { status: string }) => k.status),
+      ['revoked', 'revoked'],
+    )
+
+    const bad = await cli(['keys', 'create', 'cli-keys-bot', '--expires-in', 'soon'])
+    assert.equal(bad.code, 2)
+    assert.match(bad.stderr, /--expires-in "soon" is not a duration/)
+    const badScope = await cli(['keys', 'create', 'cli-keys-bot', '--scope', 'root'])
+    assert.equal(badScope.code, 1)
+    assert.match(badScope.stderr, /scope/)
+  })
 })
