@@ -19,6 +19,15 @@ import {
   listItemsResponse,
   patchItemBody,
 } from './routes/dataset-schemas.ts'
+import {
+  createdKeySchema,
+  createKeyBody,
+  keyPageSchema,
+  keySchema,
+  listKeysQuery,
+  rotatedKeySchema,
+  rotateKeyBody,
+} from './routes/keys-routes.ts'
 import { claimBody, claimResponse } from './routes/review-queue-routes.ts'
 import { ruleRangeBody, ruleTestBody } from './routes/rules-routes.ts'
 import { searchPromotionBody, spanSearchBody, spanSearchResponse } from './routes/spans-search-route.ts'
@@ -91,6 +100,7 @@ export function buildOpenApiDocument(): JsonObject {
     },
     security: [{ bearer: [] }, { apiKey: [] }],
     paths: {
+      ...keyPaths(),
       '/v1/applications': {
         post: {
           summary: 'Create an application (admin key); its name is unique',
@@ -300,6 +310,61 @@ export function buildOpenApiDocument(): JsonObject {
             ...errors,
           },
         },
+      },
+    },
+  }
+}
+
+// ---- Key lifecycle (keys-routes.ts): kept in one block of its own ----
+
+/** A body the route also takes empty (every field optional). */
+const optionalBody = (schema: ZodType) => ({ ...body(schema), required: false })
+
+const keyErrors = {
+  ...errors,
+  '403': answer(
+    'not the admin key nor an admin-scoped key of the key’s application, or an ingest-scoped key',
+    errorSchema,
+  ),
+  '409': answer('several keys share that prefix (name it by id), or it is already revoked', errorSchema),
+}
+
+/** The key routes: list, create, show, revoke, rotate. */
+function keyPaths(): Record<string, JsonObject> {
+  const keyRef = pathParameter('key', 'key id, or its prefix (ssk_ and 6 characters)', 'string')
+  return {
+    '/v1/applications/{application}/keys': {
+      parameters: [pathParameter('application', 'application id or name', 'string')],
+      get: {
+        summary:
+          'List an application’s keys, oldest first, a page at a time (prefix, scope, status, created, last used)',
+        parameters: queryParameters(listKeysQuery),
+        responses: { '200': answer('a page of keys', keyPageSchema), ...keyErrors },
+      },
+      post: {
+        summary: 'Create a key (shown once; only its hash is stored)',
+        requestBody: optionalBody(createKeyBody),
+        responses: { '201': answer('the key, with the key itself', createdKeySchema), ...keyErrors },
+      },
+    },
+    '/v1/keys/{key}': {
+      parameters: [keyRef],
+      get: { summary: 'Get a key', responses: { '200': answer('the key', keySchema), ...keyErrors } },
+    },
+    '/v1/keys/{key}/revoke': {
+      parameters: [keyRef],
+      post: {
+        summary:
+          'Revoke a key: refused on OTLP and the API by every process within SPANSIFT_KEY_CACHE_SECONDS',
+        responses: { '200': answer('the key, revoked', keySchema), ...keyErrors },
+      },
+    },
+    '/v1/keys/{key}/rotate': {
+      parameters: [keyRef],
+      post: {
+        summary: 'Replace a key: a new key with its scope; the old one revoked now or after grace_seconds',
+        requestBody: optionalBody(rotateKeyBody),
+        responses: { '201': answer('the new key and the old one', rotatedKeySchema), ...keyErrors },
       },
     },
   }

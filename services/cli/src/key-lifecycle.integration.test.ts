@@ -324,6 +324,28 @@ test('the list shows prefix, scope, created and last used, a page at a time', as
   assert.equal((await api(a, 'GET', `/v1/applications/${appId}/keys?cursor=junk`, ADMIN_KEY)).status, 400)
 })
 
+test('/openapi.json documents the key routes with their schemas', async () => {
+  const document = (await (await fetch(`${a.apiUrl}/openapi.json`)).json()) as { paths: Record<string, any> }
+  for (const path of [
+    '/v1/applications/{application}/keys',
+    '/v1/keys/{key}/revoke',
+    '/v1/keys/{key}/rotate',
+  ]) {
+    assert.ok(document.paths[path], `${path} is documented`)
+  }
+  const create = document.paths['/v1/applications/{application}/keys'].post
+  assert.deepEqual(create.requestBody.content['application/json'].schema.properties.scope.enum, [
+    'ingest',
+    'read-write',
+    'admin',
+  ])
+  const list = document.paths['/v1/applications/{application}/keys'].get
+  assert.deepEqual(
+    list.parameters.map((p: { name: string }) => p.name),
+    ['limit', 'cursor'],
+  )
+})
+
 describe('spansift keys (the CLI, as its own process)', () => {
   const main = join(import.meta.dirname, 'main.ts')
   const cli = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
