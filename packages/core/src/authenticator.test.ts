@@ -115,6 +115,11 @@ test('when the lookup fails, an expired entry is used; without one the error goe
   state.down = true
   clock = 105_000
   assert.deepEqual(await principalOf(auth, appKey), app1)
+  // Trusted for another TTL: one failed lookup per TTL during the outage, not one per request.
+  const lookups = state.lookups
+  clock = 105_500
+  assert.deepEqual(await principalOf(auth, appKey), app1)
+  assert.equal(state.lookups, lookups)
   await assert.rejects(auth.authenticate(generateApiKey()), /ECONNREFUSED/)
 })
 

@@ -134,8 +134,11 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
         },
         (error: unknown) => {
           const stale = known.get(keyHash, { allowStale: true })
-          if (stale) return decide(keyHash, stale)
-          throw error
+          if (!stale) throw error
+          // Trusted for another TTL: during an outage a known key costs one failed
+          // lookup per TTL, not one per request.
+          known.set(keyHash, stale)
+          return decide(keyHash, stale)
         },
       )
       .finally(() => pending.delete(keyHash))
