@@ -1,3 +1,4 @@
+import { KEY_SCOPES } from '@spansift/core/key-scope'
 import { type ZodType, z } from 'zod'
 import {
   applicationSchema,
@@ -225,7 +226,12 @@ export function buildOpenApiDocument(): JsonObject {
           responses: {
             '200': answer(
               'the principal',
-              z.object({ kind: z.enum(['admin', 'application']), application_id: z.string().nullable() }),
+              z.object({
+                kind: z.enum(['admin', 'application']),
+                application_id: z.string().nullable(),
+                key_id: z.uuid().optional().meta({ description: 'An application key’s id.' }),
+                scope: z.enum(KEY_SCOPES).optional().meta({ description: 'An application key’s scope.' }),
+              }),
             ),
             ...errors,
           },
