@@ -70,7 +70,10 @@ const pathParameter = (name: string, description: string, format = 'uuid') => ({
 
 const errors = {
   '400': answer('invalid request', errorSchema),
-  '401': answer('missing or invalid key', errorSchema),
+  '401': answer(
+    'missing or unknown key (unauthenticated), revoked (key_revoked) or expired (key_expired)',
+    errorSchema,
+  ),
   '403': answer('a key used outside its application', errorSchema),
   '404': answer('not found, or another application’s', errorSchema),
   '413': answer(

@@ -185,7 +185,7 @@ describe('revocation', () => {
     const answer = await api(b, 'GET', '/v1/principal', key)
     assert.equal(answer.status, 401)
     assert.deepEqual(answer.body, { error: { code: 'key_revoked', message: 'the API key has been revoked' } })
-    // The process that revoked it refuses it at once (it had never cached it... or looks it up again).
+    // The process that revoked it refuses it too.
     assert.equal((await api(a, 'GET', '/v1/principal', key)).status, 401)
     console.log(
       `[demo] key ${revoked.body.prefix}… revoked in process A; process B refused it after ${httpMs} ms:\n` +
