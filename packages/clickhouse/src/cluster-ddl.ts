@@ -54,7 +54,7 @@ import { type TableNames, tableNames } from './tables.ts'
  *   same UUID hashes alike), so the dataset writer's count, leakage check and
  *   draft-seeding copy of one dataset read one shard. A dataset is at most 1,000,000
  *   rows, small for one shard.
- * - The small bookkeeping tables (`schema_migrations`, `applications`, `api_keys`,
+ * - The small bookkeeping tables (`schema_migrations`, `applications`, `api_keys`, `api_key_usage`,
  *   `rule_backfills`) are not sharded: the constant key `0` puts all their rows on the
  *   first shard (replicated like every other shard), so each is one small table.
  * - `review_claims` by `cityHash64(dataset_id)`, beside the dataset's items it holds.
@@ -65,6 +65,7 @@ export const SHARDING_KEYS = {
   migrations: '0',
   applications: '0',
   apiKeys: '0',
+  apiKeyUsage: '0',
   spans: 'cityHash64(trace_id)',
   datasets: 'cityHash64(id)',
   datasetVersions: 'cityHash64(dataset_id)',

@@ -214,6 +214,25 @@ export const migrations: readonly Migration[] = [
       TTL toDateTime(expires_at) + INTERVAL 1 DAY`,
     ],
   },
+  {
+    version: 11,
+    name: 'key lifecycle: ids, scopes, expiry, revocation, last use',
+    // Keys stored before this get an id derived from their hash (stable across reads and
+    // merges: a default computed from the row), the scope they always had (read-write),
+    // no expiry and no revocation. A revocation is a later version of the key's row
+    // (ReplacingMergeTree keeps the last inserted). Last use lives in its own table, one
+    // row per key kept by its latest time, written in batches (never per request).
+    statements: (t) => [
+      `ALTER TABLE ${t.apiKeys} ADD COLUMN IF NOT EXISTS id UUID DEFAULT toUUID(concat(substring(key_hash, 1, 8), '-', substring(key_hash, 9, 4), '-4', substring(key_hash, 14, 3), '-8', substring(key_hash, 18, 3), '-', substring(key_hash, 21, 12)))`,
+      `ALTER TABLE ${t.apiKeys} ADD COLUMN IF NOT EXISTS scope LowCardinality(String) DEFAULT 'read-write'`,
+      `ALTER TABLE ${t.apiKeys} ADD COLUMN IF NOT EXISTS expires_at Nullable(DateTime64(3, 'UTC'))`,
+      `ALTER TABLE ${t.apiKeys} ADD COLUMN IF NOT EXISTS revoked_at Nullable(DateTime64(3, 'UTC'))`,
+      `CREATE TABLE IF NOT EXISTS ${t.apiKeyUsage} (
+        key_id UUID,
+        last_used_at DateTime64(3, 'UTC')
+      ) ENGINE = ReplacingMergeTree(last_used_at) ORDER BY key_id`,
+    ],
+  },
 ]
 
 /** How the schema is laid out: one node (the default) or a cluster. */

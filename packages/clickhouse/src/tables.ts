@@ -5,6 +5,7 @@ export function tableNames(database: string) {
     spans: `${database}.spans`,
     applications: `${database}.applications`,
     apiKeys: `${database}.api_keys`,
+    apiKeyUsage: `${database}.api_key_usage`,
     datasets: `${database}.datasets`,
     datasetVersions: `${database}.dataset_versions`,
     datasetItems: `${database}.dataset_items`,

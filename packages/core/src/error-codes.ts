@@ -7,6 +7,10 @@ export const ErrorCode = {
   badRequest: 'bad_request',
   invalidArgument: 'invalid_argument',
   unauthenticated: 'unauthenticated',
+  /** The key was revoked (401): a new key is needed. */
+  keyRevoked: 'key_revoked',
+  /** The key passed its expiry (401): a new key is needed. */
+  keyExpired: 'key_expired',
   forbidden: 'forbidden',
   notFound: 'not_found',
   conflict: 'conflict',
@@ -33,6 +37,8 @@ export const httpStatusByErrorCode: Record<ErrorCode, number> = {
   bad_request: 400,
   invalid_argument: 400,
   unauthenticated: 401,
+  key_revoked: 401,
+  key_expired: 401,
   forbidden: 403,
   not_found: 404,
   conflict: 409,

@@ -3,7 +3,6 @@ import type { ApiKeysRepository } from '@spansift/clickhouse/api-keys-repository
 import type { ApplicationsRepository } from '@spansift/clickhouse/applications-repository'
 import type { SpanSearchRepository } from '@spansift/clickhouse/span-search-repository'
 import type { SpansRepository } from '@spansift/clickhouse/spans-repository'
-import { API_KEY_PREFIX, generateApiKey, hashApiKey } from '@spansift/core/api-key'
 import type { Authenticator } from '@spansift/core/authenticator'
 import { ErrorCode, SpansiftError } from '@spansift/core/error-codes'
 import type { Logger } from '@spansift/core/logger'
@@ -14,13 +13,14 @@ import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { z } from 'zod'
 import { errorResponse } from './api-error.ts'
-import { type ApiEnv, applicationScope, authenticate, requireAdmin } from './auth-middleware.ts'
+import { type ApiEnv, applicationScope, authenticate } from './auth-middleware.ts'
 import { buildOpenApiDocument } from './openapi.ts'
 import { registerAddTraceRoute } from './routes/add-trace-route.ts'
-import { findApplication, registerApplicationRoutes } from './routes/applications-routes.ts'
+import { registerApplicationRoutes } from './routes/applications-routes.ts'
 import type { DatasetRouteDependencies } from './routes/dataset-route-dependencies.ts'
 import { registerDatasetRoutes } from './routes/datasets-routes.ts'
 import { registerFromSpansRoute } from './routes/from-spans-route.ts'
+import { registerKeyRoutes } from './routes/keys-routes.ts'
 import { registerReviewQueueRoutes } from './routes/review-queue-routes.ts'
 import { registerRuleRoutes } from './routes/rules-routes.ts'
 import { registerSpanSearchRoutes } from './routes/spans-search-route.ts'
@@ -112,24 +112,18 @@ export function createApiApp(deps: ApiDependencies): Hono<ApiEnv> {
     return c.json(
       principal.kind === 'admin'
         ? { kind: 'admin', application_id: null }
-        : { kind: 'application', application_id: principal.applicationId },
+        : {
+            kind: 'application',
+            application_id: principal.applicationId,
+            key_id: principal.keyId,
+            scope: principal.scope,
+          },
     )
   })
 
   registerApplicationRoutes(v1, deps.applications)
 
-  v1.post('/applications/:id/keys', async (c) => {
-    requireAdmin(c.get('principal'))
-    // The application by id or by name.
-    const { id } = await findApplication(deps.applications, c.get('principal'), c.req.param('id'))
-    const key = generateApiKey()
-    await deps.apiKeys.create({
-      keyHash: hashApiKey(key),
-      applicationId: id,
-      keyPrefix: key.slice(0, API_KEY_PREFIX.length + 6),
-    })
-    return c.json({ key, application_id: id }, 201)
-  })
+  registerKeyRoutes(v1, deps)
 
   v1.get('/traces/:trace_id', async (c) => {
     const traceId = traceIdParam.parse(c.req.param('trace_id'))

@@ -1,25 +1,37 @@
 import { extractApiKey } from '@spansift/core/api-key'
-import type { Authenticator, Principal } from '@spansift/core/authenticator'
+import type { Authenticator, Principal, RefusalReason } from '@spansift/core/authenticator'
 import { ErrorCode, SpansiftError } from '@spansift/core/error-codes'
 import { createMiddleware } from 'hono/factory'
 
 export type ApiEnv = { Variables: { principal: Principal } }
 
-/** Resolves the request's key to a principal; no key or an unknown key is 401. */
+const REFUSAL_CODES: Record<RefusalReason, ErrorCode> = {
+  missing: ErrorCode.unauthenticated,
+  unknown: ErrorCode.unauthenticated,
+  revoked: ErrorCode.keyRevoked,
+  expired: ErrorCode.keyExpired,
+}
+
+/**
+ * Resolves the request's key to a principal: no key, an unknown, a revoked or an
+ * expired key is 401 (each with its own code and message); an ingest-scoped key is 403
+ * (it may only export spans over OTLP).
+ */
 export function authenticate(authenticator: Authenticator) {
   return createMiddleware<ApiEnv>(async (c, next) => {
     const key = extractApiKey({
       authorization: c.req.header('authorization'),
       apiKey: c.req.header('x-api-key'),
     })
-    const principal = await authenticator.authenticate(key)
-    if (!principal) {
+    const result = await authenticator.authenticate(key)
+    if (!result.principal) throw new SpansiftError(REFUSAL_CODES[result.refused], result.message)
+    if (result.principal.kind === 'application' && result.principal.scope === 'ingest') {
       throw new SpansiftError(
-        ErrorCode.unauthenticated,
-        key ? 'the API key is not valid' : 'an API key is required',
+        ErrorCode.forbidden,
+        'this key has scope ingest: it may only export spans over OTLP; use a read-write key for the API',
       )
     }
-    c.set('principal', principal)
+    c.set('principal', result.principal)
     await next()
   })
 }
@@ -27,6 +39,19 @@ export function authenticate(authenticator: Authenticator) {
 /** Refuses anything but the admin key (403). */
 export function requireAdmin(principal: Principal): void {
   if (principal.kind !== 'admin') throw new SpansiftError(ErrorCode.forbidden, 'this needs the admin key')
+}
+
+/**
+ * Refuses anything but the admin key and an admin-scoped key of `applicationId` (403):
+ * managing an application's keys.
+ */
+export function requireKeyManager(principal: Principal, applicationId: string): void {
+  if (principal.kind === 'admin') return
+  if (principal.applicationId === applicationId && principal.scope === 'admin') return
+  throw new SpansiftError(
+    ErrorCode.forbidden,
+    "managing keys needs the admin key or an admin-scoped key of the key's application",
+  )
 }
 
 /**

@@ -1,3 +1,4 @@
+import { KEY_SCOPES } from '@spansift/core/key-scope'
 import { type ZodType, z } from 'zod'
 import {
   applicationSchema,
@@ -19,6 +20,15 @@ import {
   listItemsResponse,
   patchItemBody,
 } from './routes/dataset-schemas.ts'
+import {
+  createdKeySchema,
+  createKeyBody,
+  keyPageSchema,
+  keySchema,
+  listKeysQuery,
+  rotatedKeySchema,
+  rotateKeyBody,
+} from './routes/keys-routes.ts'
 import { claimBody, claimResponse } from './routes/review-queue-routes.ts'
 import { ruleRangeBody, ruleTestBody } from './routes/rules-routes.ts'
 import { searchPromotionBody, spanSearchBody, spanSearchResponse } from './routes/spans-search-route.ts'
@@ -60,7 +70,10 @@ const pathParameter = (name: string, description: string, format = 'uuid') => ({
 
 const errors = {
   '400': answer('invalid request', errorSchema),
-  '401': answer('missing or invalid key', errorSchema),
+  '401': answer(
+    'missing or unknown key (unauthenticated), revoked (key_revoked) or expired (key_expired)',
+    errorSchema,
+  ),
   '403': answer('a key used outside its application', errorSchema),
   '404': answer('not found, or another application’s', errorSchema),
   '413': answer(
@@ -91,6 +104,7 @@ export function buildOpenApiDocument(): JsonObject {
     },
     security: [{ bearer: [] }, { apiKey: [] }],
     paths: {
+      ...keyPaths(),
       '/v1/applications': {
         post: {
           summary: 'Create an application (admin key); its name is unique',
@@ -215,7 +229,12 @@ export function buildOpenApiDocument(): JsonObject {
           responses: {
             '200': answer(
               'the principal',
-              z.object({ kind: z.enum(['admin', 'application']), application_id: z.string().nullable() }),
+              z.object({
+                kind: z.enum(['admin', 'application']),
+                application_id: z.string().nullable(),
+                key_id: z.uuid().optional().meta({ description: 'An application key’s id.' }),
+                scope: z.enum(KEY_SCOPES).optional().meta({ description: 'An application key’s scope.' }),
+              }),
             ),
             ...errors,
           },
@@ -300,6 +319,61 @@ export function buildOpenApiDocument(): JsonObject {
             ...errors,
           },
         },
+      },
+    },
+  }
+}
+
+// ---- Key lifecycle (keys-routes.ts): kept in one block of its own ----
+
+/** A body the route also takes empty (every field optional). */
+const optionalBody = (schema: ZodType) => ({ ...body(schema), required: false })
+
+const keyErrors = {
+  ...errors,
+  '403': answer(
+    'not the admin key nor an admin-scoped key of the key’s application, or an ingest-scoped key',
+    errorSchema,
+  ),
+  '409': answer('several keys share that prefix (name it by id), or it is already revoked', errorSchema),
+}
+
+/** The key routes: list, create, show, revoke, rotate. */
+function keyPaths(): Record<string, JsonObject> {
+  const keyRef = pathParameter('key', 'key id, or its prefix (ssk_ and 6 characters)', 'string')
+  return {
+    '/v1/applications/{application}/keys': {
+      parameters: [pathParameter('application', 'application id or name', 'string')],
+      get: {
+        summary:
+          'List an application’s keys, oldest first, a page at a time (prefix, scope, status, created, last used)',
+        parameters: queryParameters(listKeysQuery),
+        responses: { '200': answer('a page of keys', keyPageSchema), ...keyErrors },
+      },
+      post: {
+        summary: 'Create a key (shown once; only its hash is stored)',
+        requestBody: optionalBody(createKeyBody),
+        responses: { '201': answer('the key, with the key itself', createdKeySchema), ...keyErrors },
+      },
+    },
+    '/v1/keys/{key}': {
+      parameters: [keyRef],
+      get: { summary: 'Get a key', responses: { '200': answer('the key', keySchema), ...keyErrors } },
+    },
+    '/v1/keys/{key}/revoke': {
+      parameters: [keyRef],
+      post: {
+        summary:
+          'Revoke a key: refused on OTLP and the API by every process within SPANSIFT_KEY_CACHE_SECONDS',
+        responses: { '200': answer('the key, revoked', keySchema), ...keyErrors },
+      },
+    },
+    '/v1/keys/{key}/rotate': {
+      parameters: [keyRef],
+      post: {
+        summary: 'Replace a key: a new key with its scope; the old one revoked now or after grace_seconds',
+        requestBody: optionalBody(rotateKeyBody),
+        responses: { '201': answer('the new key and the old one', rotatedKeySchema), ...keyErrors },
       },
     },
   }

@@ -44,6 +44,8 @@ const environmentSchema = z.strictObject({
   SPANSIFT_RULES_DIR: z.string().min(1).default('./rules'),
   SPANSIFT_ADMIN_KEY: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
   SPANSIFT_SPAN_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  SPANSIFT_KEY_CACHE_SECONDS: z.coerce.number().int().min(1).max(300).default(5),
+  SPANSIFT_KEY_USAGE_FLUSH_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   SPANSIFT_LOG_LEVEL: logLevel.default('info'),
   // Per-span limits, named after the OpenTelemetry SDK's (OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT...).
   SPANSIFT_SPAN_ATTRIBUTE_COUNT_LIMIT: limit(DEFAULT_SPAN_LIMITS.attributeCount),
@@ -94,6 +96,10 @@ export interface Config {
   rulesDir: string
   adminKey: string | undefined
   spanRetentionDays: number
+  /** How long a process trusts a known API key before looking it up again: a revocation reaches it within this. */
+  keyCacheSeconds: number
+  /** How often a process writes its keys' last use. */
+  keyUsageFlushSeconds: number
   /** What one exported span may carry, and the time window it must fall in. */
   spanLimits: SpanLimits
   /** The largest API request body; larger ones get 413 before they are parsed. */
@@ -144,6 +150,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     rulesDir: e.SPANSIFT_RULES_DIR,
     adminKey: e.SPANSIFT_ADMIN_KEY,
     spanRetentionDays: e.SPANSIFT_SPAN_RETENTION_DAYS,
+    keyCacheSeconds: e.SPANSIFT_KEY_CACHE_SECONDS,
+    keyUsageFlushSeconds: e.SPANSIFT_KEY_USAGE_FLUSH_SECONDS,
     spanLimits: {
       attributeCount: e.SPANSIFT_SPAN_ATTRIBUTE_COUNT_LIMIT,
       attributeValueLength: e.SPANSIFT_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT,

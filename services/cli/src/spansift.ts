@@ -5,6 +5,7 @@ import { createContentAttacher } from '@spansift/application/content-attacher'
 import { createDatasetAppender } from '@spansift/application/dataset-appender'
 import { createDatasetOwnerKey } from '@spansift/application/dataset-owner-key'
 import { createDatasetWriter } from '@spansift/application/dataset-writer'
+import { createKeyUsageTracker } from '@spansift/application/key-usage-tracker'
 import { createReviewQueue } from '@spansift/application/review-queue'
 import { createRuleRegistry, type RuleRegistry } from '@spansift/application/rule-registry'
 import { createStorageTargetLookup } from '@spansift/application/rule-target-lookup'
@@ -148,9 +149,18 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
         spanRetentionDays: config.spanRetentionDays,
       })
       const store = storage
+      // Keys' last use: remembered per process, written every few seconds (never per request).
+      const keyUsage = createKeyUsageTracker({
+        write: (uses) => store.apiKeys.recordUse(uses),
+        flushIntervalMs: config.keyUsageFlushSeconds * 1000,
+        logger: logger.child({ component: 'key-usage' }),
+      })
       const authenticator = createAuthenticator({
         adminKey: config.adminKey,
-        findApplicationId: (hash) => store.apiKeys.findApplicationId(hash),
+        findKey: (hash) => store.apiKeys.findByHash(hash),
+        // Short: a key revoked by any process stops working here within this time.
+        cacheTtlMs: config.keyCacheSeconds * 1000,
+        recordUse: (keyId) => keyUsage.record(keyId),
       })
       // GenAI content sent as OTLP log records is attached to its spans in storage,
       // whichever arrives first (see content-attacher.ts).
@@ -314,6 +324,7 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
       apiPort = () => api.port()
       // Sinks before sources; each role contributes its stages.
       const stages: Stage[] = [
+        { start: async () => {}, shutdown: () => keyUsage.close() },
         ...(roles.has('span-writer') ? [writer] : []),
         ...(runsRules || roles.has('api') ? [rules] : []),
         ...(ownsDatasets ? [appendQueue] : []),

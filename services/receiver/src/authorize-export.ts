@@ -1,4 +1,4 @@
-import type { Authenticator, Principal } from '@spansift/core/authenticator'
+import type { Authentication, Authenticator } from '@spansift/core/authenticator'
 import type { Logger } from '@spansift/core/logger'
 import type { IngestOutcome } from './ingest-export.ts'
 
@@ -21,9 +21,9 @@ export async function authorizeExport(
   key: string | undefined,
   what: string,
 ): Promise<ExportAuthorization> {
-  let principal: Principal | undefined
+  let authentication: Authentication
   try {
-    principal = await deps.authenticator.authenticate(key)
+    authentication = await deps.authenticator.authenticate(key)
   } catch (error) {
     deps.logger.warn('could not check the API key; answering retryable', { error })
     return {
@@ -32,9 +32,9 @@ export async function authorizeExport(
       retryAfterSeconds: RETRY_AFTER_SECONDS,
     }
   }
-  if (!principal) {
-    return { kind: 'unauthenticated', message: key ? 'the API key is not valid' : 'an API key is required' }
-  }
+  const { principal } = authentication
+  // Unknown, revoked and expired keys each say why (OTLP/HTTP 401, gRPC UNAUTHENTICATED).
+  if (!principal) return { kind: 'unauthenticated', message: authentication.message }
   if (principal.kind !== 'application') {
     return { kind: 'forbidden', message: `exporting ${what} needs an application key, not the admin key` }
   }

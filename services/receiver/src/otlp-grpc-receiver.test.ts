@@ -23,14 +23,26 @@ import {
 
 // The gRPC translation of every outcome the pipeline can reach, with the pipeline faked.
 const APP_KEY = 'ssk_unit-test-key'
+const REVOKED_KEY = 'ssk_revoked-key'
 let failure: Error | undefined
 let keyStoreDown = false
 const authenticator: Authenticator = {
   async authenticate(key) {
     if (keyStoreDown) throw new Error('ClickHouse is unreachable')
-    return key === APP_KEY
-      ? { kind: 'application', applicationId: '00000000-0000-4000-8000-000000000001' }
-      : undefined
+    if (key === APP_KEY) {
+      return {
+        principal: {
+          kind: 'application',
+          applicationId: '00000000-0000-4000-8000-000000000001',
+          keyId: '00000000-0000-4000-8000-0000000000aa',
+          scope: 'ingest',
+        },
+      }
+    }
+    if (key === REVOKED_KEY) return { refused: 'revoked', message: 'the API key has been revoked' }
+    return key
+      ? { refused: 'unknown', message: 'the API key is not valid' }
+      : { refused: 'missing', message: 'an API key is required' }
   },
 }
 let receiver: OtlpGrpcReceiver

@@ -8,12 +8,24 @@ import { createOtlpHttpReceiver, type OtlpHttpReceiver } from './otlp-http-recei
 // The OTLP/HTTP translation of storage failures, with the pipeline faked: a refusal is a
 // permanent 400 with the reason (the exporter drops the batch), unavailability a 503.
 const APP_KEY = 'ssk_unit-test-key'
+const REVOKED_KEY = 'ssk_revoked-key'
 let failure: Error | undefined
 const authenticator: Authenticator = {
   async authenticate(key) {
-    return key === APP_KEY
-      ? { kind: 'application', applicationId: '00000000-0000-4000-8000-000000000001' }
-      : undefined
+    if (key === APP_KEY) {
+      return {
+        principal: {
+          kind: 'application',
+          applicationId: '00000000-0000-4000-8000-000000000001',
+          keyId: '00000000-0000-4000-8000-0000000000aa',
+          scope: 'ingest',
+        },
+      }
+    }
+    if (key === REVOKED_KEY) return { refused: 'revoked', message: 'the API key has been revoked' }
+    return key
+      ? { refused: 'unknown', message: 'the API key is not valid' }
+      : { refused: 'missing', message: 'an API key is required' }
   },
 }
 let receiver: OtlpHttpReceiver
@@ -33,7 +45,7 @@ after(async () => {
   await receiver.shutdown()
 })
 
-async function exportOnce(): Promise<{
+async function exportOnce(key = APP_KEY): Promise<{
   status: number
   retryAfter: string | null
   body: { message: string }
@@ -41,7 +53,7 @@ async function exportOnce(): Promise<{
   const now = (BigInt(Date.now()) * 1_000_000n).toString()
   const response = await fetch(`http://127.0.0.1:${receiver.port()}/v1/traces`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${APP_KEY}`, 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
     body: JSON.stringify({
       resourceSpans: [
         {
@@ -87,4 +99,10 @@ test('storage unavailable is 503 with Retry-After', async () => {
 test('stored is 200', async () => {
   failure = undefined
   assert.equal((await exportOnce()).status, 200)
+})
+
+test('a revoked key is 401 saying it was revoked', async () => {
+  const answer = await exportOnce(REVOKED_KEY)
+  assert.equal(answer.status, 401)
+  assert.match(answer.body.message, /revoked/)
 })
