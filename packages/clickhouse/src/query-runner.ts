@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import type { Logger } from '@spansift/core/logger'
+import type { ChdbBinaryInserter, RowBinaryColumns } from './chdb-binary-insert.ts'
 
 /** Values bound to `{name:Type}` placeholders. Nothing is ever spliced into SQL text. */
 export type QueryParams = Record<string, unknown>
@@ -16,6 +17,19 @@ export interface QueryRunner {
   ): Promise<void>
   /** Inserts rows as JSONEachRow. */
   insert(tag: string, table: string, rows: readonly object[]): Promise<void>
+  /** True when `insertRowBinary` is available (the embedded engine); otherwise insert JSON rows. */
+  readonly binaryInserts: boolean
+  /**
+   * Inserts a RowBinary batch of `columns` with `settings` in the INSERT's SETTINGS
+   * clause. Only where `binaryInserts` is true.
+   */
+  insertRowBinary(
+    tag: string,
+    table: string,
+    columns: RowBinaryColumns,
+    body: Uint8Array,
+    settings?: Record<string, string | number>,
+  ): Promise<void>
   readonly database: string
 }
 
@@ -49,6 +63,8 @@ export interface QueryRunnerOptions {
   /** Attempts for a network failure; other failures are never retried. */
   attempts?: number
   retryDelayMs?: number
+  /** The embedded engine's binary insert path, when there is one. */
+  binaryInserter?: ChdbBinaryInserter | undefined
 }
 
 /**
@@ -78,8 +94,10 @@ export function createQueryRunner(options: QueryRunnerOptions): QueryRunner {
     log_comment: `spansift:${tag}`,
   })
 
+  const { binaryInserter } = options
   return {
     database: options.database,
+    binaryInserts: binaryInserter !== undefined,
     select: <Row>(tag: string, sql: string, params?: QueryParams) =>
       withRetry(tag, async () => {
         const result = await client.query({
@@ -108,5 +126,18 @@ export function createQueryRunner(options: QueryRunnerOptions): QueryRunner {
           clickhouse_settings: settings(tag),
         })
       }),
+    insertRowBinary: (tag, table, columns, body, extra) =>
+      withRetry(tag, async () => {
+        if (!binaryInserter) throw new Error('RowBinary inserts need the embedded engine (see binaryInserts)')
+        // The session settings go in the INSERT's own SETTINGS clause: chdb would run each
+        // of them as a SET statement in front of the insert otherwise.
+        await binaryInserter.insert(table, columns, body, {
+          ...SESSION_INSERT_SETTINGS,
+          ...settings(tag, extra),
+        })
+      }),
   }
 }
+
+/** What every session's settings (connection.ts) mean for an insert: it returns once the rows are written. */
+const SESSION_INSERT_SETTINGS = { async_insert: 0 } as const

@@ -1,6 +1,7 @@
 import type { Span } from '@spansift/core/span-model'
 import type { QueryRunner } from './query-runner.ts'
 import { rowToSpan, SPAN_COLUMNS, type StoredSpanRow, spanToRow } from './span-row.ts'
+import { encodeSpansRowBinary, SPAN_ROW_BINARY_COLUMNS } from './span-row-binary.ts'
 import { tableNames } from './tables.ts'
 
 /** A half-open time range [from, to) in Unix nanoseconds. Every span lookup takes one. */
@@ -66,7 +67,19 @@ export function timeRangeParams(range: TimeRange): { from_ns: string; to_ns: str
 export function createSpansRepository(runner: QueryRunner): SpansRepository {
   const { spans } = tableNames(runner.database)
   return {
-    insert: (batch) => runner.insert('spans.insert', spans, batch.map(spanToRow)),
+    async insert(batch) {
+      if (batch.length === 0) return
+      if (!runner.binaryInserts) return runner.insert('spans.insert', spans, batch.map(spanToRow))
+      // Every read of `spans` takes the latest copy itself (FINAL or LIMIT 1 BY), so
+      // replacing duplicates within the inserted block is wasted work.
+      return runner.insertRowBinary(
+        'spans.insert',
+        spans,
+        SPAN_ROW_BINARY_COLUMNS,
+        encodeSpansRowBinary(batch),
+        { optimize_on_insert: 0 },
+      )
+    },
     async findTrace(applicationId, traceId, range) {
       // Plain FINAL merges across partitions, so it considers every month's parts; a span's
       // copies share its start month's partition, so merging within partitions is exact.
