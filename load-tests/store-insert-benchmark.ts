@@ -79,7 +79,7 @@ const paths: Path[] = [
     name: 'own session, RowBinary via file(), SETTINGS',
     table,
     run: (spans) =>
-      runner.insertRowBinary('bench', table, SPAN_ROW_BINARY_COLUMNS, encodeSpansRowBinary(spans), {
+      runner.insertRowBinary('bench', table, SPAN_ROW_BINARY_COLUMNS, [encodeSpansRowBinary(spans)], {
         optimize_on_insert: 0,
       }),
   },
@@ -87,7 +87,7 @@ const paths: Path[] = [
     name: 'same, table without idx_attribute_keys',
     table: noIndex,
     run: (spans) =>
-      runner.insertRowBinary('bench', noIndex, SPAN_ROW_BINARY_COLUMNS, encodeSpansRowBinary(spans), {
+      runner.insertRowBinary('bench', noIndex, SPAN_ROW_BINARY_COLUMNS, [encodeSpansRowBinary(spans)], {
         optimize_on_insert: 0,
       }),
   },

@@ -10,13 +10,13 @@ export type RowBinaryColumns = ReadonlyArray<readonly [name: string, type: strin
 /** Inserts RowBinary batches into the embedded engine. */
 export interface ChdbBinaryInserter {
   /**
-   * Inserts `body` (RowBinary rows of `columns`) into `table`, with `settings` in the
+   * Inserts `body` (RowBinary rows of `columns`, in pieces) into `table`, with `settings` in the
    * INSERT's SETTINGS clause. Resolves once the rows are written to a part.
    */
   insert(
     table: string,
     columns: RowBinaryColumns,
-    body: Uint8Array,
+    body: readonly Uint8Array[],
     settings: Record<string, string | number>,
   ): Promise<void>
   close(): void
@@ -45,7 +45,7 @@ export function createChdbBinaryInserter(options: { dataDir: string; session: Se
   mkdirSync(staging, { recursive: true })
   return {
     async insert(table, columns, body, settings) {
-      if (body.byteLength === 0) return
+      if (body.every((chunk) => chunk.byteLength === 0)) return
       if (!IDENTIFIER.test(table) || !columns.every(([name]) => IDENTIFIER.test(name))) {
         throw new Error(`invalid table or column name in an insert into ${table}`)
       }

@@ -20,14 +20,14 @@ export interface QueryRunner {
   /** True when `insertRowBinary` is available (the embedded engine); otherwise insert JSON rows. */
   readonly binaryInserts: boolean
   /**
-   * Inserts a RowBinary batch of `columns` with `settings` in the INSERT's SETTINGS
+   * Inserts a RowBinary batch of `columns` (the concatenation of `body`) with `settings` in the INSERT's SETTINGS
    * clause. Only where `binaryInserts` is true.
    */
   insertRowBinary(
     tag: string,
     table: string,
     columns: RowBinaryColumns,
-    body: Uint8Array,
+    body: readonly Uint8Array[],
     settings?: Record<string, string | number>,
   ): Promise<void>
   readonly database: string

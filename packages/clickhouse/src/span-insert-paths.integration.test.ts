@@ -14,6 +14,7 @@ import { openTestStorage } from './test-storage.ts'
 // directly, and both copies must read back equal to the span.
 let storage: Storage
 const APP = '3c90c3cc-0d44-4b50-8888-8dd25736052a'
+const BIG_APP = '0b5e55ed-0000-4000-8000-000000000040'
 const OTHER_APP = 'ffffffff-0000-4000-8000-00000000000f'
 
 before(async () => {
