@@ -161,6 +161,7 @@ test('reads do not queue behind an insert on the embedded engine', {
   const samples = fc.sample(spanArbitrary, { numRuns: 50, seed: 21 })
   const big = Array.from({ length: 40_000 }, (_, i) => ({
     ...samples[i % samples.length]!,
+    applicationId: BIG_APP,
     spanId: i.toString(16).padStart(16, '0'),
   }))
   let inserting = true
@@ -176,4 +177,11 @@ test('reads do not queue behind an insert on the embedded engine', {
   }
   await insert
   assert.ok(reads >= 20, `only ${reads} reads finished while the insert ran`)
+  // Encoded in slices, inserted as one: every span once.
+  const [row] = await storage.runner.select<{ n: string }>(
+    'test',
+    `SELECT count() AS n FROM ${tableNames(storage.runner.database).spans} FINAL WHERE application_id = {app:UUID}`,
+    { app: BIG_APP },
+  )
+  assert.equal(Number(row!.n), big.length)
 })
