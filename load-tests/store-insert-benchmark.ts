@@ -48,10 +48,17 @@ const dataDir = mkdtempSync(join(tmpdir(), 'spansift-insert-bench-'))
 const storage = await openStorage({ dataDir, logger: silentLogger, migrate: true, spanRetentionDays: 30 })
 const session = new Session(dataDir)
 const table = 'spansift.spans'
-// The same table without the attribute-keys skip index, to price the index.
+// The same table without the attribute-keys skip index, and with the span_id bloom
+// filter migration 9 dropped, to price each index.
 const noIndex = 'spansift.spans_no_attribute_index'
 await storage.runner.command('bench', `CREATE TABLE ${noIndex} AS ${table}`)
 await storage.runner.command('bench', `ALTER TABLE ${noIndex} DROP INDEX IF EXISTS idx_attribute_keys`)
+const withSpanIdIndex = 'spansift.spans_with_span_id_index'
+await storage.runner.command('bench', `CREATE TABLE ${withSpanIdIndex} AS ${table}`)
+await storage.runner.command(
+  'bench',
+  `ALTER TABLE ${withSpanIdIndex} ADD INDEX IF NOT EXISTS idx_span_id span_id TYPE bloom_filter(0.01) GRANULARITY 1`,
+)
 const { runner } = storage
 if (!runner.binaryInserts) throw new Error('the embedded engine should take RowBinary inserts')
 
@@ -84,6 +91,20 @@ const paths: Path[] = [
       }),
   },
   {
+    name: 'same, table with idx_span_id (before v9)',
+    table: withSpanIdIndex,
+    run: (spans) =>
+      runner.insertRowBinary(
+        'bench',
+        withSpanIdIndex,
+        SPAN_ROW_BINARY_COLUMNS,
+        [encodeSpansRowBinary(spans)],
+        {
+          optimize_on_insert: 0,
+        },
+      ),
+  },
+  {
     name: 'same, table without idx_attribute_keys',
     table: noIndex,
     run: (spans) =>
@@ -100,7 +121,7 @@ const encodeMs: number[] = []
 for (let round = 0; round < BATCHES; round++) {
   for (const path of paths) {
     const spans = batchOf(1 + round * 10 + paths.indexOf(path))
-    for (const span of spans) distinct.add(`${path.table === table ? 0 : 1}${span.traceId}${span.spanId}`)
+    for (const span of spans) distinct.add(`${path.table}${span.traceId}${span.spanId}`)
     const started = performance.now()
     await path.run(spans)
     const s = (performance.now() - started) / 1000
@@ -120,11 +141,48 @@ for (const [name, r] of rates) {
 console.log(
   `RowBinary encode of ${BATCH} spans in JS: ${Math.round(encodeMs.sort((a, b) => a - b)[Math.floor(encodeMs.length / 2)]!)} ms`,
 )
+
+// What idx_attribute_keys buys a read: the rule-scan shape `mapContains(attributes, key)`
+// with the skip index used and ignored, for a key on 3 spans and a key on every span.
+const rare = batchOf(777)
+  .slice(0, 3)
+  .map((span) => ({ ...span, attributes: { ...span.attributes, 'rare.key': 'x' } }))
+await runner.insertRowBinary('bench', table, SPAN_ROW_BINARY_COLUMNS, [encodeSpansRowBinary(rare)], {})
+for (const key of ['rare.key', 'gen_ai.request.model']) {
+  const timings: Record<string, number[]> = { index: [], 'no index': [] }
+  for (let i = 0; i < 5; i++) {
+    for (const [name, use] of [
+      ['index', 1],
+      ['no index', 0],
+    ] as const) {
+      const started = performance.now()
+      await runner.select(
+        'bench',
+        `SELECT count() FROM ${table} WHERE mapContains(attributes, {key:String}) SETTINGS use_skip_indexes = ${use}, use_query_condition_cache = 0`,
+        { key },
+      )
+      timings[name]!.push(performance.now() - started)
+    }
+  }
+  const estimate = async (use: number) =>
+    (
+      await runner.select<{ rows: string }>(
+        'bench',
+        `EXPLAIN ESTIMATE SELECT count() FROM ${table} WHERE mapContains(attributes, {key:String}) SETTINGS use_skip_indexes = ${use}, use_query_condition_cache = 0`,
+        { key },
+      )
+    ).reduce((n, r) => n + Number(r.rows), 0)
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!.toFixed(0)
+  console.log(
+    `mapContains(attributes, '${key}'): with idx_attribute_keys ${med(timings.index!)} ms, ${await estimate(1)} rows to read; without ${med(timings['no index']!)} ms, ${await estimate(0)} rows`,
+  )
+}
 const counts = await runner.select<{ n: string }>(
   'bench',
-  `SELECT (SELECT uniqExact(trace_id, span_id) FROM ${table}) + (SELECT uniqExact(trace_id, span_id) FROM ${noIndex}) AS n`,
+  `SELECT (SELECT uniqExact(trace_id, span_id) FROM ${table}) + (SELECT uniqExact(trace_id, span_id) FROM ${noIndex})
+     + (SELECT uniqExact(trace_id, span_id) FROM ${withSpanIdIndex}) AS n`,
 )
-console.log(`distinct spans stored: ${counts[0]?.n} (distinct spans inserted: ${distinct.size})`)
+console.log(`distinct spans stored: ${counts[0]?.n} (distinct spans inserted: ${distinct.size + 3})`)
 session.close()
 await storage.close()
 rmSync(dataDir, { recursive: true, force: true })
