@@ -10,7 +10,7 @@
  *
  *   node load-tests/ingest-benchmark.ts [--transport=http|grpc] [--seconds=15] [--concurrency=4]
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import os, { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -29,6 +29,13 @@ import { normalizeExportTraceRequest } from '@spansift/core/otlp/normalize'
 import { traceServiceDefinition } from '@spansift/receiver/otlp-grpc-receiver'
 import { machineDescription, peakRssMiB, percentile, startSpansiftProcess } from './bench-util.ts'
 import { buildGenAiRequest } from './genai-payload.ts'
+
+/** CPU seconds (user + system, all threads) a process has used, from /proc (ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
 
 const { values } = parseArgs({
   options: {
@@ -140,6 +147,7 @@ try {
   let refused = 0
   let next = 0
   const deadline = performance.now() + SECONDS * 1000
+  const cpuBefore = cpuSeconds(server.child.pid!)
   const started = performance.now()
   async function exporter(): Promise<void> {
     const send = TRANSPORT === 'grpc' ? grpcSender() : httpSend
@@ -187,6 +195,7 @@ try {
   readLatencies.sort((a, b) => a - b)
   for (const client of grpcClients) client.close()
   const elapsed = (performance.now() - started) / 1000
+  const serverCpu = cpuSeconds(server.child.pid!) - cpuBefore
   const rss = peakRssMiB(server.child.pid!)
   latencies.sort((a, b) => a - b)
   await server.stop()
@@ -212,6 +221,9 @@ try {
   )
   console.log(
     `  API trace reads:   p50 ${percentile(readLatencies, 50).toFixed(1)} ms, p99 ${percentile(readLatencies, 99).toFixed(1)} ms, max ${(readLatencies.at(-1) ?? Number.NaN).toFixed(1)} ms (${readLatencies.length} reads during the load, ${readErrors} not 200; target p99 < 100 ms)`,
+  )
+  console.log(
+    `  server CPU:        ${((serverCpu / elapsed) * 100).toFixed(0)}% of one core during the load, ${((serverCpu / storedSpans) * 100_000).toFixed(2)} CPU-s per 100k spans stored`,
   )
   console.log(`  server peak RSS:   ${rss.toFixed(0)} MiB`)
   console.log(`  load average at the end of the load: ${loadAverage}`)
