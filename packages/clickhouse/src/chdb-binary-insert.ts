@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Session } from 'chdb'
@@ -40,8 +40,9 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_.]*$/
  * the bytes to produce.
  */
 export function createChdbBinaryInserter(options: { dataDir: string; session: Session }): ChdbBinaryInserter {
-  const staging = join(options.dataDir, STAGING_DIR)
-  // Left over by a process that died mid-insert: never acknowledged, so safe to drop.
+  const root = join(options.dataDir, STAGING_DIR)
+  removeDeadProcessesBatches(root)
+  const staging = join(root, String(process.pid))
   mkdirSync(staging, { recursive: true })
   return {
     async insert(table, columns, body, settings) {
@@ -71,6 +72,33 @@ export function createChdbBinaryInserter(options: { dataDir: string; session: Se
       }
     },
     close: () => options.session.close(),
+  }
+}
+
+/**
+ * Batches of a process that died mid-insert (one directory per process id) were never
+ * acknowledged, so they are dropped; another live process's are left alone.
+ */
+function removeDeadProcessesBatches(root: string): void {
+  let entries: string[]
+  try {
+    entries = readdirSync(root)
+  } catch {
+    return
+  }
+  for (const entry of entries) {
+    const pid = Number(entry)
+    if (pid === process.pid || (Number.isInteger(pid) && isAlive(pid))) continue
+    rmSync(join(root, entry), { recursive: true, force: true })
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
 
