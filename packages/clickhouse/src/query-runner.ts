@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import type { Logger } from '@spansift/core/logger'
 import type { ChdbBinaryInserter, RowBinaryColumns } from './chdb-binary-insert.ts'
+import { sessionSettings } from './connection.ts'
 
 /** Values bound to `{name:Type}` placeholders. Nothing is ever spliced into SQL text. */
 export type QueryParams = Record<string, unknown>
@@ -20,8 +21,8 @@ export interface QueryRunner {
   /** True when `insertRowBinary` is available (the embedded engine); otherwise insert JSON rows. */
   readonly binaryInserts: boolean
   /**
-   * Inserts a RowBinary batch of `columns` (the concatenation of `body`) with `settings` in the INSERT's SETTINGS
-   * clause. Only where `binaryInserts` is true.
+   * Inserts a RowBinary batch of `columns` (the concatenation of `body`), with the session
+   * settings and `settings` in the INSERT's SETTINGS clause. Only where `binaryInserts` is true.
    */
   insertRowBinary(
     tag: string,
@@ -132,12 +133,9 @@ export function createQueryRunner(options: QueryRunnerOptions): QueryRunner {
         // The session settings go in the INSERT's own SETTINGS clause: chdb would run each
         // of them as a SET statement in front of the insert otherwise.
         await binaryInserter.insert(table, columns, body, {
-          ...SESSION_INSERT_SETTINGS,
+          ...sessionSettings(undefined),
           ...settings(tag, extra),
         })
       }),
   }
 }
-
-/** What every session's settings (connection.ts) mean for an insert: it returns once the rows are written. */
-const SESSION_INSERT_SETTINGS = { async_insert: 0 } as const
