@@ -30,7 +30,7 @@ import { parseArgs } from 'node:util'
 import { startOwnBroker } from '@spansift/cli/test-kafka-broker'
 import { startClickHouseProcess, startSpansiftProcess, type TestProcess } from '@spansift/cli/test-processes'
 import { Kafka, logLevel } from 'kafkajs'
-import { freePort, machineDescription } from './bench-util.ts'
+import { cpuContention, freePort, machineDescription } from './bench-util.ts'
 import { buildGenAiRequest } from './genai-payload.ts'
 
 const { values } = parseArgs({
@@ -371,7 +371,7 @@ try {
       const r = await load(target, SECONDS)
       results.get(target.name)!.push(r)
       console.log(
-        `| ${round} | ${target.name} | ${fmt(r.spansPerSecond)} | ${r.cpuPer100k.toFixed(2)} | ${r.cpuPercent.toFixed(0)} | ${JSON.stringify(r.answers)} | ${loadAverage()} |`,
+        `| ${round} | ${target.name} | ${fmt(r.spansPerSecond)} | ${r.cpuPer100k.toFixed(2)} | ${r.cpuPercent.toFixed(0)} | ${JSON.stringify(r.answers)} | ${cpuContention()} |`,
       )
     }
   }

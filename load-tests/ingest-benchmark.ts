@@ -11,7 +11,7 @@
  *   node load-tests/ingest-benchmark.ts [--transport=http|grpc] [--seconds=15] [--concurrency=4]
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import os, { tmpdir } from 'node:os'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import {
@@ -27,7 +27,13 @@ import { silentLogger } from '@spansift/core/logger'
 import { decodeExportTraceRequestProtobuf } from '@spansift/core/otlp/decode-protobuf'
 import { normalizeExportTraceRequest } from '@spansift/core/otlp/normalize'
 import { traceServiceDefinition } from '@spansift/receiver/otlp-grpc-receiver'
-import { machineDescription, peakRssMiB, percentile, startSpansiftProcess } from './bench-util.ts'
+import {
+  cpuContention,
+  machineDescription,
+  peakRssMiB,
+  percentile,
+  startSpansiftProcess,
+} from './bench-util.ts'
 import { buildGenAiRequest } from './genai-payload.ts'
 
 /** CPU seconds (user + system, all threads) a process has used, from /proc (ticks of 1/100 s). */
@@ -188,10 +194,7 @@ try {
     }
   }
   await Promise.all([...Array.from({ length: CONCURRENCY }, exporter), apiReader()])
-  const loadAverage = os
-    .loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ')
+  const contention = cpuContention()
   readLatencies.sort((a, b) => a - b)
   for (const client of grpcClients) client.close()
   const elapsed = (performance.now() - started) / 1000
@@ -226,7 +229,7 @@ try {
     `  server CPU:        ${((serverCpu / elapsed) * 100).toFixed(0)}% of one core during the load, ${((serverCpu / storedSpans) * 100_000).toFixed(2)} CPU-s per 100k spans stored`,
   )
   console.log(`  server peak RSS:   ${rss.toFixed(0)} MiB`)
-  console.log(`  load average at the end of the load: ${loadAverage}`)
+  console.log(`  at the end of the load: ${contention}`)
   console.log(`  decode-only:       ${Math.round(decodeRate).toLocaleString('en-US')} spans/s (one core)`)
   console.log(
     `  decode+normalize:  ${Math.round(decodeNormalizeRate).toLocaleString('en-US')} spans/s (one core)`,
