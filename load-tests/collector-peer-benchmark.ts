@@ -25,7 +25,7 @@
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os, { homedir, tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { startOwnBroker } from '@spansift/cli/test-kafka-broker'
 import { startClickHouseProcess, startSpansiftProcess, type TestProcess } from '@spansift/cli/test-processes'
@@ -79,7 +79,9 @@ const median = (xs: readonly number[]) => {
 
 // ---------------------------------------------------------------- the Collector binary
 
-const GO = existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : 'go'
+const GO = existsSync('/usr/local/go/bin/go')
+  ? '/usr/local/go/bin/go'
+  : execFileSync('sh', ['-c', 'command -v go'], { encoding: 'utf8' }).trim()
 
 /** Builds the Collector with ocb unless the cached binary exists; returns its path. */
 function collectorBinary(): string {
@@ -111,7 +113,8 @@ function collectorBinary(): string {
     `building the Collector ${COLLECTOR_VERSION} with ocb into ${cacheDir} (takes minutes the first time)…`,
   )
   execFileSync(builder, ['--config', manifestPath], {
-    env: { ...process.env, PATH: `${join(GO, '..')}:${process.env.PATH ?? ''}` },
+    // ocb runs `go` itself: the one found above.
+    env: { ...process.env, PATH: `${dirname(GO)}:${process.env.PATH ?? ''}` },
     stdio: 'inherit',
     timeout: 20 * 60_000,
   })
