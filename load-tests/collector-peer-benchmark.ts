@@ -79,15 +79,18 @@ const median = (xs: readonly number[]) => {
 
 // ---------------------------------------------------------------- the Collector binary
 
-const GO = existsSync('/usr/local/go/bin/go')
-  ? '/usr/local/go/bin/go'
-  : execFileSync('sh', ['-c', 'command -v go'], { encoding: 'utf8' }).trim()
+/** The Go toolchain: /usr/local/go's, else the one on PATH (needed only to build). */
+function goBinary(): string {
+  if (existsSync('/usr/local/go/bin/go')) return '/usr/local/go/bin/go'
+  return execFileSync('sh', ['-c', 'command -v go'], { encoding: 'utf8' }).trim()
+}
 
 /** Builds the Collector with ocb unless the cached binary exists; returns its path. */
 function collectorBinary(): string {
   const cacheDir = join(homedir(), '.cache/spansift', `otelcol-peer-${COLLECTOR_VERSION}`)
   const binary = join(cacheDir, 'otelcol-peer')
   if (existsSync(binary)) return binary
+  const GO = goBinary()
   mkdirSync(cacheDir, { recursive: true })
   const gobin = join(homedir(), '.cache/spansift', 'bin')
   const builder = join(gobin, `builder-${COLLECTOR_VERSION}`)
