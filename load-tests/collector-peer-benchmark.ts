@@ -368,7 +368,7 @@ try {
   const results = new Map<string, Round[]>(targets.map((t) => [t.name, []]))
   console.log('')
   console.log(
-    '| round | target | spans/s acknowledged | CPU-s / 100k spans | CPU % of one core | answers | load avg |',
+    '| round | target | spans/s acknowledged | CPU-s / 100k spans | CPU % of one core | answers | CPU contention |',
   )
   console.log('|---|---|---|---|---|---|---|')
   for (let round = 1; round <= ROUNDS; round++) {
