@@ -165,18 +165,31 @@ test('reads do not queue behind an insert on the embedded engine', {
     spanId: i.toString(16).padStart(16, '0'),
   }))
   let inserting = true
+  const startedAt = performance.now()
+  let endedAt = Number.NaN
   const insert = storage.spans.insert(big).finally(() => {
     inserting = false
+    endedAt = performance.now()
   })
-  // On one session each read would wait for the whole insert; on its own session
-  // many small reads finish while the insert runs.
+  // On one session a read would wait for the engine's whole part of the insert, so the
+  // last read finished long before the insert did; on their own session reads keep
+  // finishing until its end.
   let reads = 0
+  let lastReadAt = startedAt
   while (inserting && reads < 1_000) {
     await storage.runner.select('test', 'SELECT 1')
-    if (inserting) reads++
+    if (!inserting) break
+    reads++
+    lastReadAt = performance.now()
   }
   await insert
+  const total = endedAt - startedAt
+  const gap = endedAt - lastReadAt
   assert.ok(reads >= 20, `only ${reads} reads finished while the insert ran`)
+  assert.ok(
+    gap < total / 4,
+    `no read finished in the last ${gap.toFixed(0)} ms of a ${total.toFixed(0)} ms insert`,
+  )
   // Encoded in slices, inserted as one: every span once.
   const [row] = await storage.runner.select<{ n: string }>(
     'test',
