@@ -11,6 +11,23 @@ export function machineDescription(): string {
   return `${cpus[0]?.model ?? 'unknown CPU'} × ${cpus.length} cores, ${memGiB} GiB, ${os.platform()} ${os.release()}, Node ${process.version}`
 }
 
+/**
+ * How contended the CPU is: the load average and the share of the last 10 s in which
+ * some runnable task waited for a core (Linux pressure stall information). On a shared
+ * machine it says whether a figure measured the code or the queue for a core.
+ */
+export function cpuContention(): string {
+  const load = os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')
+  let stall = 'n/a'
+  try {
+    stall = `${/some avg10=([\d.]+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'))?.[1] ?? 'n/a'}%`
+  } catch {}
+  return `load average ${load}, CPU stall (some, 10 s) ${stall}`
+}
+
 /** A free loopback port (bound then released). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -3,13 +3,14 @@
  * over OTLP/HTTP (`fetch`) or OTLP/gRPC (a raw grpc-js client, one channel per exporter),
  * to a real `spansift start` process (embedded bus, embedded ClickHouse) for a
  * bounded time. Prints stored spans/s (a 200 means stored), request latency p50/p99,
- * the server's peak RSS, and, in the same run, the decode-only rate of the same payloads
- * on one core (the ceiling). Then it opens the data directory and checks that every
- * acknowledged span is in ClickHouse.
+ * the server's peak RSS, the latency of API trace reads made during the load, and, in
+ * the same run, the decode-only rate of the same payloads on one core (the ceiling).
+ * Then it opens the data directory and checks that every acknowledged span is in
+ * ClickHouse.
  *
  *   node load-tests/ingest-benchmark.ts [--transport=http|grpc] [--seconds=15] [--concurrency=4]
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -26,8 +27,21 @@ import { silentLogger } from '@spansift/core/logger'
 import { decodeExportTraceRequestProtobuf } from '@spansift/core/otlp/decode-protobuf'
 import { normalizeExportTraceRequest } from '@spansift/core/otlp/normalize'
 import { traceServiceDefinition } from '@spansift/receiver/otlp-grpc-receiver'
-import { machineDescription, peakRssMiB, percentile, startSpansiftProcess } from './bench-util.ts'
+import {
+  cpuContention,
+  machineDescription,
+  peakRssMiB,
+  percentile,
+  startSpansiftProcess,
+} from './bench-util.ts'
 import { buildGenAiRequest } from './genai-payload.ts'
+
+/** CPU seconds (user + system, all threads) a process has used, from /proc (ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
 
 const { values } = parseArgs({
   options: {
@@ -50,13 +64,16 @@ const ADMIN_KEY = 'benchmark-admin-key-0001'
 const nowNano = BigInt(Date.now()) * 1_000_000n
 console.log(`machine: ${machineDescription()}`)
 console.log(`building ${DISTINCT_REQUESTS} distinct requests of ${SPANS_PER_REQUEST} spans…`)
-const bodies = Array.from(
-  { length: DISTINCT_REQUESTS },
-  (_, i) =>
-    buildGenAiRequest(SPANS_PER_REQUEST, {
-      seed: i + 1,
-      startTimeUnixNano: nowNano - 600_000_000_000n + BigInt(i),
-    }).protobuf,
+const requests = Array.from({ length: DISTINCT_REQUESTS }, (_, i) =>
+  buildGenAiRequest(SPANS_PER_REQUEST, {
+    seed: i + 1,
+    startTimeUnixNano: nowNano - 600_000_000_000n + BigInt(i),
+  }),
+)
+const bodies = requests.map((r) => r.protobuf)
+/** The first trace of each request, hex: what the API reader asks for. */
+const firstTraceIds = requests.map((r) =>
+  Buffer.from(r.request.resourceSpans[0]!.scopeSpans[0]!.spans[0]!.traceId).toString('hex'),
 )
 const meanBytes = bodies.reduce((n, b) => n + b.byteLength, 0) / bodies.length
 console.log(
@@ -136,6 +153,7 @@ try {
   let refused = 0
   let next = 0
   const deadline = performance.now() + SECONDS * 1000
+  const cpuBefore = cpuSeconds(server.child.pid!)
   const started = performance.now()
   async function exporter(): Promise<void> {
     const send = TRANSPORT === 'grpc' ? grpcSender() : httpSend
@@ -152,9 +170,35 @@ try {
       }
     }
   }
-  await Promise.all(Array.from({ length: CONCURRENCY }, exporter))
+  // An API client reading traces of acknowledged requests while the load runs: what a
+  // user of the UI sees while ingest runs at full speed (reads on their own chdb
+  // session, the encoding of inserts sliced). One read at a time, 20 ms apart.
+  const readLatencies: number[] = []
+  let readErrors = 0
+  const rangeQuery = `start_time=${new Date(Date.now() - 3_600_000).toISOString()}&end_time=${new Date(Date.now() + 3_600_000).toISOString()}`
+  async function apiReader(): Promise<void> {
+    for (let i = 0; performance.now() < deadline && i < 100_000; i++) {
+      const acked = [...acknowledged]
+      if (acked.length > 0) {
+        const traceId = firstTraceIds[acked[i % acked.length]!]!
+        const sent = performance.now()
+        const response = await fetch(
+          `${server.apiUrl}/v1/traces/${traceId}?application_id=${app.id}&${rangeQuery}`,
+          { headers },
+        )
+        await response.arrayBuffer()
+        if (response.status === 200) readLatencies.push(performance.now() - sent)
+        else readErrors++
+      }
+      await new Promise((r) => setTimeout(r, 20))
+    }
+  }
+  await Promise.all([...Array.from({ length: CONCURRENCY }, exporter), apiReader()])
+  const contention = cpuContention()
+  readLatencies.sort((a, b) => a - b)
   for (const client of grpcClients) client.close()
   const elapsed = (performance.now() - started) / 1000
+  const serverCpu = cpuSeconds(server.child.pid!) - cpuBefore
   const rss = peakRssMiB(server.child.pid!)
   latencies.sort((a, b) => a - b)
   await server.stop()
@@ -178,7 +222,14 @@ try {
   console.log(
     `  request latency:   p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`,
   )
+  console.log(
+    `  API trace reads:   p50 ${percentile(readLatencies, 50).toFixed(1)} ms, p99 ${percentile(readLatencies, 99).toFixed(1)} ms, max ${(readLatencies.at(-1) ?? Number.NaN).toFixed(1)} ms (${readLatencies.length} reads during the load, ${readErrors} not 200; target p99 < 100 ms)`,
+  )
+  console.log(
+    `  server CPU:        ${((serverCpu / elapsed) * 100).toFixed(0)}% of one core during the load, ${((serverCpu / storedSpans) * 100_000).toFixed(2)} CPU-s per 100k spans stored`,
+  )
   console.log(`  server peak RSS:   ${rss.toFixed(0)} MiB`)
+  console.log(`  at the end of the load: ${contention}`)
   console.log(`  decode-only:       ${Math.round(decodeRate).toLocaleString('en-US')} spans/s (one core)`)
   console.log(
     `  decode+normalize:  ${Math.round(decodeNormalizeRate).toLocaleString('en-US')} spans/s (one core)`,

@@ -185,6 +185,8 @@ function recordingRunner(rows: Record<string, unknown[]> = {}) {
     insert: async (_tag, table) => {
       calls.push({ sql: `INSERT INTO ${table}` })
     },
+    binaryInserts: false,
+    insertRowBinary: async () => {},
   }
   return { runner, calls }
 }

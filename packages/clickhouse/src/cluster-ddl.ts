@@ -287,6 +287,9 @@ export function createClusterQueryRunner(runner: QueryRunner, cluster: string): 
     database: runner.database,
     select: (tag, sql, params) => runner.select(tag, sql, params),
     insert: (tag, table, rows) => runner.insert(tag, table, rows),
+    binaryInserts: runner.binaryInserts,
+    insertRowBinary: (tag, table, columns, body, settings) =>
+      runner.insertRowBinary(tag, table, columns, body, settings),
     async command(
       tag: string,
       sql: string,

@@ -219,6 +219,8 @@ test('the generated Replicated engines are accepted: arguments, macros and keys'
     database: 'replicated_check',
     select: async () => [],
     insert: async () => {},
+    binaryInserts: false,
+    insertRowBinary: async () => {},
     command: async (_tag, sql) => {
       generated.push(sql)
     },

@@ -1,4 +1,5 @@
 import { type ClickHouseClient, createClient } from '@clickhouse/client'
+import type { ChdbBinaryInserter } from './chdb-binary-insert.ts'
 import { CLUSTER_NAME_PATTERN, DATABASE_NAME_PATTERN } from './tables.ts'
 
 export interface ClickHouseConnectionOptions {
@@ -19,6 +20,8 @@ export interface ClickHouseConnection {
   client: ClickHouseClient
   database: string
   embedded: boolean
+  /** Embedded only: binary inserts on a chdb session of their own (chdb-binary-insert.ts). */
+  binaryInserter?: ChdbBinaryInserter
   close(): Promise<void>
 }
 
@@ -88,7 +91,11 @@ export async function openClickHouse(options: ClickHouseConnectionOptions): Prom
     return { client, database, embedded: false, close: () => client.close() }
   }
   // Loaded only in the embedded wiring: a server deployment never needs the native engine.
-  const { createChdbConnection } = await import('chdb/connection')
+  const [{ createChdbConnection }, { Session }, { createChdbBinaryInserter }] = await Promise.all([
+    import('chdb/connection'),
+    import('chdb'),
+    import('./chdb-binary-insert.ts'),
+  ])
   const connection = createChdbConnection({ path: options.dataDir })
   // chdb types its Connection against @clickhouse/client-common, which @clickhouse/client
   // now bundles as its own copy: the shapes are the same, the declarations are not.
@@ -96,7 +103,21 @@ export async function openClickHouse(options: ClickHouseConnectionOptions): Prom
     connection: connection as unknown as NonNullable<Parameters<typeof createClient>[0]>['connection'],
     clickhouse_settings: SESSION_SETTINGS,
   })
-  return { client, database: DEFAULT_DATABASE, embedded: true, close: () => client.close() }
+  // A second session on the same data directory: inserts run there, beside the reads.
+  const binaryInserter = createChdbBinaryInserter({
+    dataDir: options.dataDir,
+    session: new Session(options.dataDir),
+  })
+  return {
+    client,
+    database: DEFAULT_DATABASE,
+    embedded: true,
+    binaryInserter,
+    async close() {
+      binaryInserter.close()
+      await client.close()
+    },
+  }
 }
 
 function assertClusterName(cluster: string, url: string | undefined): void {

@@ -2,6 +2,8 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import type { Logger } from '@spansift/core/logger'
 import { retry } from '@spansift/core/retry'
 import { StorageRejectedError, StorageUnavailableError } from '@spansift/core/storage-errors'
+import type { ChdbBinaryInserter, RowBinaryColumns } from './chdb-binary-insert.ts'
+import { sessionSettings } from './connection.ts'
 
 /** Values bound to `{name:Type}` placeholders. Nothing is ever spliced into SQL text. */
 export type QueryParams = Record<string, unknown>
@@ -18,6 +20,19 @@ export interface QueryRunner {
   ): Promise<void>
   /** Inserts rows as JSONEachRow. */
   insert(tag: string, table: string, rows: readonly object[]): Promise<void>
+  /** True when `insertRowBinary` is available (the embedded engine); otherwise insert JSON rows. */
+  readonly binaryInserts: boolean
+  /**
+   * Inserts a RowBinary batch of `columns` (the concatenation of `body`), with the session
+   * settings and `settings` in the INSERT's SETTINGS clause. Only where `binaryInserts` is true.
+   */
+  insertRowBinary(
+    tag: string,
+    table: string,
+    columns: RowBinaryColumns,
+    body: readonly Uint8Array[],
+    settings?: Record<string, string | number>,
+  ): Promise<void>
   readonly database: string
 }
 
@@ -119,6 +134,8 @@ export interface QueryRunnerOptions {
   attempts?: number
   /** The first retry's delay; later ones back off exponentially, with jitter. */
   retryDelayMs?: number
+  /** The embedded engine's binary insert path, when there is one. */
+  binaryInserter?: ChdbBinaryInserter | undefined
 }
 
 /**
@@ -149,8 +166,10 @@ export function createQueryRunner(options: QueryRunnerOptions): QueryRunner {
     log_comment: `spansift:${tag}`,
   })
 
+  const { binaryInserter } = options
   return {
     database: options.database,
+    binaryInserts: binaryInserter !== undefined,
     select: <Row>(tag: string, sql: string, params?: QueryParams) =>
       withRetry(tag, async () => {
         const result = await client.query({
@@ -177,6 +196,16 @@ export function createQueryRunner(options: QueryRunnerOptions): QueryRunner {
           values: rows as object[],
           format: 'JSONEachRow',
           clickhouse_settings: settings(tag),
+        })
+      }),
+    insertRowBinary: (tag, table, columns, body, extra) =>
+      withRetry(tag, async () => {
+        if (!binaryInserter) throw new Error('RowBinary inserts need the embedded engine (see binaryInserts)')
+        // The session settings go in the INSERT's own SETTINGS clause: chdb would run each
+        // of them as a SET statement in front of the insert otherwise.
+        await binaryInserter.insert(table, columns, body, {
+          ...sessionSettings(undefined),
+          ...settings(tag, extra),
         })
       }),
   }

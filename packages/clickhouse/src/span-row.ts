@@ -1,4 +1,12 @@
-import type { Attributes, Span, SpanEvent, SpanKind, SpanLink, StatusCode } from '@spansift/core/span-model'
+import type {
+  Attributes,
+  AttributeValue,
+  Span,
+  SpanEvent,
+  SpanKind,
+  SpanLink,
+  StatusCode,
+} from '@spansift/core/span-model'
 
 /** A `spans` row as JSONEachRow writes it. */
 export interface SpanRow {
@@ -38,16 +46,44 @@ export const SPAN_COLUMNS = `application_id, trace_id, span_id, parent_span_id, 
   toString(duration_ns) AS duration_ns, status_code, status_message, service_name, scope_name, scope_version,
   resource_attributes, attributes, events, links, flags`
 
+/** Sets an own property, so a key named `__proto__` is an attribute like any other. */
+function setOwn<T>(target: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true })
+}
+
 function encodeAttributes(attributes: Attributes): Record<string, string> {
   const encoded: Record<string, string> = {}
-  for (const key in attributes) encoded[key] = JSON.stringify(attributes[key])
+  for (const key in attributes) setOwn(encoded, key, JSON.stringify(attributes[key]))
   return encoded
 }
 
 function decodeAttributes(encoded: Record<string, string>): Attributes {
   const attributes: Attributes = {}
-  for (const key in encoded) attributes[key] = JSON.parse(encoded[key] as string)
+  for (const key in encoded) setOwn(attributes, key, JSON.parse(encoded[key] as string) as AttributeValue)
   return attributes
+}
+
+/** The `events` column's JSON text. */
+export function encodeEvents(events: readonly SpanEvent[]): string {
+  return JSON.stringify(
+    events.map((e) => ({
+      time_unix_nano: e.timeUnixNano.toString(),
+      name: e.name,
+      attributes: e.attributes,
+    })),
+  )
+}
+
+/** The `links` column's JSON text. */
+export function encodeLinks(links: readonly SpanLink[]): string {
+  return JSON.stringify(
+    links.map((l) => ({
+      trace_id: l.traceId,
+      span_id: l.spanId,
+      trace_state: l.traceState,
+      attributes: l.attributes,
+    })),
+  )
 }
 
 /** Translates a span into its row. */
@@ -70,21 +106,8 @@ export function spanToRow(span: Span): SpanRow {
     scope_version: span.scopeVersion,
     resource_attributes: encodeAttributes(span.resourceAttributes),
     attributes: encodeAttributes(span.attributes),
-    events: JSON.stringify(
-      span.events.map((e) => ({
-        time_unix_nano: e.timeUnixNano.toString(),
-        name: e.name,
-        attributes: e.attributes,
-      })),
-    ),
-    links: JSON.stringify(
-      span.links.map((l) => ({
-        trace_id: l.traceId,
-        span_id: l.spanId,
-        trace_state: l.traceState,
-        attributes: l.attributes,
-      })),
-    ),
+    events: encodeEvents(span.events),
+    links: encodeLinks(span.links),
     flags: span.flags,
   }
 }

@@ -51,7 +51,12 @@ export interface OpenStorageOptions extends ClickHouseConnectionOptions {
 export async function openStorage(options: OpenStorageOptions): Promise<Storage> {
   const connection = await openClickHouse(options)
   const logger = options.logger.child({ component: 'clickhouse' })
-  const base = createQueryRunner({ client: connection.client, database: connection.database, logger })
+  const base = createQueryRunner({
+    client: connection.client,
+    database: connection.database,
+    logger,
+    binaryInserter: connection.binaryInserter,
+  })
   // Cluster mode: DDL and mutations get their ON CLUSTER forms; queries are unchanged.
   const runner = options.cluster ? createClusterQueryRunner(base, options.cluster) : base
   const schema = { cluster: options.cluster }
