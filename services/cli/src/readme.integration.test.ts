@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -55,6 +55,18 @@ before(async () => {
     existsSync(join(venvBin, 'python')),
     `no Python venv at ${venvBin}: run testdata/genai/setup-venv.sh`,
   )
+  for (const [tool, args] of [
+    ['jq', ['--version']],
+    ['curl', ['--version']],
+    ['date', ['-u', '-d', '-1 hour']], // GNU date
+  ] as const) {
+    const run = spawnSync(tool, args)
+    assert.equal(
+      run.status,
+      0,
+      `the README's blocks need ${tool} (GNU date for date): not found or not working`,
+    )
+  }
   fakeOpenAiUrl = await startFakeOpenAi()
   s = await startSpansift()
 })
