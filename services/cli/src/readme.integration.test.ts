@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { tableNames } from '@spansift/clickhouse/tables'
@@ -23,11 +24,13 @@ const venvBin = process.env.SPANSIFT_GENAI_PYTHON
   : join(repoRoot, '.tmp/genai-venv/bin')
 // Inside the repository, so `node send-span.mjs` resolves the repository's node_modules.
 const workDir = join(repoRoot, 'services/cli/test-output/readme')
-const SCRIPT_TIMEOUT_MS = 240_000
+const SCRIPT_TIMEOUT_MS = 150_000
 
 let s: RunningSpansift
 let fakeOpenAi: ChildProcess
 let fakeOpenAiUrl: string
+/** The running spansift's rules directory, which the README's rules block copies a file into. */
+let rulesDir: string
 
 /** Starts capture.py's fake OpenAI-compatible server on a free loopback port. */
 function startFakeOpenAi(): Promise<string> {
@@ -68,12 +71,14 @@ before(async () => {
     )
   }
   fakeOpenAiUrl = await startFakeOpenAi()
-  s = await startSpansift()
+  rulesDir = mkdtempSync(join(tmpdir(), 'spansift-readme-rules-'))
+  s = await startSpansift({ SPANSIFT_RULES_DIR: rulesDir })
 })
 after(async () => {
   fakeOpenAi?.stdin?.end()
   fakeOpenAi?.kill()
   await s?.stop()
+  if (rulesDir) rmSync(rulesDir, { recursive: true, force: true })
 })
 
 /** Runs a bash script; resolves with its exit code and output, killing it after the timeout. */
@@ -135,6 +140,7 @@ test('every fenced block of README.md is runnable or marked, and the runnable on
     SPANSIFT_OTLP_HTTP_PORT: String(ports.otlpHttp),
     SPANSIFT_OTLP_GRPC_PORT: String(ports.otlpGrpc),
     SPANSIFT_ADMIN_KEY: ADMIN_KEY,
+    SPANSIFT_RULES_DIR: rulesDir,
     CURL_HOME: workDir,
     PATH: `${venvBin}:${dirname(process.execPath)}:${process.env.PATH}`,
     OPENAI_BASE_URL: fakeOpenAiUrl,
@@ -157,6 +163,12 @@ test('every fenced block of README.md is runnable or marked, and the runnable on
   assert.match(output, /"content":"Where is my refund\?"/, 'the chat export holds the training row')
   assert.match(output, /\{"state":"done",/, 'the from-search job finished')
   assert.match(output, /support training/, 'the CLI lists the datasets')
+  assert.match(output, /plan: 2 datasets to create/, 'the rules plan')
+  assert.match(
+    output,
+    /empty +- +\S+ +\{"question":"Where is my refund\?"\}/,
+    'the rule appended the new span',
+  )
   const storage = s.spansift.storage()
   const grpc = await storage.runner.select<{ n: string }>(
     'test.readme',
