@@ -126,8 +126,22 @@ test('every fenced block of README.md is runnable or marked, and the runnable on
   rmSync(workDir, { recursive: true, force: true })
   mkdirSync(workDir, { recursive: true })
   for (const file of files) writeFileSync(join(workDir, file.fileName!), file.text)
-  // curl as the user sees it, but a 4xx/5xx stops the script (the README's `curl -s` alone exits 0).
-  writeFileSync(join(workDir, '.curlrc'), 'fail-with-body\nshow-error\n')
+  // curl as the user sees it, except that an HTTP error fails the block (the README's
+  // `curl -s` alone exits 0 on a 4xx); a call that passes -f itself is left alone.
+  const realCurl = spawnSync('bash', ['-c', 'command -v curl'], { encoding: 'utf8' }).stdout.trim()
+  mkdirSync(join(workDir, 'bin'))
+  writeFileSync(
+    join(workDir, 'bin/curl'),
+    [
+      '#!/usr/bin/env bash',
+      'for a in "$@"; do case "$a" in --fail | --fail-with-body | -[a-zA-Z]*f*) exec ' +
+        realCurl +
+        ' "$@" ;; esac; done',
+      `exec ${realCurl} --fail-with-body --show-error "$@"`,
+      '',
+    ].join('\n'),
+    { mode: 0o755 },
+  )
 
   const ports = s.spansift.ports()
   const env: NodeJS.ProcessEnv = Object.fromEntries(
@@ -141,13 +155,20 @@ test('every fenced block of README.md is runnable or marked, and the runnable on
     SPANSIFT_OTLP_GRPC_PORT: String(ports.otlpGrpc),
     SPANSIFT_ADMIN_KEY: ADMIN_KEY,
     SPANSIFT_RULES_DIR: rulesDir,
-    CURL_HOME: workDir,
-    PATH: `${venvBin}:${dirname(process.execPath)}:${process.env.PATH}`,
+    PATH: `${join(workDir, 'bin')}:${venvBin}:${dirname(process.execPath)}:${process.env.PATH}`,
     OPENAI_BASE_URL: fakeOpenAiUrl,
     OPENAI_API_KEY: 'sk-fake',
   })
   const { code, output } = await runBash(scriptOf(shell), env)
-  assert.equal(code, 0, `the README's blocks failed:\n${output}`)
+  const how =
+    code === null
+      ? `were killed after ${SCRIPT_TIMEOUT_MS / 1000} s (a wait that never ended?)`
+      : `failed (exit ${code})`
+  assert.equal(
+    code,
+    0,
+    `the README's blocks ${how}; the last ::README.md:LINE below is the block:\n${output}`,
+  )
   if (process.env.README_TEST_VERBOSE) console.log(output)
 
   // What a user reading along checks.
