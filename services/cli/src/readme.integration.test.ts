@@ -120,6 +120,8 @@ test('every fenced block of README.md is runnable or marked, and the runnable on
     'mark a block the test cannot run with <!-- readme-test: skip — why --> on the line before its fence',
   )
   const shell = blocks.filter((b) => b.kind === 'shell')
+  const fixedDates = shell.filter((b) => /\d{4}-\d{2}-\d{2}T/.test(b.text)).map((b) => b.line)
+  assert.deepEqual(fixedDates, [], 'runnable blocks compute their dates (date -u …), never a fixed one')
   const files = blocks.filter((b) => b.kind === 'file')
   assert.ok(shell.length >= 5 && files.length >= 3, 'the quickstarts are there')
 
