@@ -84,7 +84,13 @@ after(async () => {
 /** Runs a bash script; resolves with its exit code and output, killing it after the timeout. */
 function runBash(script: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn('bash', ['-c', script], { cwd: workDir, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    // Its own process group, so a timeout kills what the blocks started too (node, npx, sleep).
+    const child = spawn('bash', ['-c', script], {
+      cwd: workDir,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    })
     let output = ''
     child.stdout.on('data', (d) => {
       output += d
@@ -92,7 +98,7 @@ function runBash(script: string, env: NodeJS.ProcessEnv): Promise<{ code: number
     child.stderr.on('data', (d) => {
       output += d
     })
-    const timer = setTimeout(() => child.kill('SIGKILL'), SCRIPT_TIMEOUT_MS)
+    const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), SCRIPT_TIMEOUT_MS)
     child.on('close', (code) => {
       clearTimeout(timer)
       resolve({ code, output })
@@ -171,7 +177,7 @@ test('every fenced block of README.md is runnable or marked, and the runnable on
     0,
     `the README's blocks ${how}; the last ::README.md:LINE below is the block:\n${output}`,
   )
-  if (process.env.README_TEST_VERBOSE) console.log(output)
+  if (process.env.README_TEST_VERBOSE) console.log(output) // to see the transcript when it passes
 
   // What a user reading along checks.
   assert.match(output, /"name":\s*"chat gpt-4o"/, 'the span read back')
