@@ -1,4 +1,13 @@
-import type { Attributes, Span, SpanEvent, SpanKind, SpanLink, StatusCode } from '@spansift/core/span-model'
+import { parseJsonExact } from '@spansift/core/exact-integer'
+import type {
+  Attributes,
+  AttributeValue,
+  Span,
+  SpanEvent,
+  SpanKind,
+  SpanLink,
+  StatusCode,
+} from '@spansift/core/span-model'
 
 /** A `spans` row as JSONEachRow writes it. */
 export interface SpanRow {
@@ -46,7 +55,7 @@ function encodeAttributes(attributes: Attributes): Record<string, string> {
 
 function decodeAttributes(encoded: Record<string, string>): Attributes {
   const attributes: Attributes = {}
-  for (const key in encoded) attributes[key] = JSON.parse(encoded[key] as string)
+  for (const key in encoded) attributes[key] = parseJsonExact(encoded[key] as string) as AttributeValue
   return attributes
 }
 
@@ -91,12 +100,12 @@ export function spanToRow(span: Span): SpanRow {
 
 /** Translates a stored row back into the span it was written from. */
 export function rowToSpan(row: StoredSpanRow): Span {
-  const events = JSON.parse(row.events) as Array<{
+  const events = parseJsonExact(row.events) as Array<{
     time_unix_nano: string
     name: string
     attributes: Attributes
   }>
-  const links = JSON.parse(row.links) as Array<{
+  const links = parseJsonExact(row.links) as Array<{
     trace_id: string
     span_id: string
     trace_state: string

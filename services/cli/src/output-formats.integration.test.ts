@@ -3,9 +3,10 @@ import { after, before, test } from 'node:test'
 import { formatRfc3339Nano } from '@spansift/core/time'
 import { ADMIN_KEY, type RunningSpansift, randomHex, recentSpan, startSpansift } from './test-harness.ts'
 
-// One time format across the API and the exports (real server, embedded ClickHouse): every
+// One format across the API and the exports (real server, embedded ClickHouse): every
 // time is RFC 3339 UTC with a Z; a field named `*_time` (or `time`) is a span time with its
-// nine nanosecond digits, a field named `*_at` a record time in milliseconds.
+// nine nanosecond digits, a field named `*_at` a record time in milliseconds. And one rule
+// for 64-bit integers (README, "Output formats").
 const SPAN_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{9}Z$/
 const RECORD_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 
@@ -37,6 +38,7 @@ after(() => s?.stop())
 
 /** Every (path, value) of a JSON document whose key names a time, checked against the rule. */
 function assertTimes(document: unknown, where: string): number {
+  assertIntegers(document, where)
   let checked = 0
   const walk = (value: unknown, path: string): void => {
     if (Array.isArray(value)) {
@@ -131,6 +133,103 @@ test('the API: spans, applications, datasets, items, versions, claims, backfills
   assert.equal(csv.length, 2)
   assert.ok(csv[1]!.includes(`"${item.source.span_start_time}"`), csv[1])
   assert.ok(csv[1]!.endsWith(`"${item.created_at}"`), csv[1])
+})
+
+/**
+ * The 64-bit rule outside attribute values: counts, sizes and versions are JSON numbers
+ * below 2^53; a nanosecond quantity (`*_ns`) is a decimal string.
+ */
+function assertIntegers(document: unknown, where: string): void {
+  const VALUES = new Set([
+    'attributes',
+    'resource_attributes',
+    'inputs',
+    'expected_outputs',
+    'metadata',
+    'extras',
+  ])
+  const walk = (value: unknown, path: string, key: string): void => {
+    if (typeof value === 'number' && Number.isInteger(value))
+      assert.ok(Number.isSafeInteger(value), `${where} ${path} is past 2^53`)
+    if (typeof value === 'string' && /^-?\d+$/.test(value) && !key.endsWith('_id'))
+      assert.ok(key.endsWith('_ns'), `${where} ${path} is an integer as a string`)
+    if (key.endsWith('_ns')) assert.match(String(value), /^\d+$/, `${where} ${path}`)
+    if (value === null || typeof value !== 'object') return
+    for (const [k, v] of Object.entries(value)) if (!VALUES.has(k)) walk(v, `${path}.${k}`, k)
+  }
+  walk(document, '', '')
+}
+
+test('64-bit integers: an int64 attribute is a JSON number with its exact digits, from OTLP to the API and the exports', async () => {
+  const bigTrace = randomHex(16)
+  const now = (BigInt(Date.now()) * 1_000_000n).toString()
+  const otlp = await fetch(s.otlpUrl, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${app.key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      resourceSpans: [
+        {
+          scopeSpans: [
+            {
+              spans: [
+                {
+                  traceId: bigTrace,
+                  spanId: randomHex(8),
+                  name: 'big ints',
+                  startTimeUnixNano: now,
+                  endTimeUnixNano: now,
+                  attributes: [
+                    // OTLP/JSON writes int64 as a string; both are ints on the wire.
+                    { key: 'request.id', value: { intValue: '9223372036854775807' } },
+                    { key: 'gen_ai.usage.input_tokens', value: { intValue: 412 } },
+                    { key: 'gen_ai.prompt', value: { stringValue: 'hi' } },
+                  ],
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    }),
+  })
+  assert.equal(otlp.status, 200)
+  const q = `start_time=${range().start_time}&end_time=${range().end_time}`
+  const trace = await fetch(`${s.apiUrl}/v1/traces/${bigTrace}?${q}`, {
+    headers: { authorization: `Bearer ${app.key}` },
+  })
+  const text = await trace.text()
+  assert.match(text, /"request\.id":9223372036854775807[,}]/)
+  assert.match(text, /"gen_ai\.usage\.input_tokens":412[,}]/)
+  const parsed = JSON.parse(text)
+  assert.match(parsed.spans[0].duration_ns, /^\d+$/)
+  assertIntegers(parsed, 'GET /v1/traces')
+
+  const dataset = await ok('POST', '/v1/datasets', { name: 'big ints', kind: 'eval' })
+  const added = await ok('POST', `/v3/evals/datasets/${dataset.id}/items/from-spans`, {
+    application_id: app.id,
+    ...range(),
+    spans: [{ trace_id: bigTrace, span_id: parsed.spans[0].span_id }],
+    mapping: {
+      inputs: { q: 'gen_ai.prompt' },
+      metadata: { request_id: 'request.id', duration: 'span.duration_ns' },
+    },
+  })
+  assertIntegers(added, 'from-spans')
+  const items = await fetch(`${s.apiUrl}/v1/datasets/${dataset.id}/items`, {
+    headers: { authorization: `Bearer ${app.key}` },
+  })
+  const itemsText = await items.text()
+  assert.match(itemsText, /"request_id":9223372036854775807[,}]/)
+  assertIntegers(JSON.parse(itemsText), 'GET items')
+  assertIntegers(await ok('GET', `/v1/datasets/${dataset.id}`), 'GET dataset')
+  assert.match(
+    await download(`/v1/datasets/${dataset.id}/export?format=jsonl`),
+    /"request_id":9223372036854775807[,}]/,
+  )
+  assert.match(
+    await download(`/v1/datasets/${dataset.id}/export?format=csv`),
+    /""request_id"":9223372036854775807[,}]/,
+  )
 })
 
 async function download(path: string): Promise<string> {
