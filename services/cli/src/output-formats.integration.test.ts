@@ -129,6 +129,22 @@ test('the API: spans, applications, datasets, items, versions, claims, backfills
   assert.equal(line.created_at, item.created_at)
   assert.equal(assertTimes(line, 'JSONL export'), 2)
 
+  // Parquet stays typed: UTC timestamps of the stored precision, the same instants.
+  const parquet = await fetch(`${s.apiUrl}/v1/datasets/${dataset.id}/export?format=parquet`, {
+    headers: { authorization: `Bearer ${app.key}` },
+  })
+  const [typed] = await s.spansift.storage().runner.select<Record<string, string>>(
+    'test.parquet',
+    `SELECT toTypeName(created_at) AS created_type, toTypeName(source.span_start_time) AS start_type,
+       toString(created_at) AS created, toString(source.span_start_time) AS start
+     FROM format(Parquet, base64Decode({data:String}))`,
+    { data: Buffer.from(await parquet.arrayBuffer()).toString('base64') },
+  )
+  assert.match(typed!.created_type!, /^DateTime64\(3, 'UTC'\)$/)
+  assert.match(typed!.start_type!, /^DateTime64\(9, 'UTC'\)$/)
+  assert.equal(`${typed!.start!.replace(' ', 'T')}Z`, item.source.span_start_time)
+  assert.equal(`${typed!.created!.replace(' ', 'T')}Z`, item.created_at)
+
   const csv = (await download(`/v1/datasets/${dataset.id}/export?format=csv`)).trim().split('\n')
   assert.equal(csv.length, 2)
   assert.ok(csv[1]!.includes(`"${item.source.span_start_time}"`), csv[1])
