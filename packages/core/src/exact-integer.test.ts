@@ -35,6 +35,11 @@ test('JSON writes its exact digits as a number, and parseJsonExact reads them ba
   // A double past 2^53 written with a fraction or exponent stays a double.
   assert.equal(parseJsonExact('1e300'), 1e300)
   assert.equal(parseJsonExact('9007199254740993.5'), 9007199254740994)
+  // Long digit runs that are not integers past 2^53 come back as JSON.parse gives them.
+  assert.deepEqual(parseJsonExact('{"a":"12345678901234567890","b":1234567890123456}'), {
+    a: '12345678901234567890',
+    b: 1234567890123456,
+  })
   // The extra reviver sees the exact value.
   assert.deepEqual(
     parseJsonExact('{"a":1}', (_k, v) => (v === 1 ? 2 : v)),
