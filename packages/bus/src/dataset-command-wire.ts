@@ -1,11 +1,13 @@
 import type { DatasetCommand } from '@spansift/core/datasets/dataset-command'
 import { type ErrorCode, SpansiftError } from '@spansift/core/error-codes'
+import { parseJsonExact } from '@spansift/core/exact-integer'
 import { StorageUnavailableError } from '@spansift/core/storage-errors'
 
 /**
  * The wire shapes of dataset commands (on `spansift.dataset-appends`, beside rule
  * matches) and of their replies (on `spansift.dataset-replies`): JSON, with int64s
- * (span start times) as `{"$bigint":"…"}` so they survive the trip exactly.
+ * (span start times) as `{"$bigint":"…"}` so they survive the trip exactly, and integer
+ * attribute values past 2^53 in rows as exact number literals (core/exact-integer.ts).
  */
 
 /** A command as sent: who waits for the reply, and until when it is worth running. */
@@ -44,7 +46,7 @@ export function encodeWire(value: WireCommand | WireReply): Buffer {
 
 /** The inverse of encodeWire (any JSON value; callers check the shape they expect). */
 export function decodeWire(bytes: Buffer): unknown {
-  return JSON.parse(bytes.toString('utf8'), reviver)
+  return parseJsonExact(bytes.toString('utf8'), reviver)
 }
 
 /** True for a command message (anything else on the appends topic is a rule match). */

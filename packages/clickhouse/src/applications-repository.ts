@@ -1,3 +1,4 @@
+import { clickhouseTimeToRfc3339 } from './dataset-time.ts'
 import type { QueryRunner } from './query-runner.ts'
 import { tableNames } from './tables.ts'
 
@@ -22,7 +23,11 @@ export interface ApplicationsRepository {
 export function createApplicationsRepository(runner: QueryRunner): ApplicationsRepository {
   const { applications } = tableNames(runner.database)
   type Row = { id: string; name: string; created_at: string }
-  const toApplication = (row: Row): Application => ({ id: row.id, name: row.name, createdAt: row.created_at })
+  const toApplication = (row: Row): Application => ({
+    id: row.id,
+    name: row.name,
+    createdAt: clickhouseTimeToRfc3339(row.created_at),
+  })
   const listByName = async (name: string) => {
     const rows = await runner.select<Row>(
       'applications.list-by-name',

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream'
 import type { ClickHouseClient } from '@clickhouse/client'
+import { rfc3339Sql } from './dataset-time.ts'
 import { tableNames } from './tables.ts'
 
 /** The export formats ClickHouse writes itself. */
@@ -28,7 +29,7 @@ const JSONL_LINE = `concat(
   ',"source":{"kind":', toJSONString(toString(source_kind)),
   ',"application_id":', toJSONString(toString(application_id)),
   ',"trace_id":', toJSONString(trace_id), ',"span_id":', toJSONString(span_id),
-  ',"span_start_time":', toJSONString(formatDateTime(span_start_time, '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC')),
+  ',"span_start_time":', toJSONString(${rfc3339Sql('span_start_time')}),
   ',"rule_id":', ${nullable('rule_id')}, '}',
   ',"annotation":', ${nullable('annotation')},
   ',"annotation_status":', toJSONString(toString(annotation_status)),
@@ -37,20 +38,20 @@ const JSONL_LINE = `concat(
   ',"priority":', ${nullable('toString(priority)')},
   ',"labels":', toJSONString(labels),
   ',"redacted_fields":', toJSONString(redacted_fields),
-  ',"created_at":', toJSONString(formatDateTime(created_at, '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC')),
+  ',"created_at":', toJSONString(${rfc3339Sql('created_at')}),
   '}') AS line`
 
 /**
  * CSV: one cell a column, structured cells JSON-encoded (the buckets as JSON objects, the
  * labels and redacted fields as JSON arrays, never ClickHouse's array syntax); a null is
- * an empty cell; times are RFC 3339.
+ * an empty cell; times are RFC 3339 as in the API (span start with 9 fractional digits, created_at 3).
  */
 const CSV_COLUMNS = `toString(item_id) AS item_id, inputs, expected_outputs, metadata, extras,
   toString(source_kind) AS source_kind, toString(application_id) AS application_id, trace_id, span_id,
-  formatDateTime(span_start_time, '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC') AS span_start_time, rule_id, annotation,
+  ${rfc3339Sql('span_start_time')} AS span_start_time, rule_id, annotation,
   toString(annotation_status) AS annotation_status, toString(feedback_category) AS feedback_category, expected_output,
   toString(priority) AS priority, toJSONString(labels) AS labels, toJSONString(redacted_fields) AS redacted_fields,
-  formatDateTime(created_at, '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC') AS created_at`
+  ${rfc3339Sql('created_at')} AS created_at`
 
 /** A bucket (a JSON object) as a map of field key to the value's JSON text. */
 const bucketMap = (column: string) =>
@@ -68,7 +69,8 @@ const messagesColumn = (bucket: string, name: string) =>
 
 /**
  * Parquet: typed, nullable columns. `source` is a struct, `labels` and `redacted_fields`
- * lists of strings, times timestamps, absent reviewer fields null. The buckets are maps of
+ * lists of strings, times typed timestamps (UTC; `source.span_start_time` in nanoseconds,
+ * `created_at` in milliseconds), absent reviewer fields null. The buckets are maps of
  * field key to the value's JSON text: a field's value may be text in one row and a message
  * list in the next, a shape Parquet's fixed schema cannot hold, so JSON text is the one
  * fallback (parse it with any JSON reader). `input_messages` / `output_messages` type the

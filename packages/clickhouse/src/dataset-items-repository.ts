@@ -5,6 +5,7 @@ import type {
   RowBucket,
   SourceKind,
 } from '@spansift/core/datasets/dataset-model'
+import { parseJsonExact } from '@spansift/core/exact-integer'
 import { clickhouseTimeToRfc3339, rfc3339ToClickhouseTime } from './dataset-time.ts'
 import type { QueryParams, QueryRunner } from './query-runner.ts'
 import { tableNames } from './tables.ts'
@@ -113,10 +114,10 @@ function toItem(row: Row): DatasetItem {
       kind: row.source_kind as SourceKind,
       ruleId: nullIfEmpty(row.rule_id),
     },
-    inputs: JSON.parse(row.inputs) as RowBucket,
-    expected_outputs: JSON.parse(row.expected_outputs) as RowBucket,
-    metadata: JSON.parse(row.metadata) as RowBucket,
-    extras: JSON.parse(row.extras) as RowBucket,
+    inputs: parseJsonExact(row.inputs) as RowBucket,
+    expected_outputs: parseJsonExact(row.expected_outputs) as RowBucket,
+    metadata: parseJsonExact(row.metadata) as RowBucket,
+    extras: parseJsonExact(row.extras) as RowBucket,
     inputsHash: row.inputs_hash,
     redactedFields: row.redacted_fields,
     annotation: nullIfEmpty(row.annotation),

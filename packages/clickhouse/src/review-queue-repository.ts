@@ -1,3 +1,4 @@
+import { clickhouseTimeToRfc3339 } from './dataset-time.ts'
 import type { QueryRunner } from './query-runner.ts'
 import { tableNames } from './tables.ts'
 
@@ -54,15 +55,13 @@ interface ClaimRow {
   expires_at: string
 }
 
-const toRfc3339 = (clickhouseTime: string) => `${clickhouseTime.replace(' ', 'T')}Z`
-
 const toClaim = (row: ClaimRow): ReviewClaim => ({
   claimId: row.claim_id,
   datasetId: row.dataset_id,
   itemId: row.item_id,
   reviewer: row.reviewer,
-  claimedAt: toRfc3339(row.claimed_at),
-  expiresAt: toRfc3339(row.expires_at),
+  claimedAt: clickhouseTimeToRfc3339(row.claimed_at),
+  expiresAt: clickhouseTimeToRfc3339(row.expires_at),
 })
 
 const LIVE = 'released = 0 AND expires_at > now64(3)'

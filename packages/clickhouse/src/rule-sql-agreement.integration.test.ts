@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, test } from 'node:test'
+import { exactInteger } from '@spansift/core/exact-integer'
 import { compilePredicate, compileRegexMatcher } from '@spansift/core/rules/compile-js'
 import { isExactSql, predicateToSql } from '@spansift/core/rules/compile-sql'
 import { PREDICATE_BUILT_INS } from '@spansift/core/rules/fields'
@@ -133,6 +134,7 @@ test('hand-picked edges agree and mean what predicate.ts says', async () => {
         'gen_ai.request.model': 'gpt-4o',
         'gen_ai.usage.input_tokens': 42,
         big: 1e20,
+        int64: exactInteger(9223372036854775807n),
         nan: Number.NaN,
         nothing: null,
         five: '5',
@@ -198,6 +200,10 @@ test('hand-picked edges agree and mean what predicate.ts says', async () => {
     { predicate: { field: 'gen_ai.usage.input_tokens', gt: 41 }, expect: [1] },
     { predicate: { field: 'big', gt: 1e19 }, expect: [1] },
     { predicate: { field: 'big', exists: true }, expect: [1] },
+    // An int64 past 2^53 is a number on both sides (SQL reads its exact digits as a double).
+    { predicate: { field: 'int64', gt: 9e18 }, expect: [1] },
+    { predicate: { field: 'int64', lt: 9e18 }, expect: [] },
+    { predicate: { field: 'int64', contains: '922' }, expect: [] },
     { predicate: { field: 'nan', missing: true }, expect: [1, 2, 3, 4] },
     { predicate: { field: 'nothing', exists: true }, expect: [] },
     { predicate: { field: 'five', equals: 5 }, expect: [2, 3] },

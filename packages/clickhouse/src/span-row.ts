@@ -1,3 +1,4 @@
+import { parseJsonExact } from '@spansift/core/exact-integer'
 import type {
   Attributes,
   AttributeValue,
@@ -59,7 +60,7 @@ function encodeAttributes(attributes: Attributes): Record<string, string> {
 
 function decodeAttributes(encoded: Record<string, string>): Attributes {
   const attributes: Attributes = {}
-  for (const key in encoded) setOwn(attributes, key, JSON.parse(encoded[key] as string) as AttributeValue)
+  for (const key in encoded) setOwn(attributes, key, parseJsonExact(encoded[key] as string) as AttributeValue)
   return attributes
 }
 
@@ -114,12 +115,12 @@ export function spanToRow(span: Span): SpanRow {
 
 /** Translates a stored row back into the span it was written from. */
 export function rowToSpan(row: StoredSpanRow): Span {
-  const events = JSON.parse(row.events) as Array<{
+  const events = parseJsonExact(row.events) as Array<{
     time_unix_nano: string
     name: string
     attributes: Attributes
   }>
-  const links = JSON.parse(row.links) as Array<{
+  const links = parseJsonExact(row.links) as Array<{
     trace_id: string
     span_id: string
     trace_state: string

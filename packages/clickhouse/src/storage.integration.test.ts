@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
+import { exactInteger } from '@spansift/core/exact-integer'
 import { silentLogger } from '@spansift/core/logger'
 import type { Span } from '@spansift/core/span-model'
 import { migrate, migrations } from './migrations.ts'
@@ -50,11 +51,17 @@ function span(overrides: Partial<Span>): Span {
       'gen_ai.request.model': 'gpt-4o',
       'gen_ai.usage.input_tokens': 42,
       'gen_ai.prompt': [{ role: 'user', content: 'hi' }],
-      'big.int': '9223372036854775807',
+      // An int64 past 2^53 comes back exact and still a number; the same digits as text stay text.
+      'big.int': exactInteger(9223372036854775807n),
+      'big.text': '9223372036854775807',
       flag: true,
     },
     events: [
-      { timeUnixNano: now - 3_599_500_000_000n + 1n, name: 'gen_ai.choice', attributes: { index: 0 } },
+      {
+        timeUnixNano: now - 3_599_500_000_000n + 1n,
+        name: 'gen_ai.choice',
+        attributes: { index: 0, seq: exactInteger(-9223372036854775808n) },
+      },
     ],
     links: [],
     flags: 1,

@@ -6,6 +6,7 @@
  * `gen_ai.input.messages.1.parts.0.content` reaches into the messages an instrumentation
  * recorded as JSON text.
  */
+import { isExactInteger } from './exact-integer.ts'
 import type { AttributeValue } from './span-model.ts'
 
 /** A string's JSON object or array, parsed; undefined when it holds none. */
@@ -27,7 +28,8 @@ export function walkStep(
 ): AttributeValue | undefined {
   let current = value
   if (typeof current === 'string') current = jsonInText(current)
-  if (current === null || current === undefined || typeof current !== 'object') return undefined
+  if (current === null || current === undefined || typeof current !== 'object' || isExactInteger(current))
+    return undefined
   if (Array.isArray(current)) return index < 0 ? undefined : current[index]
   return Object.hasOwn(current, step) ? current[step] : undefined
 }

@@ -27,7 +27,8 @@ export interface SpanJson {
 
 /**
  * The API's view of a span: ids in lowercase hex, times in RFC 3339 with nanoseconds,
- * durations as decimal strings (nanoseconds overflow JSON numbers), attributes as JSON values.
+ * durations as decimal strings (nanoseconds overflow JSON numbers), attributes as JSON values
+ * (an int64 past 2^53 as a number with its exact digits: exact-integer.ts).
  */
 export function spanToJson(span: Span): SpanJson {
   return {

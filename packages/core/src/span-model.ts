@@ -3,16 +3,20 @@
  * dataset rows, whatever OTLP encoding (protobuf, JSON) or transport it came from.
  */
 
+import type { ExactInteger } from './exact-integer.ts'
+
 /**
  * An attribute value as JSON can carry it. OTLP AnyValue kinds map as:
  * string → string, bool → boolean, double → number, int → number when it is a safe
- * integer and a decimal string otherwise (int64 does not fit a JS number),
+ * integer and an ExactInteger otherwise (int64 does not fit a JS number; JSON gets its
+ * exact digits as a number either way),
  * bytes → base64 string, array → array, kvlist → object. Arrays and kvlists are
  * kept as structures, never flattened into dotted keys.
  */
 export type AttributeValue =
   | string
   | number
+  | ExactInteger
   | boolean
   | null
   | AttributeValue[]

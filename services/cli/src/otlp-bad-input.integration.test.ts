@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { gzipSync } from 'node:zlib'
+import { deflateRawSync, deflateSync, gzipSync, zstdCompressSync } from 'node:zlib'
 import { tableNames } from '@spansift/clickhouse/tables'
 import protobuf from 'protobufjs'
 import { ADMIN_KEY, type RunningSpansift, rangeAroundNow, startSpansift } from './test-harness.ts'
@@ -88,7 +88,7 @@ describe('refused requests', () => {
       'content-type': 'application/json',
       'content-encoding': 'br',
     })
-    await expectJsonStatus(br, 415, /Content-Encoding "br"/)
+    await expectJsonStatus(br, 415, /Content-Encoding "br" is not supported; use gzip, deflate, zstd or none/)
     const notGzip = await post('not gzip at all', {
       'content-type': 'application/json',
       'content-encoding': 'gzip',
@@ -161,6 +161,23 @@ describe('refused requests', () => {
     assert.ok(performance.now() - started < 5_000)
   })
 
+  for (const [encoding, compress] of [
+    ['zstd', zstdCompressSync],
+    ['deflate', deflateSync],
+  ] as const) {
+    test(`a ${encoding} body that inflates past the limit is 413, cut off without inflating it whole`, async () => {
+      const bomb = compress(Buffer.alloc(256 * 1024 * 1024))
+      assert.ok(bomb.length < 1024 * 1024)
+      const started = performance.now()
+      const response = await post(bomb, {
+        'content-type': 'application/x-protobuf',
+        'content-encoding': encoding,
+      })
+      await expectProtobufStatus(response, 413, /larger than 20971520 bytes \(after decompression\)/)
+      assert.ok(performance.now() - started < 5_000)
+    })
+  }
+
   test('GET and other paths are refused clearly', async () => {
     const get = await fetch(s.otlpUrl, { headers: { authorization: `Bearer ${app.key}` } })
     assert.equal(get.status, 405)
@@ -193,6 +210,28 @@ describe('partial success', () => {
       ['kept'],
     )
   })
+
+  for (const [encoding, label, compress] of [
+    ['zstd', 'zstd', zstdCompressSync],
+    ['deflate', 'deflate (zlib)', deflateSync],
+    ['deflate', 'deflate (raw, as some clients send it)', deflateRawSync],
+    ['gzip', 'gzip', gzipSync],
+  ] as const) {
+    test(`a ${label} body is decoded and its spans stored`, async () => {
+      const traceId = hex(16)
+      const body = Buffer.from(jsonRequest([{ traceId, spanId: hex(8), name: `sent as ${encoding}` }]))
+      const response = await post(compress(body), {
+        'content-type': 'application/json',
+        'content-encoding': encoding,
+      })
+      assert.equal(response.status, 200, await response.clone().text())
+      const read = await s.api('GET', `/v1/traces/${traceId}?${rangeAroundNow()}`, app.key)
+      assert.deepEqual(
+        read.body.spans.map((sp: { name: string }) => sp.name),
+        [`sent as ${encoding}`],
+      )
+    })
+  }
 
   test('a full success answers an empty ExportTraceServiceResponse', async () => {
     const response = await post(jsonRequest([{ traceId: hex(16), spanId: hex(8) }]), {

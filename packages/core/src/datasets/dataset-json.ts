@@ -1,4 +1,4 @@
-import { formatRfc3339Nano } from '../time.ts'
+import { formatRfc3339Millis, formatRfc3339Nano } from '../time.ts'
 import type { Dataset, DatasetColumn, DatasetItem, DatasetVersion, RowBucket } from './dataset-model.ts'
 
 /** A version as the API shows it. */
@@ -46,10 +46,10 @@ export function datasetToJson(
       number: v.number,
       status: v.status,
       row_count: rowCounts.get(v.versionId) ?? 0,
-      created_at: v.createdAt,
-      published_at: v.publishedAt,
+      created_at: formatRfc3339Millis(v.createdAt),
+      published_at: formatRfc3339Millis(v.publishedAt),
     })),
-    created_at: dataset.createdAt,
+    created_at: formatRfc3339Millis(dataset.createdAt),
   }
 }
 
@@ -122,7 +122,7 @@ export function itemToJson(item: DatasetItem): DatasetItemJson {
     priority: item.priority,
     labels: item.labels,
     redacted_fields: item.redactedFields,
-    created_at: item.createdAt,
-    updated_at: item.updatedAt,
+    created_at: formatRfc3339Millis(item.createdAt),
+    updated_at: formatRfc3339Millis(item.updatedAt),
   }
 }

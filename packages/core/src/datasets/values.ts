@@ -1,3 +1,4 @@
+import { isExactInteger, parseJsonExact } from '../exact-integer.ts'
 import type { AttributeValue } from '../span-model.ts'
 import type { DatasetValue, MediaReference } from './dataset-model.ts'
 
@@ -47,8 +48,8 @@ export function toDatasetValue(value: AttributeValue | undefined): DatasetValue 
   if (value === undefined || value === null) return undefined
   if (typeof value === 'string') return mediaReference(value) ?? value
   if (typeof value === 'number') return Number.isFinite(value) ? value : undefined
-  if (typeof value === 'boolean') return value
-  return JSON.parse(JSON.stringify(value)) as DatasetValue
+  if (typeof value === 'boolean' || isExactInteger(value)) return value
+  return parseJsonExact(JSON.stringify(value)) as DatasetValue
 }
 
 /** True for a media reference cell. */

@@ -1,13 +1,11 @@
 import { Buffer } from 'node:buffer'
+import { exactInteger } from '../exact-integer.ts'
 import type { Attributes, AttributeValue } from '../span-model.ts'
 import type { OtlpAnyValue, OtlpKeyValue } from './otlp-types.ts'
 
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
-const MIN_SAFE = -MAX_SAFE
-
 /**
  * Converts an OTLP AnyValue to the JSON-safe attribute value of the span model (see
- * `AttributeValue` in span-model.ts): int64 beyond ±(2^53−1) becomes its decimal string,
+ * `AttributeValue` in span-model.ts): int64 beyond ±(2^53−1) becomes an ExactInteger,
  * bytes become base64, arrays and kvlists stay structures, an empty value is null. Doubles
  * JSON cannot carry (NaN, ±Infinity) become the strings protobuf JSON uses for them.
  */
@@ -16,10 +14,8 @@ export function toAttributeValue(value: OtlpAnyValue): AttributeValue {
     case 'string':
     case 'bool':
       return value.value
-    case 'int': {
-      const n = value.value
-      return n >= MIN_SAFE && n <= MAX_SAFE ? Number(n) : n.toString()
-    }
+    case 'int':
+      return exactInteger(value.value)
     case 'double':
       return Number.isFinite(value.value) ? value.value : String(value.value)
     case 'array': {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { exactInteger } from '../exact-integer.ts'
 import { APPLICATION_ID_ATTRIBUTE } from '../span-model.ts'
 import { normalizeExportTraceRequest } from './normalize.ts'
 import type { OtlpExportTraceRequest } from './otlp-types.ts'
@@ -65,9 +66,9 @@ describe('normalizeExportTraceRequest', () => {
       'gen_ai.response.finish_reasons': ['stop'],
       'gen_ai.request.tool': { name: 'search', args: { limit: 10 } },
       nested: ['a', 1, [false, { deep: -0.5 }], null],
-      'big.positive': '9007199254740993',
-      'big.negative': '-9007199254740993',
-      'int64.min': '-9223372036854775808',
+      'big.positive': exactInteger(9007199254740993n),
+      'big.negative': exactInteger(-9007199254740993n),
+      'int64.min': exactInteger(-9223372036854775808n),
       'negative.small': -3,
       raw: 'AAEC/f7/',
       unset: null,

@@ -1,3 +1,4 @@
+import { exactIntegerValue, isExactInteger } from '../exact-integer.ts'
 import { APPLICATION_ID_ATTRIBUTE, type Attributes, type AttributeValue, type Span } from '../span-model.ts'
 import { hexToBytes } from './hex.ts'
 import {
@@ -123,6 +124,7 @@ export function toAnyValue(value: AttributeValue): OtlpAnyValue {
     case 'number':
       return Number.isInteger(value) ? { type: 'int', value: BigInt(value) } : { type: 'double', value }
     default:
+      if (isExactInteger(value)) return { type: 'int', value: exactIntegerValue(value) }
       if (Array.isArray(value)) return { type: 'array', value: value.map(toAnyValue) }
       return { type: 'kvlist', value: toKeyValues(value) }
   }

@@ -1,3 +1,4 @@
+import { isExactInteger } from '../exact-integer.ts'
 /**
  * The streaming compilation of a predicate: a matcher over a `Span`, built once into
  * closures (field paths split, keys and operands resolved, regexes compiled) so that a
@@ -289,7 +290,7 @@ const jsonTexts = new WeakMap<object, string>()
 /** A whole attribute value's text: a string itself, an array or object its JSON text (as stored). */
 function wholeText(v: AttributeValue): string | null {
   if (typeof v === 'string') return v
-  if (v === null || typeof v !== 'object') return null
+  if (v === null || typeof v !== 'object' || isExactInteger(v)) return null
   let text = jsonTexts.get(v)
   if (text === undefined) {
     text = JSON.stringify(v)
@@ -301,7 +302,12 @@ function wholeText(v: AttributeValue): string | null {
 /** Present: resolves to a value that is not null (non-finite numbers are stored as null). */
 const present = hasValue
 
-function jsonLeaf<C>(leaf: Leaf, get: ValueGetter<C>, text: TextGetter<C>): Matcher<C> {
+function jsonLeaf<C>(leaf: Leaf, getValue: ValueGetter<C>, text: TextGetter<C>): Matcher<C> {
+  // An integer past 2^53 compares as the double SQL's toFloat64OrNull reads from its digits.
+  const get = (c: C) => {
+    const v = getValue(c)
+    return isExactInteger(v) ? Number(v.rawJSON) : v
+  }
   switch (leaf.op) {
     case 'exists':
       return (c) => present(get(c))

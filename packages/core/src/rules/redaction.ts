@@ -1,5 +1,6 @@
 import type { DatasetValue, MappedRow, RowBucket } from '../datasets/dataset-model.ts'
 import { isMediaReference } from '../datasets/values.ts'
+import { isExactInteger } from '../exact-integer.ts'
 
 /** The built-in detectors a rule can name in `redact.detectors`. Closed set. */
 export const REDACTION_DETECTORS = ['email', 'phone', 'credit_card', 'api_key', 'jwt', 'ip_address'] as const
@@ -238,6 +239,8 @@ function redactValue(value: DatasetValue, redactText: TextRedactor): DatasetValu
 /** Every string of a structure (JSON text in it included), the same object when nothing changed. */
 function redactStructure(node: unknown, redactText: TextRedactor): unknown {
   if (typeof node === 'string') return redactJsonOrText(node, redactText, 1)
+  // An integer past 2^53 is a number, not text: like every number, it is not redacted.
+  if (isExactInteger(node)) return node
   if (Array.isArray(node)) {
     const out = node.map((v) => redactStructure(v, redactText))
     return out.some((v, i) => v !== node[i]) ? out : node

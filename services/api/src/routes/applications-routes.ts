@@ -3,6 +3,7 @@ import type { Application, ApplicationsRepository } from '@spansift/clickhouse/a
 import type { Principal } from '@spansift/core/authenticator'
 import { ErrorCode, SpansiftError } from '@spansift/core/error-codes'
 import { isUuidRef } from '@spansift/core/rules/rule-schema'
+import { formatRfc3339Millis } from '@spansift/core/time'
 import type { Hono } from 'hono'
 import { z } from 'zod'
 import { type ApiEnv, requireAdmin } from '../auth-middleware.ts'
@@ -24,7 +25,7 @@ export const applicationSchema = z.object({
   created_at: z.string(),
 })
 
-const toJson = (a: Application) => ({ id: a.id, name: a.name, created_at: a.createdAt })
+const toJson = (a: Application) => ({ id: a.id, name: a.name, created_at: formatRfc3339Millis(a.createdAt) })
 
 /**
  * The application routes. Names are unique: a create naming a taken name is 409.

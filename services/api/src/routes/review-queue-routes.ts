@@ -2,6 +2,7 @@ import type { ReviewQueue } from '@spansift/application/review-queue'
 import type { ReviewClaim } from '@spansift/clickhouse/review-queue-repository'
 import { currentVersion, itemToJson } from '@spansift/core/datasets/dataset-json'
 import { ErrorCode, SpansiftError } from '@spansift/core/error-codes'
+import { formatRfc3339Millis } from '@spansift/core/time'
 import type { Hono } from 'hono'
 import { z } from 'zod'
 import type { ApiEnv } from '../auth-middleware.ts'
@@ -46,8 +47,8 @@ const claimToJson = (claim: ReviewClaim) => ({
   claim_id: claim.claimId,
   item_id: claim.itemId,
   reviewer: claim.reviewer,
-  claimed_at: claim.claimedAt,
-  expires_at: claim.expiresAt,
+  claimed_at: formatRfc3339Millis(claim.claimedAt),
+  expires_at: formatRfc3339Millis(claim.expiresAt),
 })
 
 /**

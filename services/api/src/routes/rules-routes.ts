@@ -6,7 +6,7 @@ import type {
   RuleTestResult,
   RuleView,
 } from '@spansift/core/rules/rules-service-port'
-import { formatRfc3339Nano } from '@spansift/core/time'
+import { formatRfc3339Millis, formatRfc3339Nano } from '@spansift/core/time'
 import { parseLookupRange } from '@spansift/core/time-range'
 import type { Hono } from 'hono'
 import { z } from 'zod'
@@ -72,8 +72,8 @@ export function backfillToJson(job: BackfillJob) {
     state: job.state,
     start_time: formatRfc3339Nano(job.fromUnixNano),
     end_time: formatRfc3339Nano(job.toUnixNano),
-    started_at: job.startedAt,
-    finished_at: job.finishedAt,
+    started_at: formatRfc3339Millis(job.startedAt),
+    finished_at: formatRfc3339Millis(job.finishedAt),
     partitions_total: job.partitionsTotal,
     partitions_done: job.partitionsDone,
     current_partition: job.currentPartition,
@@ -121,10 +121,14 @@ export function registerRuleRoutes(v1: Hono<ApiEnv>, rules: RulesService): void 
               ok: reload.ok,
               errors: reload.errors,
               files: reload.files,
-              loaded_at: reload.loadedAt,
-              last_attempt_at: reload.lastAttemptAt,
+              loaded_at: formatRfc3339Millis(reload.loadedAt),
+              last_attempt_at: formatRfc3339Millis(reload.lastAttemptAt),
             }
-          : { ok: reload.ok, loaded_at: reload.loadedAt, last_attempt_at: reload.lastAttemptAt },
+          : {
+              ok: reload.ok,
+              loaded_at: formatRfc3339Millis(reload.loadedAt),
+              last_attempt_at: formatRfc3339Millis(reload.lastAttemptAt),
+            },
     })
   })
 
