@@ -1,4 +1,4 @@
-import { randomInt, randomUUID } from 'node:crypto'
+import { createHash, randomInt, randomUUID } from 'node:crypto'
 import type { DatasetItemsRepository } from '@spansift/clickhouse/dataset-items-repository'
 import type { DatasetVersionsRepository } from '@spansift/clickhouse/dataset-versions-repository'
 import type { DatasetsRepository } from '@spansift/clickhouse/datasets-repository'
@@ -37,6 +37,10 @@ export interface DatasetWriterOptions {
 
 /** Ids of datasets' groups and versions: random positive integers, JSON-safe, with no coordination needed. */
 const newIntegerId = () => randomInt(1, 2 ** 48 - 1)
+
+/** A positive 48-bit integer id derived from `seed`, for ids that must come out the same when a command runs twice. */
+const integerIdFrom = (seed: string) =>
+  Math.max(1, createHash('sha256').update(seed).digest().readUIntBE(0, 6) % (2 ** 48 - 1))
 
 /**
  * The single writer of datasets' rows and versions. ClickHouse has no transactions, so
@@ -254,6 +258,8 @@ export function createDatasetWriter(options: DatasetWriterOptions): DatasetWrite
 
   async function create(input: NewDataset): Promise<Dataset> {
     const taken = await datasets.findByName(input.applicationId, input.name)
+    // The same create run again (a redelivered command): it is done.
+    if (taken && input.id !== undefined && taken.id === input.id) return taken
     if (taken) {
       throw new SpansiftError(
         ErrorCode.conflict,
@@ -263,9 +269,11 @@ export function createDatasetWriter(options: DatasetWriterOptions): DatasetWrite
     const excluded = input.excludeDatasetId ? await datasets.get(input.excludeDatasetId) : undefined
     assertValidExclusion(input, excluded)
     const now = clock()
+    const id = input.id ?? randomUUID()
     const dataset: Dataset = {
-      id: randomUUID(),
-      groupId: newIntegerId(),
+      id,
+      // Derived from a caller-chosen id, so two runs of one create write the same rows.
+      groupId: input.id === undefined ? newIntegerId() : integerIdFrom(`${id}/group`),
       applicationId: input.applicationId,
       name: input.name,
       kind: input.kind,
@@ -277,7 +285,7 @@ export function createDatasetWriter(options: DatasetWriterOptions): DatasetWrite
     await versions.save(
       {
         datasetId: dataset.id,
-        versionId: newIntegerId(),
+        versionId: input.id === undefined ? newIntegerId() : integerIdFrom(`${id}/v1`),
         number: 1,
         status: 'draft',
         createdAt: dataset.createdAt,

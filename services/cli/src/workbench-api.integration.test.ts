@@ -72,7 +72,7 @@ test('search: a rule-language predicate, scoped to the key’s application, newe
   const oldest = await search({
     predicate: { field: 'model', equals: 'claude' },
     order: 'asc',
-    mapping: { inputs: { q: 'input' } },
+    mapping: { inputs: { q: 'input_text' } },
   })
   assert.deepEqual(
     oldest.body.rows.map((r: { inputs: { q: string } }) => r.inputs.q),
@@ -108,7 +108,7 @@ async function datasetWithRows(name: string, predicate?: Record<string, unknown>
   const started = await s.api('POST', `/v1/datasets/${created.body.id}/items/from-search`, app.key, {
     ...range(),
     predicate,
-    mapping: { inputs: { input: 'input' }, metadata: { model: 'model' } },
+    mapping: { inputs: { input: 'input_text' }, metadata: { model: 'model' } },
   })
   assert.equal(started.status, 202)
   let job = started.body

@@ -121,8 +121,12 @@ export function createRoutedDatasetWriter(options: RoutedDatasetWriterOptions): 
   }
 
   return {
+    // The id is chosen here, once, so an owner running the command twice creates one dataset.
     create: async (dataset) =>
-      (await send({ op: 'create', dataset })) as Awaited<ReturnType<DatasetWriter['create']>>,
+      (await send({
+        op: 'create',
+        dataset: { ...dataset, id: dataset.id ?? crypto.randomUUID() },
+      })) as Awaited<ReturnType<DatasetWriter['create']>>,
     append,
     patchItem: async (datasetId, itemId, patch) =>
       (await send({ op: 'patchItem', datasetId, itemId, patch })) as Awaited<

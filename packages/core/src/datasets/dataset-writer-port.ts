@@ -7,6 +7,12 @@ export interface NewDataset {
   applicationId: string
   kind: DatasetKind
   excludeDatasetId: string | null
+  /**
+   * The id to create it under, chosen by the caller: a create carried as a command may be
+   * run twice (redelivered, or by two owners during a rebalance), and with the same id the
+   * second run is the same dataset, not a rival with the same name.
+   */
+  id?: string
 }
 
 /** One candidate's outcome: in the dataset (added now, or already there) under `itemId`. */
