@@ -1,3 +1,4 @@
+import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT } from '@spansift/core/list-cursor'
 import { MAX_LOOKUP_RANGE_DAYS } from '@spansift/core/time-range'
 import { z } from 'zod'
 import { nameSchema } from './name-schema.ts'
@@ -8,6 +9,29 @@ import { nameSchema } from './name-schema.ts'
  */
 
 export const uuidSchema = z.uuid({ message: 'must be a UUID' })
+
+/** The paging parameters every list takes: a page size, and the previous page's next_cursor. */
+export const pageQuery = {
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_LIST_LIMIT)
+    .default(DEFAULT_LIST_LIMIT)
+    .meta({ description: `Entries per page (default ${DEFAULT_LIST_LIMIT}).` }),
+  cursor: z
+    .string()
+    .min(1)
+    .max(500)
+    .optional()
+    .meta({ description: 'next_cursor of the previous page; absent: the first page.' }),
+}
+
+/** Every list's answer carries the next page's cursor, null on the last page. */
+export const nextCursorSchema = z
+  .string()
+  .nullable()
+  .meta({ description: 'Pass as `cursor` for the next page; null on the last page.' })
 
 export const traceIdSchema = z
   .string()
@@ -84,6 +108,7 @@ export const datasetSchema = z.object({
 export const listDatasetsQuery = z.strictObject({
   application_id: uuidSchema.optional(),
   name: z.string().min(1).max(200).optional().meta({ description: 'Only the datasets of this name.' }),
+  ...pageQuery,
 })
 
 const rfc3339 = z.string().meta({ format: 'date-time' })
@@ -138,13 +163,17 @@ export const listItemsQuery = z.strictObject({
     .positive()
     .optional()
     .meta({ description: 'Version number; default: the current version.' }),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-  cursor: z.string().max(500).optional(),
+  ...pageQuery,
 })
 
 export const listItemsResponse = z.object({
   items: z.array(datasetItemSchema),
-  next_cursor: z.string().nullable(),
+  next_cursor: nextCursorSchema,
+})
+
+export const listDatasetsResponse = z.object({
+  datasets: z.array(datasetSchema),
+  next_cursor: nextCursorSchema,
 })
 
 export const patchItemBody = z
@@ -157,6 +186,8 @@ export const patchItemBody = z
     labels: z.array(z.string().min(1).max(200)).max(100).optional(),
   })
   .refine((body) => Object.keys(body).length > 0, { message: 'name at least one field to change' })
+  // The refinement above, in the document: a PATCH of `{}` is refused by the schema too.
+  .meta({ minProperties: 1 })
 
 export const exportQuery = z.strictObject({
   format: z.enum(['jsonl', 'csv', 'parquet', 'chat-jsonl']),

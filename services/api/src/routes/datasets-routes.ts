@@ -5,6 +5,7 @@ import { currentVersion, datasetToJson, itemToJson } from '@spansift/core/datase
 import type { Dataset, DatasetVersion } from '@spansift/core/datasets/dataset-model'
 import type { AnnotationPatch } from '@spansift/core/datasets/dataset-writer-port'
 import { ErrorCode, SpansiftError } from '@spansift/core/error-codes'
+import { decodeListCursor, toPage } from '@spansift/core/list-cursor'
 import type { Hono } from 'hono'
 import type { ApiEnv } from '../auth-middleware.ts'
 import { applicationScope } from '../auth-middleware.ts'
@@ -74,10 +75,10 @@ export function registerDatasetRoutes(v1: Hono<ApiEnv>, deps: DatasetRouteDepend
     const principal = c.get('principal')
     const applicationId =
       principal.kind === 'admin' ? query.application_id : applicationScope(principal, query.application_id)
-    const datasets = (await deps.datasets.list(applicationId)).filter(
-      (d) => query.name === undefined || d.name === query.name,
-    )
-    return c.json({ datasets: await Promise.all(datasets.map(describe)) })
+    const after = query.cursor === undefined ? undefined : decodeListCursor(query.cursor)
+    const read = await deps.datasets.listPage({ applicationId, name: query.name }, after, query.limit + 1)
+    const page = toPage(read, query.limit, (d) => ({ createdAt: d.createdAt, id: d.id }))
+    return c.json({ datasets: await Promise.all(page.entries.map(describe)), next_cursor: page.nextCursor })
   })
 
   v1.get('/datasets/:id', async (c) =>
