@@ -59,9 +59,9 @@ export function createApplicationsRepository(runner: QueryRunner): ApplicationsR
       const rows = await runner.select<Row>(
         'applications.list-page',
         `SELECT id, name, created_at FROM ${applications} FINAL
-         WHERE ${after ? '(created_at, id) > (parseDateTime64BestEffort({after_created_at:String}, 3), {after_id:UUID})' : '1'}
+         WHERE ${after ? "(created_at, id) > (fromUnixTimestamp64Milli({after_ms:Int64}, 'UTC'), {after_id:UUID})" : '1'}
          ORDER BY created_at, id LIMIT {limit:UInt32}`,
-        after ? { after_created_at: after.createdAt, after_id: after.id, limit } : { limit },
+        after ? { after_ms: after.createdAtMs, after_id: after.id, limit } : { limit },
       )
       return rows.map(toApplication)
     },

@@ -117,8 +117,8 @@ export function createDatasetsRepository(runner: QueryRunner): DatasetsRepositor
         params.name = filter.name
       }
       if (after) {
-        where.push('(created_at, id) > ({after_created_at:DateTime64(3)}, {after_id:UUID})')
-        params.after_created_at = rfc3339ToClickhouseTime(after.createdAt)
+        where.push("(created_at, id) > (fromUnixTimestamp64Milli({after_ms:Int64}, 'UTC'), {after_id:UUID})")
+        params.after_ms = after.createdAtMs
         params.after_id = after.id
       }
       return select('datasets.list-page', where.join(' AND '), params, ' LIMIT {limit:UInt32}')

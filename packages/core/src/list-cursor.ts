@@ -1,13 +1,18 @@
 import { ErrorCode, SpansiftError } from './error-codes.ts'
 
 /**
- * Where a page of a list ordered by (created_at, id) ended: the last entry's sort key.
- * Applications and datasets page this way; rows of a dataset have their own cursor
- * (datasets/cursor.ts), which also pins the version.
+ * Cursors of the API's lists. Each is plain text with a pattern (published in
+ * /openapi.json) such that every string matching it is a position the list can resume
+ * from: a client may only pass back what it got, but a fuzzer generating any string of
+ * the pattern gets a page (maybe empty), never a refusal the document did not announce.
  */
+
+const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
+
+/** Where a page of a list ordered by (created_at, id) ended: the last entry's sort key. */
 export interface ListCursor {
-  /** The last entry's created_at, as the list showed it (RFC 3339 or ClickHouse's form). */
-  createdAt: string
+  /** The last entry's created_at, milliseconds since the epoch (ClickHouse DateTime64(3)). */
+  createdAtMs: number
   id: string
 }
 
@@ -15,44 +20,40 @@ export interface ListCursor {
 export const DEFAULT_LIST_LIMIT = 100
 export const MAX_LIST_LIMIT = 1000
 
-/** An opaque, URL-safe cursor for the next page. */
-export function encodeListCursor(cursor: ListCursor): string {
-  return Buffer.from(JSON.stringify([cursor.createdAt, cursor.id])).toString('base64url')
+/** `<created_at ms>_<id>`: 13 digits reach past 2286, DateTime64's range ends in 2299. */
+export const LIST_CURSOR_PATTERN = `^[0-9]{1,13}_${UUID}$`
+
+/** An entry's created_at as the list shows it (RFC 3339, or ClickHouse's `YYYY-MM-DD hh:mm:ss.fff` in UTC). */
+function toMs(createdAt: string): number {
+  const iso = createdAt.includes('T') ? createdAt : `${createdAt.replace(' ', 'T')}Z`
+  const ms = Date.parse(iso)
+  if (Number.isNaN(ms)) throw new Error(`not a timestamp: ${createdAt}`)
+  return ms
 }
 
-/** Reads a cursor back; anything that is not one of ours is a 400. */
+/** The cursor after an entry. */
+export function encodeListCursor(entry: { createdAt: string; id: string }): string {
+  return `${toMs(entry.createdAt)}_${entry.id}`
+}
+
+/** Reads a cursor back; text that does not match the pattern is a 400. */
 export function decodeListCursor(text: string): ListCursor {
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'))
-    if (
-      Array.isArray(parsed) &&
-      parsed.length === 2 &&
-      typeof parsed[0] === 'string' &&
-      /^\d{4}-\d{2}-\d{2}[T ][\d:.]+Z?$/.test(parsed[0]) &&
-      typeof parsed[1] === 'string' &&
-      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(parsed[1])
-    ) {
-      return { createdAt: parsed[0], id: parsed[1] }
-    }
-  } catch {
-    // fall through to the refusal
+  if (!new RegExp(LIST_CURSOR_PATTERN).test(text)) {
+    throw new SpansiftError(ErrorCode.invalidArgument, 'cursor is not a cursor this API returned')
   }
-  throw new SpansiftError(ErrorCode.invalidArgument, 'cursor is not a cursor this API returned')
+  const [ms, id] = text.split('_') as [string, string]
+  return { createdAtMs: Number(ms), id }
 }
 
 /**
  * A page from `limit + 1` entries read after the cursor: the first `limit`, and the
  * cursor of the next page when there was one more.
  */
-export function toPage<T>(
+export function toPage<T extends { createdAt: string; id: string }>(
   entries: readonly T[],
   limit: number,
-  keyOf: (entry: T) => ListCursor,
 ): { entries: T[]; nextCursor: string | null } {
   const page = entries.slice(0, limit)
   const last = page.at(-1)
-  return {
-    entries: page,
-    nextCursor: entries.length > limit && last ? encodeListCursor(keyOf(last)) : null,
-  }
+  return { entries: page, nextCursor: entries.length > limit && last ? encodeListCursor(last) : null }
 }

@@ -21,9 +21,12 @@ export function createAllowedMethods(app: {
       regex: new RegExp(
         `^${path
           .split('/')
-          .map((segment) =>
-            segment.startsWith(':') ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
-          )
+          .map((segment) => {
+            if (!segment.startsWith(':')) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+            // `:name{regex}` matches what the regex does, `:name` any segment.
+            const constraint = /^:[^{]+\{(.+)\}$/.exec(segment)?.[1]
+            return constraint ? `(?:${constraint})` : '[^/]+'
+          })
           .join('/')}/?$`,
       ),
       methods,

@@ -16,7 +16,7 @@ function appForRoutes() {
 }
 
 /** Hono's `/v1/datasets/:id` and OpenAPI's `/v1/datasets/{id}` alike as `/v1/datasets/{}` (names may differ). */
-const shape = (path: string) => path.replace(/:[A-Za-z0-9_]+|\{[^}]+\}/g, '{}')
+const shape = (path: string) => path.replace(/:[A-Za-z0-9_]+(\{[^}]*\})?|\{[^}]+\}/g, '{}')
 
 test('/openapi.json documents every route the API app registers, with every method', () => {
   const app = appForRoutes()
@@ -87,6 +87,13 @@ test('a known path asked with another method is 405 with Allow and the error sha
   })
   assert.equal(withParameter.status, 405)
   assert.equal(withParameter.headers.get('allow'), 'GET, HEAD')
+  // A path segment a route constrains: from-search is no row id.
+  const notARow = await app.request('/v1/datasets/00000000-0000-4000-8000-000000000000/items/from-search', {
+    method: 'PATCH',
+    headers: { authorization: 'Bearer k' },
+  })
+  assert.equal(notARow.status, 405)
+  assert.equal(notARow.headers.get('allow'), 'POST')
   const unknown = await app.request('/v1/nothing-here', { headers: { authorization: 'Bearer k' } })
   assert.equal(unknown.status, 404)
   assert.equal(((await unknown.json()) as { error: { code: string } }).error.code, 'not_found')

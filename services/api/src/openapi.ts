@@ -23,6 +23,7 @@ import {
 } from './routes/dataset-schemas.ts'
 import { claimBody, claimResponse } from './routes/review-queue-routes.ts'
 import {
+  BACKFILL_ID_PATTERN,
   backfillResponse,
   ruleRangeBody,
   rulesListResponse,
@@ -158,7 +159,12 @@ const statusSchema = z.strictObject({ status: z.string() })
 export function buildOpenApiDocument(): JsonObject {
   const datasetId = pathParameter('id', 'dataset id')
   const itemId = pathParameter('item_id', 'item id')
-  const ruleId = pathParameter('rule_id', 'rule id', { type: 'string', minLength: 1 })
+  const ruleId = pathParameter('rule_id', 'rule id', { type: 'string', minLength: 1, maxLength: 200 })
+  const applicationParameter = pathParameter('application', 'application id or name', {
+    type: 'string',
+    minLength: 1,
+    maxLength: 200,
+  })
   return {
     openapi: '3.1.0',
     info: {
@@ -212,18 +218,14 @@ export function buildOpenApiDocument(): JsonObject {
         }),
       },
       '/v1/applications/{application}': {
-        parameters: [
-          pathParameter('application', 'application id or name', { type: 'string', minLength: 1 }),
-        ],
+        parameters: [applicationParameter],
         get: operation({
           summary: 'Get an application by id or by name (an application key: its own only)',
           responses: { '200': answer('the application', applicationSchema) },
         }),
       },
       '/v1/applications/{application}/keys': {
-        parameters: [
-          pathParameter('application', 'application id or name', { type: 'string', minLength: 1 }),
-        ],
+        parameters: [applicationParameter],
         post: operation({
           summary: 'Create an API key for the application (admin key); the key is shown once',
           responses: { '201': answer('the new key', createKeyResponse) },
@@ -380,7 +382,9 @@ export function buildOpenApiDocument(): JsonObject {
         }),
       },
       '/v1/rules/backfills/{backfill_id}': {
-        parameters: [pathParameter('backfill_id', 'backfill id', { type: 'string', minLength: 1 })],
+        parameters: [
+          pathParameter('backfill_id', 'backfill id', { type: 'string', pattern: BACKFILL_ID_PATTERN }),
+        ],
         get: operation({
           summary: 'A backfill’s progress and outcome',
           responses: { '200': answer('the backfill', backfillResponse) },

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { Application, ApplicationsRepository } from '@spansift/clickhouse/applications-repository'
 import type { Principal } from '@spansift/core/authenticator'
 import { ErrorCode, SpansiftError } from '@spansift/core/error-codes'
-import { decodeListCursor, toPage } from '@spansift/core/list-cursor'
+import { decodeListCursor, LIST_CURSOR_PATTERN, toPage } from '@spansift/core/list-cursor'
 import { isUuidRef } from '@spansift/core/rules/rule-schema'
 import type { Hono } from 'hono'
 import { z } from 'zod'
@@ -18,7 +18,7 @@ export const createApplicationBody = z.strictObject({
 
 export const listApplicationsQuery = z.strictObject({
   name: z.string().min(1).max(200).optional().meta({ description: 'Only the application of this name.' }),
-  ...pageQuery,
+  ...pageQuery(LIST_CURSOR_PATTERN),
 })
 
 export const applicationSchema = z.object({
@@ -86,7 +86,7 @@ export function registerApplicationRoutes(v1: Hono<ApiEnv>, applications: Applic
     }
     const after = query.cursor === undefined ? undefined : decodeListCursor(query.cursor)
     const read = await applications.listPage(after, query.limit + 1)
-    const page = toPage(read, query.limit, (a) => ({ createdAt: a.createdAt, id: a.id }))
+    const page = toPage(read, query.limit)
     return c.json({ applications: page.entries.map(toJson), next_cursor: page.nextCursor })
   })
 

@@ -1,4 +1,5 @@
-import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT } from '@spansift/core/list-cursor'
+import { ITEM_CURSOR_PATTERN } from '@spansift/core/datasets/cursor'
+import { DEFAULT_LIST_LIMIT, LIST_CURSOR_PATTERN, MAX_LIST_LIMIT } from '@spansift/core/list-cursor'
 import { MAX_LOOKUP_RANGE_DAYS } from '@spansift/core/time-range'
 import { z } from 'zod'
 import { nameSchema } from './name-schema.ts'
@@ -10,8 +11,8 @@ import { nameSchema } from './name-schema.ts'
 
 export const uuidSchema = z.uuid({ message: 'must be a UUID' })
 
-/** The paging parameters every list takes: a page size, and the previous page's next_cursor. */
-export const pageQuery = {
+/** The paging parameters every list takes: a page size, and the previous page's next_cursor (of `pattern`). */
+export const pageQuery = (pattern: string) => ({
   limit: z.coerce
     .number()
     .int()
@@ -21,11 +22,10 @@ export const pageQuery = {
     .meta({ description: `Entries per page (default ${DEFAULT_LIST_LIMIT}).` }),
   cursor: z
     .string()
-    .min(1)
-    .max(500)
+    .regex(new RegExp(pattern), { message: 'cursor is not a cursor this API returned' })
     .optional()
     .meta({ description: 'next_cursor of the previous page; absent: the first page.' }),
-}
+})
 
 /** Every list's answer carries the next page's cursor, null on the last page. */
 export const nextCursorSchema = z
@@ -61,16 +61,28 @@ export const mappingSchema = z
 
 export const datasetKindSchema = z.enum(['eval', 'training'])
 
-export const createDatasetBody = z.strictObject({
+const createDatasetFields = {
   name: nameSchema.meta({ description: 'Unique within the application.' }),
   application_id: uuidSchema
     .optional()
     .meta({ description: 'Required with the admin key; an application key defaults to its own.' }),
-  kind: datasetKindSchema,
-  exclude_dataset_id: uuidSchema.nullable().optional().meta({
-    description: 'Training datasets only: the eval dataset (same application) whose rows it must never hold.',
+}
+
+/** A dataset to create; only a training dataset names one to exclude, which the schema says too. */
+export const createDatasetBody = z.discriminatedUnion('kind', [
+  z.strictObject({
+    ...createDatasetFields,
+    kind: z.literal('eval'),
+    exclude_dataset_id: z.null({ message: 'only a training dataset may name exclude_dataset_id' }).optional(),
   }),
-})
+  z.strictObject({
+    ...createDatasetFields,
+    kind: z.literal('training'),
+    exclude_dataset_id: uuidSchema.nullable().optional().meta({
+      description: 'The eval dataset (same application) whose rows it must never hold.',
+    }),
+  }),
+])
 
 export const datasetColumnSchema = z.object({
   name: z.string(),
@@ -108,7 +120,7 @@ export const datasetSchema = z.object({
 export const listDatasetsQuery = z.strictObject({
   application_id: uuidSchema.optional(),
   name: z.string().min(1).max(200).optional().meta({ description: 'Only the datasets of this name.' }),
-  ...pageQuery,
+  ...pageQuery(LIST_CURSOR_PATTERN),
 })
 
 const rfc3339 = z.string().meta({ format: 'date-time' })
@@ -163,7 +175,7 @@ export const listItemsQuery = z.strictObject({
     .positive()
     .optional()
     .meta({ description: 'Version number; default: the current version.' }),
-  ...pageQuery,
+  ...pageQuery(ITEM_CURSOR_PATTERN),
 })
 
 export const listItemsResponse = z.object({

@@ -100,7 +100,9 @@ export const backfillResponse = z.object({
   error: z.string().nullable(),
 })
 
-const backfillIdParam = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, { message: 'not a backfill id' })
+/** A backfill id as a path holds it (the document publishes the pattern). */
+export const BACKFILL_ID_PATTERN = '^[A-Za-z0-9_-]{1,128}$'
+const backfillIdParam = z.string().regex(new RegExp(BACKFILL_ID_PATTERN), { message: 'not a backfill id' })
 
 function ruleToJson(rule: RuleView) {
   return {

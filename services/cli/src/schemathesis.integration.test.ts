@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { ADMIN_KEY, type RunningSpansift, startSpansift } from './test-harness.ts'
+
+// Schemathesis fuzzes the running API from its own /openapi.json, in positive mode (every
+// schema-valid request must be accepted or refused with a documented status, and every
+// answer must match its documented schema) and negative mode (every schema-invalid request
+// must be refused with a 4xx). Any finding fails the test. Needs the venv of
+// testdata/schemathesis/setup-venv.sh (.ci/run makes it; SPANSIFT_SCHEMATHESIS names another).
+const repoRoot = join(import.meta.dirname, '../../..')
+const schemathesis =
+  process.env.SPANSIFT_SCHEMATHESIS ?? join(repoRoot, '.tmp/schemathesis-venv/bin/schemathesis')
+const config = join(repoRoot, 'testdata/schemathesis/schemathesis.toml')
+/** Examples per operation and mode: enough to cover every operation, bounded for 2 busy cores. */
+const MAX_EXAMPLES = 10
+/** One mode's run: about 20 s (positive) and 70 s (negative) on 2 busy cores. */
+const RUN_DEADLINE_MS = 150_000
+
+let s: RunningSpansift
+let appKey: string
+
+before(async () => {
+  assert.ok(
+    existsSync(schemathesis),
+    `no schemathesis at ${schemathesis}: run testdata/schemathesis/setup-venv.sh`,
+  )
+  s = await startSpansift()
+  // Data for the operations to reach past 404: an application, its key, a dataset.
+  const app = await s.createApplication('fuzzed-app')
+  appKey = app.key
+  const dataset = await s.api('POST', '/v1/datasets', appKey, { name: 'fuzzed-dataset', kind: 'eval' })
+  assert.equal(dataset.status, 201, JSON.stringify(dataset.body))
+})
+
+after(async () => {
+  await s?.stop()
+})
+
+/** Runs schemathesis in one mode; resolves with its exit code and output. */
+function runSchemathesis(mode: 'positive' | 'negative'): Promise<{ code: number | null; output: string }> {
+  const args = [
+    '--config-file',
+    config,
+    'run',
+    `${s.apiUrl}/openapi.json`,
+    '--checks',
+    'all',
+    '--mode',
+    mode,
+    '--max-examples',
+    String(MAX_EXAMPLES),
+    '--workers',
+    '1',
+    '--seed',
+    '1',
+    '--generation-database',
+    'none',
+    '--no-color',
+    // Operations with nothing to make invalid (no parameters, a free-text name) cannot
+    // yield negative examples; that is a generation limit, not a finding.
+    ...(mode === 'negative' ? ['--suppress-health-check', 'filter_too_much'] : []),
+  ]
+  return new Promise((resolve, reject) => {
+    const child = spawn(schemathesis, args, {
+      env: { ...process.env, SPANSIFT_FUZZ_ADMIN_KEY: ADMIN_KEY, SPANSIFT_FUZZ_APP_KEY: appKey },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let output = ''
+    child.stdout.on('data', (chunk) => {
+      output += chunk
+    })
+    child.stderr.on('data', (chunk) => {
+      output += chunk
+    })
+    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_DEADLINE_MS)
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code, output })
+    })
+  })
+}
+
+for (const mode of ['positive', 'negative'] as const) {
+  test(`schemathesis in ${mode} mode finds no mismatch between /openapi.json and the API`, async () => {
+    const { code, output } = await runSchemathesis(mode)
+    // Every operation was tested, and the run ended clean.
+    assert.match(output, /Tested: (\d+)/, output.slice(-4000))
+    const tested = Number(/Tested: (\d+)/.exec(output)![1])
+    const selected = Number(/Selected: \d+\/(\d+)/.exec(output)?.[1] ?? Number.NaN)
+    assert.equal(tested, selected, `only ${tested} of ${selected} operations tested\n${output.slice(-4000)}`)
+    assert.equal(code, 0, `schemathesis ${mode} exited ${code}:\n${output.slice(-8000)}`)
+  })
+}
