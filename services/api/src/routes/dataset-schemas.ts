@@ -124,6 +124,10 @@ export const listDatasetsQuery = z.strictObject({
 })
 
 const rfc3339 = z.string().meta({ format: 'date-time' })
+/** A timestamp filter: validated here (the document's pattern is zod's), passed on in UTC. */
+const rfc3339Query = z.iso
+  .datetime({ offset: true, message: 'must be an RFC 3339 timestamp' })
+  .transform((text) => new Date(text).toISOString())
 // A cell is a JSON value: text, a number, a boolean, a media reference ({type: image|pdf, ref}),
 // or a structure (a message list, an object) kept as JSON, never JSON text in a string.
 const cell = z.union([
@@ -167,8 +171,8 @@ export const listItemsQuery = z.strictObject({
   feedback_category: z.string().min(1).max(200).optional(),
   priority: z.enum(['high', 'medium', 'low']).optional(),
   rule_id: z.string().min(1).max(200).optional(),
-  created_from: rfc3339.optional().meta({ description: 'Rows added at or after (RFC 3339).' }),
-  created_to: rfc3339.optional().meta({ description: 'Rows added before (RFC 3339).' }),
+  created_from: rfc3339Query.optional().meta({ description: 'Rows added at or after (RFC 3339).' }),
+  created_to: rfc3339Query.optional().meta({ description: 'Rows added before (RFC 3339).' }),
   version: z.coerce
     .number()
     .int()
