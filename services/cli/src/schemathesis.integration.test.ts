@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { ADMIN_KEY, type RunningSpansift, startSpansift } from './test-harness.ts'
@@ -21,6 +22,8 @@ const RUN_DEADLINE_MS = 150_000
 
 let s: RunningSpansift
 let appKey: string
+/** Schemathesis keeps a cache of findings in its working directory: a fresh one, removed after. */
+const workDir = mkdtempSync(join(tmpdir(), 'spansift-schemathesis-'))
 
 before(async () => {
   assert.ok(
@@ -37,6 +40,7 @@ before(async () => {
 
 after(async () => {
   await s?.stop()
+  rmSync(workDir, { recursive: true, force: true })
 })
 
 /** Runs schemathesis in one mode; resolves with its exit code and output. */
@@ -76,6 +80,7 @@ function runSchemathesis(mode: 'positive' | 'negative'): Promise<{ code: number 
   return new Promise((resolve, reject) => {
     const child = spawn(schemathesis, args, {
       env: { ...process.env, SPANSIFT_FUZZ_ADMIN_KEY: ADMIN_KEY, SPANSIFT_FUZZ_APP_KEY: appKey },
+      cwd: workDir,
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let output = ''
