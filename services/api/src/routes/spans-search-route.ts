@@ -20,10 +20,10 @@ const rfc3339 = z.string().meta({ format: 'date-time' })
 
 /**
  * `<start ns>_<trace id>_<span id>`: every string of this pattern is a position in the
- * sort order (18 digits stay inside Int64), so the document's pattern is the whole contract.
+ * sort order (up to 8999999999999999999 ns, inside Int64 and past 2255), so the document's pattern is the whole contract.
  * The order is not part of it: the same cursor with the other order pages the other way.
  */
-export const SEARCH_CURSOR_PATTERN = '^[0-9]{1,18}_[0-9a-f]{32}_[0-9a-f]{16}$'
+export const SEARCH_CURSOR_PATTERN = '^([0-9]{1,18}|[1-8][0-9]{18})_[0-9a-f]{32}_[0-9a-f]{16}$'
 
 const predicateField = z.record(z.string(), z.unknown()).meta({
   description:
