@@ -1,3 +1,4 @@
+import type { ListCursor } from '@spansift/core/list-cursor'
 import { clickhouseTimeToRfc3339 } from './dataset-time.ts'
 import type { QueryRunner } from './query-runner.ts'
 import { tableNames } from './tables.ts'
@@ -18,6 +19,8 @@ export interface ApplicationsRepository {
   /** Removes an application row: a create that lost a race for its name withdraws its own. */
   remove(id: string): Promise<void>
   list(): Promise<Application[]>
+  /** Up to `limit` applications after `after` (created_at, id), oldest first: a bounded query. */
+  listPage(after: ListCursor | undefined, limit: number): Promise<Application[]>
 }
 
 export function createApplicationsRepository(runner: QueryRunner): ApplicationsRepository {
@@ -54,6 +57,16 @@ export function createApplicationsRepository(runner: QueryRunner): ApplicationsR
       const rows = await runner.select<Row>(
         'applications.list',
         `SELECT id, name, created_at FROM ${applications} FINAL ORDER BY created_at, id`,
+      )
+      return rows.map(toApplication)
+    },
+    async listPage(after, limit) {
+      const rows = await runner.select<Row>(
+        'applications.list-page',
+        `SELECT id, name, created_at FROM ${applications} FINAL
+         WHERE ${after ? "(created_at, id) > (fromUnixTimestamp64Milli({after_ms:Int64}, 'UTC'), {after_id:UUID})" : '1'}
+         ORDER BY created_at, id LIMIT {limit:UInt32}`,
+        after ? { after_ms: after.createdAtMs, after_id: after.id, limit } : { limit },
       )
       return rows.map(toApplication)
     },

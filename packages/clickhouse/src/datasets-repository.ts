@@ -1,4 +1,5 @@
 import type { Dataset, DatasetColumn, DatasetKind } from '@spansift/core/datasets/dataset-model'
+import type { ListCursor } from '@spansift/core/list-cursor'
 import { clickhouseTimeToRfc3339, rfc3339ToClickhouseTime } from './dataset-time.ts'
 import type { QueryRunner } from './query-runner.ts'
 import { tableNames } from './tables.ts'
@@ -14,8 +15,19 @@ export interface DatasetsRepository {
   findByName(applicationId: string, name: string): Promise<Dataset | undefined>
   /** Datasets of one application, or of all when undefined; oldest first. */
   list(applicationId: string | undefined): Promise<Dataset[]>
+  /**
+   * A page of `list`: up to `limit` datasets after `after` (created_at, id), optionally
+   * only those of one name. The page is read with a bounded query, never the whole table.
+   */
+  listPage(filter: DatasetListFilter, after: ListCursor | undefined, limit: number): Promise<Dataset[]>
   /** The training datasets that exclude `evalDatasetId`. */
   listExcluding(evalDatasetId: string): Promise<Dataset[]>
+}
+
+/** Which datasets a page lists: of one application (all when undefined), of one name. */
+export interface DatasetListFilter {
+  applicationId: string | undefined
+  name: string | undefined
 }
 
 interface Row {
@@ -62,10 +74,10 @@ export function createDatasetsRepository(runner: QueryRunner): DatasetsRepositor
         is_deleted: isDeleted,
       },
     ])
-  const select = async (tag: string, where: string, params: Record<string, unknown>) => {
+  const select = async (tag: string, where: string, params: Record<string, unknown>, limit = '') => {
     const rows = await runner.select<Row>(
       tag,
-      `SELECT ${COLUMNS} FROM ${datasets} FINAL WHERE ${where} ORDER BY created_at, id`,
+      `SELECT ${COLUMNS} FROM ${datasets} FINAL WHERE ${where} ORDER BY created_at, id${limit}`,
       params,
     )
     return rows.map(toDataset)
@@ -93,6 +105,24 @@ export function createDatasetsRepository(runner: QueryRunner): DatasetsRepositor
         : select('datasets.list', 'application_id = {application_id:UUID}', {
             application_id: applicationId,
           }),
+    listPage: (filter, after, limit) => {
+      const where = ['1']
+      const params: Record<string, unknown> = { limit }
+      if (filter.applicationId !== undefined) {
+        where.push('application_id = {application_id:UUID}')
+        params.application_id = filter.applicationId
+      }
+      if (filter.name !== undefined) {
+        where.push('name = {name:String}')
+        params.name = filter.name
+      }
+      if (after) {
+        where.push("(created_at, id) > (fromUnixTimestamp64Milli({after_ms:Int64}, 'UTC'), {after_id:UUID})")
+        params.after_ms = after.createdAtMs
+        params.after_id = after.id
+      }
+      return select('datasets.list-page', where.join(' AND '), params, ' LIMIT {limit:UInt32}')
+    },
     listExcluding: (evalDatasetId) =>
       select('datasets.list-excluding', "exclude_dataset_id = {id:UUID} AND kind = 'training'", {
         id: evalDatasetId,

@@ -11,19 +11,21 @@ import { spanToJson } from '@spansift/core/span-json'
 import { parseLookupRange } from '@spansift/core/time-range'
 import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
-import { z } from 'zod'
 import { errorResponse } from './api-error.ts'
-import { type ApiEnv, applicationScope, authenticate } from './auth-middleware.ts'
+import { type ApiEnv, applicationScope, authenticate, requireAdmin } from './auth-middleware.ts'
+import { createAllowedMethods, methodNotAllowed } from './method-not-allowed.ts'
 import { buildOpenApiDocument } from './openapi.ts'
 import { registerAddTraceRoute } from './routes/add-trace-route.ts'
 import { registerApplicationRoutes } from './routes/applications-routes.ts'
 import type { DatasetRouteDependencies } from './routes/dataset-route-dependencies.ts'
+import { traceIdSchema } from './routes/dataset-schemas.ts'
 import { registerDatasetRoutes } from './routes/datasets-routes.ts'
 import { registerFromSpansRoute } from './routes/from-spans-route.ts'
 import { registerKeyRoutes } from './routes/keys-routes.ts'
 import { registerReviewQueueRoutes } from './routes/review-queue-routes.ts'
 import { registerRuleRoutes } from './routes/rules-routes.ts'
 import { registerSpanSearchRoutes } from './routes/spans-search-route.ts'
+import { traceQuery } from './v1-schemas.ts'
 
 export interface ApiDependencies extends DatasetRouteDependencies {
   authenticator: Authenticator
@@ -47,11 +49,6 @@ export interface ApiDependencies extends DatasetRouteDependencies {
 
 /** The default API body limit: far above any request the API takes (rows of a few spans each), far below what hurts. */
 export const DEFAULT_API_MAX_BODY_BYTES = 4 * 1024 * 1024
-const uuid = z.uuid({ message: 'must be a UUID' })
-const traceIdParam = z
-  .string()
-  .regex(/^[0-9a-fA-F]{32}$/, { message: 'trace_id must be 32 hex characters (16 bytes)' })
-  .transform((s) => s.toLowerCase())
 
 /** The HTTP API (Hono). Routes translate HTTP into repository calls; errors go through `onError`. */
 export function createApiApp(deps: ApiDependencies): Hono<ApiEnv> {
@@ -63,13 +60,20 @@ export function createApiApp(deps: ApiDependencies): Hono<ApiEnv> {
       logger.error('request failed', { error: unexpected, path: c.req.path }),
     ),
   )
-  app.notFound((c) =>
-    errorResponse(
-      new SpansiftError(ErrorCode.notFound, `no route ${c.req.method} ${c.req.path}`),
-      c,
-      () => {},
-    ),
-  )
+  // A path the API knows asked with another method is 405 with Allow, not 404.
+  const allowedMethods = createAllowedMethods(app)
+  app.notFound((c) => {
+    const allowed = allowedMethods(c.req.path)
+    if (allowed.length === 0) {
+      return errorResponse(
+        new SpansiftError(ErrorCode.notFound, `no route ${c.req.method} ${c.req.path}`),
+        c,
+        () => {},
+      )
+    }
+    c.header('allow', allowed.join(', '))
+    return errorResponse(methodNotAllowed(c.req.method, c.req.path, allowed), c, () => {})
+  })
 
   // Before anything reads a body: a Content-Length over the limit is refused unread, a
   // chunked body is cut off at the limit (never buffered past it).
@@ -126,10 +130,11 @@ export function createApiApp(deps: ApiDependencies): Hono<ApiEnv> {
   registerKeyRoutes(v1, deps)
 
   v1.get('/traces/:trace_id', async (c) => {
-    const traceId = traceIdParam.parse(c.req.param('trace_id'))
-    const applicationId = applicationScope(c.get('principal'), c.req.query('application_id'))
-    if (c.req.query('application_id')) uuid.parse(applicationId)
+    const traceId = traceIdSchema.parse(c.req.param('trace_id'))
+    // The range first: a lookup without one is range_not_bounded, whatever else is wrong.
     const range = parseLookupRange(c.req.query('start_time'), c.req.query('end_time'))
+    const query = traceQuery.parse(c.req.query())
+    const applicationId = applicationScope(c.get('principal'), query.application_id)
     const spans = await deps.spans.findTrace(applicationId, traceId, range)
     // A trace of another application and a trace that does not exist look the same.
     if (spans.length === 0)

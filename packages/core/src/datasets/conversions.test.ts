@@ -17,7 +17,7 @@ test('cursors round-trip and foreign text is refused', () => {
     () => decodeItemCursor('nope'),
     (e: unknown) => e instanceof SpansiftError && e.code === 'invalid_argument',
   )
-  assert.throws(() => decodeItemCursor(Buffer.from('[1,"x","y"]').toString('base64url')))
+  assert.throws(() => decodeItemCursor('1_x_y'))
 })
 
 test('chat fine-tuning: a single input becomes the user turn, the reviewed answer wins', () => {

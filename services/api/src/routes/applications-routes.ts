@@ -2,11 +2,13 @@ import { randomUUID } from 'node:crypto'
 import type { Application, ApplicationsRepository } from '@spansift/clickhouse/applications-repository'
 import type { Principal } from '@spansift/core/authenticator'
 import { ErrorCode, SpansiftError } from '@spansift/core/error-codes'
+import { decodeListCursor, LIST_CURSOR_PATTERN, toPage } from '@spansift/core/list-cursor'
 import { isUuidRef } from '@spansift/core/rules/rule-schema'
 import { formatRfc3339Millis } from '@spansift/core/time'
 import type { Hono } from 'hono'
 import { z } from 'zod'
 import { type ApiEnv, requireAdmin } from '../auth-middleware.ts'
+import { nextCursorSchema, pageQuery, uuidSchema } from './dataset-schemas.ts'
 import { nameSchema } from './name-schema.ts'
 
 export const createApplicationBody = z.strictObject({
@@ -17,12 +19,18 @@ export const createApplicationBody = z.strictObject({
 
 export const listApplicationsQuery = z.strictObject({
   name: z.string().min(1).max(200).optional().meta({ description: 'Only the application of this name.' }),
+  ...pageQuery(LIST_CURSOR_PATTERN),
 })
 
 export const applicationSchema = z.object({
-  id: z.uuid(),
+  id: uuidSchema,
   name: z.string(),
   created_at: z.string(),
+})
+
+export const listApplicationsResponse = z.object({
+  applications: z.array(applicationSchema),
+  next_cursor: nextCursorSchema,
 })
 
 const toJson = (a: Application) => ({ id: a.id, name: a.name, created_at: formatRfc3339Millis(a.createdAt) })
@@ -71,12 +79,16 @@ export function registerApplicationRoutes(v1: Hono<ApiEnv>, applications: Applic
 
   v1.get('/applications', async (c) => {
     requireAdmin(c.get('principal'))
-    const { name } = listApplicationsQuery.parse(c.req.query())
-    if (name !== undefined) {
-      const found = await applications.getByName(name)
-      return c.json({ applications: found ? [toJson(found)] : [] })
+    const query = listApplicationsQuery.parse(c.req.query())
+    if (query.name !== undefined) {
+      // Names are unique: one page, at most one application.
+      const found = await applications.getByName(query.name)
+      return c.json({ applications: found ? [toJson(found)] : [], next_cursor: null })
     }
-    return c.json({ applications: (await applications.list()).map(toJson) })
+    const after = query.cursor === undefined ? undefined : decodeListCursor(query.cursor)
+    const read = await applications.listPage(after, query.limit + 1)
+    const page = toPage(read, query.limit)
+    return c.json({ applications: page.entries.map(toJson), next_cursor: page.nextCursor })
   })
 
   v1.get('/applications/:ref', async (c) => {

@@ -1,3 +1,5 @@
+import { ITEM_CURSOR_PATTERN } from '@spansift/core/datasets/cursor'
+import { DEFAULT_LIST_LIMIT, LIST_CURSOR_PATTERN, MAX_LIST_LIMIT } from '@spansift/core/list-cursor'
 import { MAX_LOOKUP_RANGE_DAYS } from '@spansift/core/time-range'
 import { z } from 'zod'
 import { nameSchema } from './name-schema.ts'
@@ -8,6 +10,28 @@ import { nameSchema } from './name-schema.ts'
  */
 
 export const uuidSchema = z.uuid({ message: 'must be a UUID' })
+
+/** The paging parameters every list takes: a page size, and the previous page's next_cursor (of `pattern`). */
+export const pageQuery = (pattern: string) => ({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_LIST_LIMIT)
+    .default(DEFAULT_LIST_LIMIT)
+    .meta({ description: `Entries per page (default ${DEFAULT_LIST_LIMIT}).` }),
+  cursor: z
+    .string()
+    .regex(new RegExp(pattern), { message: 'cursor is not a cursor this API returned' })
+    .optional()
+    .meta({ description: 'next_cursor of the previous page; absent: the first page.' }),
+})
+
+/** Every list's answer carries the next page's cursor, null on the last page. */
+export const nextCursorSchema = z
+  .string()
+  .nullable()
+  .meta({ description: 'Pass as `cursor` for the next page; null on the last page.' })
 
 export const traceIdSchema = z
   .string()
@@ -37,16 +61,28 @@ export const mappingSchema = z
 
 export const datasetKindSchema = z.enum(['eval', 'training'])
 
-export const createDatasetBody = z.strictObject({
+const createDatasetFields = {
   name: nameSchema.meta({ description: 'Unique within the application.' }),
   application_id: uuidSchema
     .optional()
     .meta({ description: 'Required with the admin key; an application key defaults to its own.' }),
-  kind: datasetKindSchema,
-  exclude_dataset_id: uuidSchema.nullable().optional().meta({
-    description: 'Training datasets only: the eval dataset (same application) whose rows it must never hold.',
+}
+
+/** A dataset to create; only a training dataset names one to exclude, which the schema says too. */
+export const createDatasetBody = z.discriminatedUnion('kind', [
+  z.strictObject({
+    ...createDatasetFields,
+    kind: z.literal('eval'),
+    exclude_dataset_id: z.null({ message: 'only a training dataset may name exclude_dataset_id' }).optional(),
   }),
-})
+  z.strictObject({
+    ...createDatasetFields,
+    kind: z.literal('training'),
+    exclude_dataset_id: uuidSchema.nullable().optional().meta({
+      description: 'The eval dataset (same application) whose rows it must never hold.',
+    }),
+  }),
+])
 
 export const datasetColumnSchema = z.object({
   name: z.string(),
@@ -84,9 +120,14 @@ export const datasetSchema = z.object({
 export const listDatasetsQuery = z.strictObject({
   application_id: uuidSchema.optional(),
   name: z.string().min(1).max(200).optional().meta({ description: 'Only the datasets of this name.' }),
+  ...pageQuery(LIST_CURSOR_PATTERN),
 })
 
 const rfc3339 = z.string().meta({ format: 'date-time' })
+/** A timestamp filter: validated here (the document's pattern is zod's), passed on in UTC. */
+const rfc3339Query = z.iso
+  .datetime({ offset: true, message: 'must be an RFC 3339 timestamp' })
+  .transform((text) => new Date(text).toISOString())
 // A cell is a JSON value: text, a number, a boolean, a media reference ({type: image|pdf, ref}),
 // or a structure (a message list, an object) kept as JSON, never JSON text in a string.
 const cell = z.union([
@@ -130,21 +171,25 @@ export const listItemsQuery = z.strictObject({
   feedback_category: z.string().min(1).max(200).optional(),
   priority: z.enum(['high', 'medium', 'low']).optional(),
   rule_id: z.string().min(1).max(200).optional(),
-  created_from: rfc3339.optional().meta({ description: 'Rows added at or after (RFC 3339).' }),
-  created_to: rfc3339.optional().meta({ description: 'Rows added before (RFC 3339).' }),
+  created_from: rfc3339Query.optional().meta({ description: 'Rows added at or after (RFC 3339).' }),
+  created_to: rfc3339Query.optional().meta({ description: 'Rows added before (RFC 3339).' }),
   version: z.coerce
     .number()
     .int()
     .positive()
     .optional()
     .meta({ description: 'Version number; default: the current version.' }),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-  cursor: z.string().max(500).optional(),
+  ...pageQuery(ITEM_CURSOR_PATTERN),
 })
 
 export const listItemsResponse = z.object({
   items: z.array(datasetItemSchema),
-  next_cursor: z.string().nullable(),
+  next_cursor: nextCursorSchema,
+})
+
+export const listDatasetsResponse = z.object({
+  datasets: z.array(datasetSchema),
+  next_cursor: nextCursorSchema,
 })
 
 export const patchItemBody = z
@@ -157,6 +202,8 @@ export const patchItemBody = z
     labels: z.array(z.string().min(1).max(200)).max(100).optional(),
   })
   .refine((body) => Object.keys(body).length > 0, { message: 'name at least one field to change' })
+  // The refinement above, in the document: a PATCH of `{}` is refused by the schema too.
+  .meta({ minProperties: 1 })
 
 export const exportQuery = z.strictObject({
   format: z.enum(['jsonl', 'csv', 'parquet', 'chat-jsonl']),

@@ -5,6 +5,7 @@ import { currentVersion, datasetToJson, itemToJson } from '@spansift/core/datase
 import type { Dataset, DatasetVersion } from '@spansift/core/datasets/dataset-model'
 import type { AnnotationPatch } from '@spansift/core/datasets/dataset-writer-port'
 import { ErrorCode, SpansiftError } from '@spansift/core/error-codes'
+import { decodeListCursor, toPage } from '@spansift/core/list-cursor'
 import type { Hono } from 'hono'
 import type { ApiEnv } from '../auth-middleware.ts'
 import { applicationScope } from '../auth-middleware.ts'
@@ -27,6 +28,11 @@ const CONTENT_TYPES = {
 } as const
 const EXTENSIONS = { jsonl: 'jsonl', 'chat-jsonl': 'chat.jsonl', csv: 'csv', parquet: 'parquet' } as const
 const EXPORT_PAGE = 1000
+/**
+ * A row's id in a path is hex and dashes, so `/items/from-search` asked with PATCH or
+ * DELETE is that route's 405, never a row named "from-search"; other such ids get a 400.
+ */
+const ITEM_ID = '{[0-9a-fA-F-]+}'
 
 /** The version a read names (`version=N`), or the current one; 404 when there is none. */
 function pickVersion(versions: readonly DatasetVersion[], number: number | undefined): DatasetVersion {
@@ -74,10 +80,10 @@ export function registerDatasetRoutes(v1: Hono<ApiEnv>, deps: DatasetRouteDepend
     const principal = c.get('principal')
     const applicationId =
       principal.kind === 'admin' ? query.application_id : applicationScope(principal, query.application_id)
-    const datasets = (await deps.datasets.list(applicationId)).filter(
-      (d) => query.name === undefined || d.name === query.name,
-    )
-    return c.json({ datasets: await Promise.all(datasets.map(describe)) })
+    const after = query.cursor === undefined ? undefined : decodeListCursor(query.cursor)
+    const read = await deps.datasets.listPage({ applicationId, name: query.name }, after, query.limit + 1)
+    const page = toPage(read, query.limit)
+    return c.json({ datasets: await Promise.all(page.entries.map(describe)), next_cursor: page.nextCursor })
   })
 
   v1.get('/datasets/:id', async (c) =>
@@ -131,7 +137,7 @@ export function registerDatasetRoutes(v1: Hono<ApiEnv>, deps: DatasetRouteDepend
     return c.json({ items: items.map(itemToJson), next_cursor: next })
   })
 
-  v1.get('/datasets/:id/items/:item_id', async (c) => {
+  v1.get(`/datasets/:id/items/:item_id${ITEM_ID}`, async (c) => {
     const dataset = await load(c.get('principal'), c.req.param('id'))
     const itemId = itemIdParam(c.req.param('item_id'))
     const version = currentVersion(await deps.datasetVersions.list(dataset.id))
@@ -140,7 +146,7 @@ export function registerDatasetRoutes(v1: Hono<ApiEnv>, deps: DatasetRouteDepend
     return c.json(itemToJson(item))
   })
 
-  v1.patch('/datasets/:id/items/:item_id', async (c) => {
+  v1.patch(`/datasets/:id/items/:item_id${ITEM_ID}`, async (c) => {
     const dataset = await load(c.get('principal'), c.req.param('id'))
     const itemId = itemIdParam(c.req.param('item_id'))
     const body = patchItemBody.parse(await c.req.json())
@@ -156,7 +162,7 @@ export function registerDatasetRoutes(v1: Hono<ApiEnv>, deps: DatasetRouteDepend
     return c.json(itemToJson(item))
   })
 
-  v1.delete('/datasets/:id/items/:item_id', async (c) => {
+  v1.delete(`/datasets/:id/items/:item_id${ITEM_ID}`, async (c) => {
     const dataset = await load(c.get('principal'), c.req.param('id'))
     await deps.datasetWriter.deleteItem(dataset.id, itemIdParam(c.req.param('item_id')))
     return c.body(null, 204)

@@ -25,7 +25,84 @@ export const ruleRangeBody = z.strictObject({
 export const ruleTestBody = ruleRangeBody.extend({
   limit: z.number().int().min(0).max(50).optional(),
 })
-const backfillIdParam = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, { message: 'not a backfill id' })
+const rfc3339 = z.string().meta({ format: 'date-time' })
+const bucket = z.record(z.string(), z.unknown())
+
+const ruleSchema = z.object({
+  id: z.string(),
+  description: z.string(),
+  application_id: z.string().nullable().meta({ description: 'null while the rule’s names do not resolve' }),
+  dataset_id: z.string().nullable(),
+  application: z.string().meta({ description: 'As the rule file names it (a name or an id).' }),
+  dataset: z.string(),
+  enabled: z.boolean(),
+  state: z.enum(['active', 'disabled', 'error']),
+  error: z.string().nullable(),
+  file: z.string(),
+  line: z.number().int(),
+  sample: z.number(),
+  include_errors: z.boolean(),
+  matched: z.number().int(),
+  appended: z.number().int(),
+  dropped_for_cap: z.number().int(),
+  stored_rows: z.number().int(),
+  warnings: z.array(z.string()),
+})
+
+export const rulesListResponse = z.object({
+  rules: z.array(ruleSchema),
+  reload: z.object({
+    dir: z.string().optional().meta({ description: 'Admin key only.' }),
+    ok: z.boolean(),
+    errors: z.array(z.string()).optional().meta({ description: 'Admin key only.' }),
+    files: z.array(z.string()).optional().meta({ description: 'Admin key only.' }),
+    loaded_at: z.string().nullable(),
+    last_attempt_at: z.string().nullable(),
+  }),
+})
+
+export const ruleTestResponse = z.object({
+  rule_id: z.string(),
+  matched: z.number().int(),
+  partitions: z.number().int(),
+  samples: z.array(
+    z.object({
+      trace_id: z.string(),
+      span_id: z.string(),
+      inputs: bucket,
+      expected_outputs: bucket,
+      metadata: bucket,
+      extras: bucket,
+      redacted_fields: z.array(z.string()),
+    }),
+  ),
+})
+
+export const backfillResponse = z.object({
+  backfill_id: z.string(),
+  rule_id: z.string(),
+  dataset_id: z.string(),
+  state: z.enum(['running', 'done', 'failed']),
+  start_time: rfc3339,
+  end_time: rfc3339,
+  started_at: z.string(),
+  finished_at: z.string().nullable(),
+  partitions_total: z.number().int(),
+  partitions_done: z.number().int(),
+  current_partition: z.number().int().nullable(),
+  progress: z.object({ done: z.number().int(), total: z.number().int() }),
+  scanned: z.number().int(),
+  matched: z.number().int(),
+  added: z.number().int(),
+  already_present: z.number().int(),
+  dropped_for_cap: z.number().int(),
+  dataset_full: z.boolean(),
+  error: z.string().nullable(),
+})
+
+/** A backfill id as a path holds it (the document publishes the pattern). */
+export const BACKFILL_ID_PATTERN = '^[A-Za-z0-9_-]{1,128}$'
+const backfillIdParam = z.string().regex(new RegExp(BACKFILL_ID_PATTERN), { message: 'not a backfill id' })
 
 function ruleToJson(rule: RuleView) {
   return {

@@ -6,6 +6,11 @@ export interface ApiClient {
   json<T>(method: string, path: string, body?: unknown): Promise<T>
   /** A GET that resolves with undefined on 404 (a lookup), else like `json`. */
   find<T>(path: string): Promise<T | undefined>
+  /**
+   * Every entry of a paginated list (`{<field>: [...], next_cursor}`), following the
+   * cursors a page of 1000 at a time; at most `MAX_LIST_PAGES` pages.
+   */
+  listAll<T>(path: string, field: string): Promise<T[]>
   /** A GET whose 2xx body is streamed; the timeout covers the answer's headers only. */
   stream(path: string): Promise<{ body: ReadableStream<Uint8Array>; headers: Headers }>
 }
@@ -16,6 +21,10 @@ export interface ApiClientOptions {
   /** How long to wait for an answer (a JSON body, or a stream's headers). */
   timeoutMs?: number
 }
+
+/** The most pages `listAll` reads (a million entries): a loop that cannot run away. */
+export const MAX_LIST_PAGES = 1000
+const LIST_PAGE_SIZE = 1000
 
 /** Builds the client from `--api-url`/`--key`, falling back to the environment's defaults. */
 export function apiClientFor(
@@ -94,6 +103,29 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     async json<T>(method: string, path: string, body?: unknown): Promise<T> {
       const response = await send(method, path, body, AbortSignal.timeout(timeoutMs))
       return parse<T>(method, path, response)
+    },
+    async listAll<T>(path: string, field: string) {
+      const entries: T[] = []
+      let cursor: string | null = null
+      for (let page = 0; page < MAX_LIST_PAGES; page++) {
+        const url = new URL(path, 'http://x')
+        url.searchParams.set('limit', String(LIST_PAGE_SIZE))
+        if (cursor !== null) url.searchParams.set('cursor', cursor)
+        const response = await send(
+          'GET',
+          `${url.pathname}${url.search}`,
+          undefined,
+          AbortSignal.timeout(timeoutMs),
+        )
+        const body = await parse<Record<string, unknown>>('GET', path, response)
+        const items = body?.[field]
+        if (!Array.isArray(items))
+          throw new CliError(`the API answered GET ${path} without a list of ${field}`)
+        entries.push(...(items as T[]))
+        cursor = typeof body.next_cursor === 'string' ? body.next_cursor : null
+        if (cursor === null) return entries
+      }
+      throw new CliError(`GET ${path} has more than ${MAX_LIST_PAGES} pages; narrow the listing`)
     },
     async find<T>(path: string): Promise<T | undefined> {
       const response = await send('GET', path, undefined, AbortSignal.timeout(timeoutMs), true)

@@ -27,7 +27,9 @@ ${API_OPTIONS_HELP}`,
     const parsed = parseCommandArgs('applications list', args, API_OPTIONS, [])
     if (parsed.help) return printHelp(context, list)
     const client = apiClientFor('applications list', parsed.values, context)
-    const body = await client.json<{ applications: ApplicationJson[] }>('GET', '/v1/applications')
+    const body = {
+      applications: await client.listAll<ApplicationJson>('/v1/applications', 'applications'),
+    }
     if (parsed.values.json) {
       context.io.stdout.write(`${JSON.stringify(body)}\n`)
     } else if (body.applications.length === 0) {

@@ -68,7 +68,7 @@ ${API_OPTIONS_HELP}`,
     const application = parsed.values.application
     const query =
       application === undefined ? '' : `?application_id=${await resolveApplicationRef(client, application)}`
-    const body = await client.json<{ datasets: DatasetJson[] }>('GET', `/v1/datasets${query}`)
+    const body = { datasets: await client.listAll<DatasetJson>(`/v1/datasets${query}`, 'datasets') }
     if (parsed.values.json) {
       context.io.stdout.write(`${JSON.stringify(body)}\n`)
     } else if (body.datasets.length === 0) {

@@ -35,7 +35,7 @@ const cell = (value: unknown) => {
 export function DatasetsPage() {
   const applicationId = session.applicationId()
   const list = useAsync(
-    () => api<{ datasets: DatasetJson[] }>('GET', `/v1/datasets?application_id=${applicationId}`),
+    () => api<{ datasets: DatasetJson[] }>('GET', `/v1/datasets?application_id=${applicationId}&limit=1000`),
     [],
   )
   const [name, setName] = useState('')

@@ -57,7 +57,7 @@ export function PromotePanel(props: {
 }) {
   const applicationId = session.applicationId()!
   const datasets = useAsync(
-    () => api<{ datasets: DatasetJson[] }>('GET', `/v1/datasets?application_id=${applicationId}`),
+    () => api<{ datasets: DatasetJson[] }>('GET', `/v1/datasets?application_id=${applicationId}&limit=1000`),
     [],
   )
   const [datasetId, setDatasetId] = useState('')

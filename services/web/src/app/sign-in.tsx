@@ -32,7 +32,12 @@ export function SignIn({ onSignedIn }: { onSignedIn: () => void }) {
         onSignedIn()
         return
       }
-      const list = await api<{ applications: Application[] }>('GET', '/v1/applications', undefined, key)
+      const list = await api<{ applications: Application[] }>(
+        'GET',
+        '/v1/applications?limit=1000',
+        undefined,
+        key,
+      )
       if (list.applications.length === 0)
         setError('No application exists yet: create one with the CLI or the API first.')
       else setApplications(list.applications)
