@@ -1,25 +1,6 @@
 #!/usr/bin/env bash
-# Creates (or reuses) the Python virtual environment the GenAI captures and the live
-# instrumentation test run in: .tmp/genai-venv, with testdata/genai/requirements.txt.
-# Idempotent: a venv installed from the same requirements is kept. Fails loudly.
+# The venv the GenAI captures and the live instrumentation test run in (.tmp/genai-venv).
 set -euo pipefail
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-venv="$root/.tmp/genai-venv"
-requirements="$root/testdata/genai/requirements.txt"
-stamp="$venv/.requirements.sha256"
-want="$(sha256sum "$requirements" | cut -d' ' -f1)"
-if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
-  echo "genai venv: up to date ($venv)"
-  exit 0
-fi
-python="${PYTHON:-python3}"
-command -v "$python" >/dev/null || { echo "genai venv: $python not found (Python 3.10+ is needed)" >&2; exit 1; }
-"$python" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' \
-  || { echo "genai venv: Python 3.10+ is needed, $("$python" --version)" >&2; exit 1; }
-echo "genai venv: installing $requirements into $venv"
-rm -rf "$venv"
-"$python" -m venv "$venv"
-timeout 600 "$venv/bin/pip" install --disable-pip-version-check -q -r "$requirements"
-"$venv/bin/python" -c 'import openai, opentelemetry.instrumentation.openai, opentelemetry.instrumentation.openai_v2, openinference.instrumentation.openai'
-echo "$want" > "$stamp"
-echo "genai venv: ready"
+here="$(cd "$(dirname "$0")" && pwd)"
+exec "$here/../../scripts/python-venv.sh" genai-venv "$here/requirements.txt" \
+  python -c 'import openai, opentelemetry.instrumentation.openai, opentelemetry.instrumentation.openai_v2, openinference.instrumentation.openai'
