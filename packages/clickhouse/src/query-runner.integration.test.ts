@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { isPermanentStorageError, StorageRejectedError } from '@spansift/core/storage-errors'
+import { spanToRow } from './span-row.ts'
 import type { Storage } from './storage.ts'
+import { tableNames } from './tables.ts'
 import { openTestStorage } from './test-storage.ts'
 
 // The engine's refusals come out typed, by their numeric code: what the span writer and the
@@ -38,8 +40,10 @@ const good = {
   flags: 0,
 }
 
+/** The engine's own answer: the JSON insert through the runner (the server path's format). */
 async function refusal(overrides: object): Promise<StorageRejectedError> {
-  const error = await storage.spans.insert([{ ...good, ...overrides }]).then(
+  const row = spanToRow({ ...good, ...overrides })
+  const error = await storage.runner.insert('test', tableNames(storage.runner.database).spans, [row]).then(
     () => assert.fail('the insert was accepted'),
     (e: unknown) => e,
   )
@@ -58,6 +62,23 @@ test('a start time of 0 is refused as CANNOT_PARSE_DATETIME (41)', async () => {
 
 test('a start time past 2262 is refused as DECIMAL_OVERFLOW (407)', async () => {
   assert.equal((await refusal({ startTimeUnixNano: 2n ** 63n + 1n })).code, 407)
+})
+
+test('the embedded binary insert refuses the same spans, as permanent', async () => {
+  for (const overrides of [
+    { applicationId: 'support-bot' },
+    { startTimeUnixNano: 0n },
+    { startTimeUnixNano: 2n ** 63n + 1n },
+  ]) {
+    const error = await storage.spans.insert([{ ...good, ...overrides }]).then(
+      () =>
+        assert.fail(
+          `accepted ${JSON.stringify(overrides, (_, v) => (typeof v === 'bigint' ? String(v) : v))}`,
+        ),
+      (e: unknown) => e,
+    )
+    assert.ok(isPermanentStorageError(error), `not permanent: ${error}`)
+  }
 })
 
 test('a valid span is stored', async () => {

@@ -35,7 +35,7 @@ const HEX = /^[0-9a-f]*$/
  * links as JSON), in the engine's own binary layout, so the engine reads the batch
  * without parsing JSON (see docs/architecture.md, "Embedded insert path", for the figures).
  * A span the columns cannot hold (an id that is not lowercase hex of its length, a
- * timestamp past 2262) is refused with a StorageRejectedError, as the engine refuses such a
+ * start time of 0 or past 2262) is refused with a StorageRejectedError, as the engine refuses such a
  * value in JSON, rather than stored padded, truncated or wrapped.
  */
 export function encodeSpansRowBinary(spans: readonly Span[]): Buffer {
@@ -64,6 +64,8 @@ function writeSpan(writer: RowBinaryWriter, span: Span): void {
   writer.string(span.traceState)
   writer.string(span.name)
   writer.uint8(span.kind)
+  // The engine refuses a start time of 0 (not set) in JSON; refused here the same way.
+  if (span.startTimeUnixNano <= 0n) throw new RangeError('start time is not set (0)')
   writer.int64(span.startTimeUnixNano)
   writer.int64(span.endTimeUnixNano)
   writer.uint64(span.durationNano)
