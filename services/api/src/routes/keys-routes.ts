@@ -5,11 +5,13 @@ import { API_KEY_PREFIX, generateApiKey, hashApiKey } from '@spansift/core/api-k
 import type { Principal } from '@spansift/core/authenticator'
 import { ErrorCode, SpansiftError } from '@spansift/core/error-codes'
 import { DEFAULT_KEY_SCOPE, KEY_SCOPES, type KeyScope } from '@spansift/core/key-scope'
+import { decodeListCursor, encodeListCursor, LIST_CURSOR_PATTERN } from '@spansift/core/list-cursor'
 import { isUuidRef } from '@spansift/core/rules/rule-schema'
 import type { Context, Hono } from 'hono'
 import { z } from 'zod'
 import { type ApiEnv, requireKeyManager } from '../auth-middleware.ts'
 import { findApplication } from './applications-routes.ts'
+import { nextCursorSchema, pageQuery } from './dataset-schemas.ts'
 
 /** Characters of the key kept as its prefix (`ssk_` and 6 more): enough to tell keys apart in a list. */
 const PREFIX_LENGTH = API_KEY_PREFIX.length + 6
@@ -41,8 +43,7 @@ export const rotateKeyBody = z.strictObject({
 })
 
 export const listKeysQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-  cursor: z.string().max(500).optional().meta({ description: 'next_cursor of the previous page.' }),
+  ...pageQuery(LIST_CURSOR_PATTERN),
 })
 
 export const keySchema = z.object({
@@ -64,7 +65,7 @@ export const createdKeySchema = keySchema.extend({
   key: z.string().meta({ description: 'The key itself: shown once, only its hash is stored.' }),
 })
 
-export const keyPageSchema = z.object({ keys: z.array(keySchema), next_cursor: z.string().nullable() })
+export const keyPageSchema = z.object({ keys: z.array(keySchema), next_cursor: nextCursorSchema })
 export const rotatedKeySchema = z.object({ key: createdKeySchema, previous: keySchema })
 
 function keyToJson(key: ApiKeyRecord, now = Date.now()) {
@@ -83,26 +84,12 @@ function keyToJson(key: ApiKeyRecord, now = Date.now()) {
   } as const
 }
 
-const encodeCursor = (key: ApiKeyRecord) =>
-  Buffer.from(JSON.stringify([key.createdAt, key.id])).toString('base64url')
+/** Keys page like every list: by (created_at, id), with the cursor of core/list-cursor.ts. */
+const encodeCursor = (key: ApiKeyRecord) => encodeListCursor(key)
 
 function decodeCursor(text: string): { createdAt: string; id: string } {
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'))
-    if (
-      Array.isArray(parsed) &&
-      parsed.length === 2 &&
-      typeof parsed[0] === 'string' &&
-      /^\d{4}-\d{2}-\d{2}T[\d:.]+Z$/.test(parsed[0]) &&
-      typeof parsed[1] === 'string' &&
-      isUuidRef(parsed[1])
-    ) {
-      return { createdAt: parsed[0], id: parsed[1] }
-    }
-  } catch {
-    // fall through to the refusal
-  }
-  throw new SpansiftError(ErrorCode.invalidArgument, 'cursor is not a cursor this API returned')
+  const { createdAtMs, id } = decodeListCursor(text)
+  return { createdAt: new Date(createdAtMs).toISOString(), id }
 }
 
 /** A JSON body that may be absent (`keys create` with no options sends none). */
