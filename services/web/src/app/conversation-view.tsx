@@ -29,8 +29,10 @@ function PartView({ part }: { part: Part }) {
     case 'tool_call':
       return (
         <div class="tool-call">
-          <span class="tool-name">tool call: {part.name}</span>
-          {part.id && <span class="muted"> ({part.id})</span>}
+          <span class="tool-name">
+            tool call: {part.name}
+            {part.id && <span class="muted"> ({part.id})</span>}
+          </span>
           <code>{json(part.arguments)}</code>
         </div>
       )
