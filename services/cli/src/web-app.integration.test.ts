@@ -47,8 +47,14 @@ before(async () => {
             { role: 'system', parts: [{ type: 'text', content: 'You are a support agent.' }] },
             {
               role: 'user',
-              parts: [{ type: 'text', content: i === 0 ? 'Where is my refund?' : 'Cancel my order' }],
+              parts: [
+                { type: 'text', content: i === 0 ? 'Where is my refund?' : 'Cancel my order' },
+                { type: 'uri', modality: 'image', uri: 'https://example.test/receipt.png' },
+              ],
             },
+          ]),
+          'gen_ai.tool.definitions': JSON.stringify([
+            { type: 'function', name: 'lookup_order', description: 'Finds an order by id' },
           ]),
           'gen_ai.output.messages': JSON.stringify([
             {
@@ -179,6 +185,11 @@ test('sign in, search spans by model, open the trace: tree, conversation, attrib
   const conversation = page.getByRole('list', { name: 'Conversation' })
   await conversation.getByText('tool call: lookup_order').waitFor()
   await conversation.locator('li.role-system').getByText('You are a support agent.').waitFor()
+  await conversation
+    .locator('li.role-user')
+    .getByRole('link', { name: 'image: https://example.test/receipt.png' })
+    .waitFor()
+  await page.getByText('Tools offered (lookup_order)').waitFor()
   assert.equal(await conversation.getByRole('listitem').count(), 3)
   await page.getByRole('table', { name: 'Span attributes' }).getByText('gen_ai.request.model').waitFor()
   await shot(page, '03-trace')
