@@ -301,6 +301,16 @@ test('two reviewers get different rows; one reviews both with the keyboard until
   await second.getByText('2 rows left (1 held by other reviewers)').waitFor()
   await shot(first, '05-review-first')
   await shot(second, '06-review-second')
+  // Leaving the review page gives the row back at once: a third reviewer can claim it.
+  await Promise.all([
+    second.waitForResponse((r) => r.request().method() === 'DELETE' && r.url().includes('/queue/claims/')),
+    second.goto(`${s.apiUrl}/#/datasets/${datasetId}`),
+  ])
+  const third = await s.api('POST', `/v1/datasets/${datasetId}/queue/claim`, app.key, { reviewer: 'third' })
+  assert.equal(third.body.item?.item_id, secondRow, 'the row the second reviewer left is free')
+  await s.api('DELETE', `/v1/datasets/${datasetId}/queue/claims/${third.body.claim.claim_id}`, app.key)
+  await second.goto(`${s.apiUrl}/#/review/${datasetId}`)
+  await second.getByTestId('item-id').getByText(secondRow).waitFor()
   // The second reviewer skips (j): its claim is released and nothing else is free.
   await second.keyboard.press('j')
   await second.getByText('The queue is empty').waitFor()

@@ -153,6 +153,18 @@ export function ReviewPage({ datasetId }: { datasetId: string }) {
     void claim()
   }, [datasetId])
 
+  // Closing the tab or leaving the page gives the row back at once, not when the lease ends.
+  const heldClaim = state?.claim?.claim_id
+  useEffect(() => {
+    if (!heldClaim) return
+    const onHide = () => releaseClaim(datasetId, heldClaim)
+    addEventListener('pagehide', onHide)
+    return () => {
+      removeEventListener('pagehide', onHide)
+      releaseClaim(datasetId, heldClaim)
+    }
+  }, [datasetId, heldClaim])
+
   const release = () => {
     if (state?.claim)
       void api('DELETE', `/v1/datasets/${datasetId}/queue/claims/${state.claim.claim_id}`).catch(() => {})
