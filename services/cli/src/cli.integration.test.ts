@@ -171,11 +171,83 @@ describe('spansift CLI against a running spansift', () => {
     )
   })
 
+  test('queue next claims: two scripted reviewers never get the same row; queue release gives it back', async () => {
+    const created = await s.api('POST', '/v1/datasets', ADMIN_KEY, {
+      name: 'claims eval',
+      application_id: applicationId,
+      kind: 'eval',
+    })
+    assert.equal(created.status, 201, JSON.stringify(created.body))
+    const claimsId = created.body.id as string
+    const spans = ['First question', 'Second question'].map((question) =>
+      recentSpan({
+        applicationId,
+        traceId: randomHex(16),
+        spanId: randomHex(8),
+        attributes: { 'gen_ai.prompt': question, 'gen_ai.completion': 'An answer' },
+      }),
+    )
+    await s.spansift.storage().spans.insert(spans)
+    const added = await s.api('POST', `/v3/evals/datasets/${claimsId}/items/from-spans`, ADMIN_KEY, {
+      application_id: applicationId,
+      start_time: new Date(Date.now() - 86_400_000).toISOString(),
+      end_time: new Date(Date.now() + 3_600_000).toISOString(),
+      spans: spans.map((span) => ({ trace_id: span.traceId, span_id: span.spanId })),
+      mapping: { inputs: { question: 'gen_ai.prompt' } },
+    })
+    assert.equal(added.status, 200, JSON.stringify(added.body))
+
+    type Claimed = {
+      item: { item_id: string } | null
+      claim: { claim_id: string; item_id: string; reviewer: string } | null
+      remaining: number
+      claimed_by_others: number
+    }
+    const claim = async (reviewer: string): Promise<Claimed> => {
+      const run = await spansift([
+        'queue',
+        'next',
+        'claims eval',
+        '--reviewer',
+        reviewer,
+        '--json',
+        ...admin(),
+      ])
+      assert.equal(run.code, 0, run.stderr)
+      return JSON.parse(run.stdout) as Claimed
+    }
+    // Both reviewers ask at the same time, as two scripts would.
+    const [ana, ben] = await Promise.all([claim('ana'), claim('ben')])
+    assert.ok(ana.item && ben.item && ana.claim && ben.claim)
+    assert.notEqual(ana.item.item_id, ben.item.item_id, 'a row is never handed to two reviewers')
+    assert.equal(ana.claim.item_id, ana.item.item_id)
+    assert.deepEqual([ana.claim.reviewer, ben.claim.reviewer], ['ana', 'ben'])
+    // A third reviewer finds nothing free, and is told who holds the rows.
+    const cleo = await spansift(['queue', 'next', claimsId, '--reviewer', 'cleo', ...admin()])
+    assert.equal(cleo.stdout, 'no row is free: 2 held by other reviewers\n')
+    // Ana asking again gets her own row back, not Ben's.
+    assert.equal((await claim('ana')).item?.item_id, ana.item.item_id)
+
+    const released = await spansift(['queue', 'release', 'claims eval', ben.claim.claim_id, ...admin()])
+    assert.equal(released.code, 0, released.stderr)
+    assert.equal(released.stdout, `released claim ${ben.claim.claim_id}\n`)
+    assert.equal((await claim('cleo')).item?.item_id, ben.item.item_id, 'the released row is free again')
+    const again = await spansift(['queue', 'release', claimsId, ben.claim.claim_id, ...admin()])
+    assert.equal(again.code, 0, 'releasing twice does nothing')
+    const notUuid = await spansift(['queue', 'release', claimsId, 'nope', ...admin()])
+    assert.equal(notUuid.code, 1)
+    assert.match(notUuid.stderr, /claim id must be a UUID/)
+    const badLease = await spansift(['queue', 'next', claimsId, '--lease-seconds', 'soon', ...admin()])
+    assert.equal(badLease.code, 2)
+  })
+
   test('the review flow: queue next, items annotate and list, publish, create and delete, by name', async () => {
-    const next = await spansift(['queue', 'next', 'refunds eval', ...admin()])
+    const next = await spansift(['queue', 'next', 'refunds eval', '--reviewer', 'ana', ...admin()])
     assert.equal(next.code, 0, next.stderr)
     assert.match(next.stdout, /^status\s+empty$/m)
     assert.match(next.stdout, /^ {2}inputs\.question: "Where is my refund\?"$/m)
+    assert.match(next.stdout, /^claim\s+[0-9a-f-]{36} by ana until \S+Z$/m)
+    assert.match(next.stdout, /^queue\s+1 rows left, 0 held by other reviewers$/m)
     const itemId = /^item\s+([0-9a-f-]{36})$/m.exec(next.stdout)![1]!
 
     const annotated = await spansift([
@@ -194,7 +266,11 @@ describe('spansift CLI against a running spansift', () => {
     assert.equal(annotated.code, 0, annotated.stderr)
     assert.equal(annotated.stdout, `annotated ${itemId}: filled\n`)
     const empty = await spansift(['queue', 'next', datasetId, '--json', ...admin()])
-    assert.equal(empty.stdout, 'null\n', 'the annotated row left the queue')
+    assert.deepEqual(
+      JSON.parse(empty.stdout),
+      { item: null, claim: null, remaining: 0, claimed_by_others: 0 },
+      'the annotated row left the queue',
+    )
     assert.equal(
       (await spansift(['queue', 'next', datasetId, ...admin()])).stdout,
       'the review queue is empty\n',
@@ -276,6 +352,7 @@ describe('spansift CLI against a running spansift', () => {
       ['items', 'list', '--help'],
       ['items', 'annotate', '--help'],
       ['queue', 'next', '--help'],
+      ['queue', 'release', '--help'],
       ['rules', 'plan', '--help'],
       ['rules', 'apply', '--help'],
     ]) {

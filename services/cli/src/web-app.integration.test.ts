@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { CONVERSATION, loadCapture } from '@spansift/core/genai/test-genai-captures'
 import { type Browser, chromium, type Page } from 'playwright-core'
 import { ADMIN_KEY, type RunningSpansift, randomHex, recentSpan, startSpansift } from './test-harness.ts'
 
@@ -18,6 +19,8 @@ let app: { id: string; key: string }
 const traceId = randomHex(16)
 const rootId = randomHex(8)
 const chatIds = [randomHex(8), randomHex(8)]
+const captureTraceId = randomHex(16)
+const captureIds: string[] = []
 
 before(async () => {
   mkdirSync(SHOTS, { recursive: true })
@@ -44,8 +47,14 @@ before(async () => {
             { role: 'system', parts: [{ type: 'text', content: 'You are a support agent.' }] },
             {
               role: 'user',
-              parts: [{ type: 'text', content: i === 0 ? 'Where is my refund?' : 'Cancel my order' }],
+              parts: [
+                { type: 'text', content: i === 0 ? 'Where is my refund?' : 'Cancel my order' },
+                { type: 'uri', modality: 'image', uri: 'https://example.test/receipt.png' },
+              ],
             },
+          ]),
+          'gen_ai.tool.definitions': JSON.stringify([
+            { type: 'function', name: 'lookup_order', description: 'Finds an order by id' },
           ]),
           'gen_ai.output.messages': JSON.stringify([
             {
@@ -67,6 +76,25 @@ before(async () => {
       attributes: { 'gen_ai.request.model': 'gpt-4o' },
     }),
   ])
+  // Two calls a real instrumentation made (opentelemetry-instrumentation-openai-v2, content
+  // sent as log events, attached to their spans): the first with its system message, the
+  // last with the tool call and its result. Moved into one recent trace of this application.
+  const captured = loadCapture('openai-v2-events-legacy', app.id)
+  const [plain, tool] = [captured[0]!, captured.at(-1)!]
+  const shift = start + 5_000_000_000n - plain.startTimeUnixNano
+  for (const [i, span] of [plain, tool].entries()) {
+    captureIds.push(span.spanId)
+    await s.spansift.storage().spans.insert([
+      {
+        ...span,
+        traceId: captureTraceId,
+        parentSpanId: '',
+        startTimeUnixNano: start + BigInt(i) * 1_000_000_000n,
+        endTimeUnixNano: start + BigInt(i) * 1_000_000_000n + span.durationNano,
+        events: span.events.map((e) => ({ ...e, timeUnixNano: e.timeUnixNano + shift })),
+      },
+    ])
+  }
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] })
 })
 
@@ -124,8 +152,9 @@ test('the admin key signs in, then picks an application', async () => {
   await page.getByLabel('Application').selectOption(app.id)
   await shot(page, '01b-sign-in-admin')
   await page.getByRole('button', { name: 'Continue' }).click()
-  await page.locator('table.results tbody tr').nth(2).waitFor()
-  assert.equal(await page.locator('table.results tbody tr').count(), 3, 'the chosen application’s spans only')
+  await page.locator('table.results tbody tr').nth(4).waitFor()
+  // Its 3 built spans and 2 captured ones; the other application's span stays out.
+  assert.equal(await page.locator('table.results tbody tr').count(), 5, 'the chosen application’s spans only')
   await page.close()
 })
 
@@ -155,9 +184,42 @@ test('sign in, search spans by model, open the trace: tree, conversation, attrib
   assert.equal(await tree.getByRole('button').count(), 3)
   const conversation = page.getByRole('list', { name: 'Conversation' })
   await conversation.getByText('tool call: lookup_order').waitFor()
+  await conversation.locator('li.role-system').getByText('You are a support agent.').waitFor()
+  await conversation
+    .locator('li.role-user')
+    .getByRole('link', { name: 'image: https://example.test/receipt.png' })
+    .waitFor()
+  await page.getByText('Tools offered (lookup_order)').waitFor()
   assert.equal(await conversation.getByRole('listitem').count(), 3)
   await page.getByRole('table', { name: 'Span attributes' }).getByText('gen_ai.request.model').waitFor()
   await shot(page, '03-trace')
+  await page.context().close()
+})
+
+test('a captured span shows its system message, tool call and tool result, read from its content events', async () => {
+  const page = await signedIn()
+  const range = `start=${encodeURIComponent(new Date(Date.now() - 3 * 3_600_000).toISOString())}&end=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`
+  await page.goto(`${s.apiUrl}/#/trace/${captureTraceId}?span=${captureIds[0]}&${range}`)
+  const conversation = page.getByRole('list', { name: 'Conversation' })
+  const system = conversation.locator('li.role-system')
+  await system.getByText(CONVERSATION.system).waitFor()
+  assert.equal(await system.locator('.role').textContent(), 'system')
+  await conversation.locator('li.role-user').getByText(CONVERSATION.plain.question).waitFor()
+  await conversation.locator('li.role-assistant').getByText(CONVERSATION.plain.answer).waitFor()
+  await shot(page, '03b-trace-captured-system')
+  await page
+    .getByRole('button', { name: /^chat gpt-4o-mini/ })
+    .nth(1)
+    .click()
+  await conversation.getByText('tool call: get_weather').waitFor()
+  await conversation.locator('li.role-assistant .tool-call code').getByText('{"city":"Paris"}').waitFor()
+  await conversation
+    .locator('li.role-tool .tool-result')
+    .getByText(/"temperature_c":18/)
+    .waitFor()
+  await conversation.getByText(CONVERSATION.tool.answer).waitFor()
+  assert.equal(await conversation.locator('li.role-system').count(), 0, 'this call sent no system message')
+  await shot(page, '03c-trace-captured-tool')
   await page.context().close()
 })
 
@@ -239,12 +301,33 @@ test('two reviewers get different rows; one reviews both with the keyboard until
   await second.getByText('2 rows left (1 held by other reviewers)').waitFor()
   await shot(first, '05-review-first')
   await shot(second, '06-review-second')
+  // Leaving the review page gives the row back at once: a third reviewer can claim it.
+  await Promise.all([
+    second.waitForResponse((r) => r.request().method() === 'DELETE' && r.url().includes('/queue/claims/')),
+    second.goto(`${s.apiUrl}/#/datasets/${datasetId}`),
+  ])
+  const third = await s.api('POST', `/v1/datasets/${datasetId}/queue/claim`, app.key, { reviewer: 'third' })
+  assert.equal(third.body.item?.item_id, secondRow, 'the row the second reviewer left is free')
+  await s.api('DELETE', `/v1/datasets/${datasetId}/queue/claims/${third.body.claim.claim_id}`, app.key)
+  await second.goto(`${s.apiUrl}/#/review/${datasetId}`)
+  await second.getByTestId('item-id').getByText(secondRow).waitFor()
   // The second reviewer skips (j): its claim is released and nothing else is free.
   await second.keyboard.press('j')
   await second.getByText('The queue is empty').waitFor()
   await second.context().close()
 
   await first.getByRole('list', { name: 'Conversation' }).getByText('tool call: lookup_order').waitFor()
+  // The row stores `input`/`output` as message lists: shown as a conversation, not JSON.
+  await first
+    .getByRole('list', { name: 'Row input input' })
+    .locator('li.role-user')
+    .getByText(/^(Where is my refund\?|Cancel my order)$/)
+    .waitFor()
+  await first
+    .getByRole('list', { name: 'Row output output' })
+    .locator('li.role-assistant')
+    .getByText('tool call: lookup_order')
+    .waitFor()
   await first.keyboard.press('2')
   assert.equal(await first.getByLabel('incorrect').isChecked(), true)
   await first.keyboard.press('e')

@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os'
 import { apiClientFor } from './api-client.ts'
 import { resolveDatasetRef } from './api-refs.ts'
 import {
@@ -205,38 +206,125 @@ export const itemsCommand = createCommandGroup('items', "list and annotate a dat
   annotate,
 })
 
+/** The claim route's answer: the row held (null when none is left), the claim, the queue's size. */
+interface ClaimJson {
+  item: ItemJson | null
+  claim: {
+    claim_id: string
+    item_id: string
+    reviewer: string
+    claimed_at: string
+    expires_at: string
+  } | null
+  remaining: number
+  claimed_by_others: number
+}
+
+/** Who reviews when --reviewer names no one: the OS user (no passwd entry: `reviewer`). */
+function osUser(): string {
+  try {
+    return userInfo().username || 'reviewer'
+  } catch {
+    return 'reviewer'
+  }
+}
+
 const next: Command = {
-  summary: 'show the next row waiting for review (the oldest with no annotation)',
-  help: `spansift queue next — the next row of a dataset's review queue
+  summary: 'claim the next row waiting for review, so no other reviewer gets it',
+  help: `spansift queue next — claim the next row of a dataset's review queue
 
-usage: spansift queue next <dataset> [options]
+usage: spansift queue next <dataset> [--reviewer NAME] [--lease-seconds N] [options]
 
-Prints the oldest row of the current version whose annotation_status is empty, or says
-the queue is empty (--json: null). Annotate it with spansift items annotate. Two
-reviewers asking at once get the same row: nothing is claimed.
+Claims the oldest row of the current version whose annotation_status is empty and that
+no other reviewer holds (POST /v1/datasets/{id}/queue/claim), and prints it with its
+claim, or says the queue is empty (--json: the API's answer, item and claim null).
+Two reviewers asking at once get different rows; the same reviewer asking again gets
+its own row back. Annotate it with spansift items annotate; the claim ends when its lease
+does, or at once with spansift queue release.
+
+options:
+  --reviewer NAME      who claims (default: the OS user name)
+  --lease-seconds N    how long the claim holds, 10–3600 (default 300)
+${DATASET_OPTION_HELP}
+${API_OPTIONS_HELP}`,
+  async run(args, context) {
+    const parsed = parseCommandArgs(
+      'queue next',
+      args,
+      {
+        ...API_OPTIONS,
+        application: { type: 'string' },
+        reviewer: { type: 'string' },
+        'lease-seconds': { type: 'string' },
+      },
+      ['<dataset>'],
+    )
+    if (parsed.help) return printHelp(context, next)
+    const v = parsed.values
+    const lease = v['lease-seconds'] === undefined ? undefined : Number(v['lease-seconds'])
+    if (lease !== undefined && !Number.isInteger(lease)) {
+      throw new UsageError('--lease-seconds takes a whole number of seconds', 'queue next')
+    }
+    const client = apiClientFor('queue next', v, context)
+    const datasetId = await resolveDatasetRef(client, parsed.positionals[0]!, v.application)
+    const claimed = await client.json<ClaimJson>('POST', `/v1/datasets/${datasetId}/queue/claim`, {
+      reviewer: v.reviewer ?? osUser(),
+      ...(lease === undefined ? {} : { lease_seconds: lease }),
+    })
+    const { stdout } = context.io
+    const { item, claim } = claimed
+    if (v.json) stdout.write(`${JSON.stringify(claimed)}\n`)
+    else if (!item || !claim) {
+      const held = claimed.claimed_by_others
+      stdout.write(
+        held > 0 ? `no row is free: ${held} held by other reviewers\n` : 'the review queue is empty\n',
+      )
+    } else {
+      stdout.write(
+        `${describeItem(item)}\n` +
+          `claim       ${claim.claim_id} by ${claim.reviewer} until ${claim.expires_at}\n` +
+          `queue       ${claimed.remaining} rows left, ${claimed.claimed_by_others} held by other reviewers\n`,
+      )
+    }
+    return 0
+  },
+}
+
+const release: Command = {
+  summary: 'give a claimed row back to the queue before its lease ends',
+  help: `spansift queue release — end a claim on a review-queue row
+
+usage: spansift queue release <dataset> <claim-id> [options]
+
+Ends the claim (DELETE /v1/datasets/{id}/queue/claims/{claim_id}) so the row goes back
+to the queue for any reviewer. Releasing a claim that expired or was released already
+does nothing.
 
 options:
 ${DATASET_OPTION_HELP}
 ${API_OPTIONS_HELP}`,
   async run(args, context) {
-    const parsed = parseCommandArgs('queue next', args, { ...API_OPTIONS, application: { type: 'string' } }, [
-      '<dataset>',
-    ])
-    if (parsed.help) return printHelp(context, next)
-    const client = apiClientFor('queue next', parsed.values, context)
-    const datasetId = await resolveDatasetRef(client, parsed.positionals[0]!, parsed.values.application)
-    const page = await client.json<{ items: ItemJson[] }>(
-      'GET',
-      `/v1/datasets/${datasetId}/items?annotation_status=empty&limit=1`,
+    const parsed = parseCommandArgs(
+      'queue release',
+      args,
+      { ...API_OPTIONS, application: { type: 'string' } },
+      ['<dataset>', '<claim-id>'],
     )
-    const item = page.items[0]
+    if (parsed.help) return printHelp(context, release)
+    const client = apiClientFor('queue release', parsed.values, context)
+    const datasetId = await resolveDatasetRef(client, parsed.positionals[0]!, parsed.values.application)
+    const claimId = parsed.positionals[1]!
+    await client.json('DELETE', `/v1/datasets/${datasetId}/queue/claims/${encodeURIComponent(claimId)}`)
     const { stdout } = context.io
-    if (parsed.values.json) stdout.write(`${JSON.stringify(item ?? null)}\n`)
-    else if (!item) stdout.write('the review queue is empty\n')
-    else stdout.write(`${describeItem(item)}\n`)
+    stdout.write(
+      parsed.values.json ? `${JSON.stringify({ released: claimId })}\n` : `released claim ${claimId}\n`,
+    )
     return 0
   },
 }
 
-/** `spansift queue next`. */
-export const queueCommand = createCommandGroup('queue', "a dataset's review queue", { next })
+/** `spansift queue next|release`. */
+export const queueCommand = createCommandGroup('queue', "a dataset's review queue, a claimed row at a time", {
+  next,
+  release,
+})

@@ -1,123 +1,115 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { conversationOf, fieldText, outputText, previewOf } from './conversation.ts'
+import { conversationOf, fieldText, messagesIn, messagesOf, outputText, previewOf } from './conversation.ts'
 
-test('GenAI structured messages: roles, parts, tool calls and media', () => {
-  const messages = conversationOf({
-    attributes: {
-      'gen_ai.input.messages': JSON.stringify([
-        { role: 'system', parts: [{ type: 'text', content: 'Be brief.' }] },
-        {
-          role: 'user',
-          parts: [
-            { type: 'text', content: 'What is in this picture?' },
-            { type: 'uri', modality: 'image', uri: 'https://example.test/cat.png' },
-          ],
-        },
-      ]),
-      'gen_ai.output.messages': [
-        { role: 'assistant', parts: [{ type: 'tool_call', name: 'lookup', arguments: { q: 'cat' } }] },
-      ],
-    },
-  })
+// The span as the API's JSON gives it: attributes, and events with their attributes.
+const toolSpan = {
+  attributes: {
+    'gen_ai.system_instructions': JSON.stringify([{ type: 'text', content: 'Be brief.' }]),
+    'gen_ai.tool.definitions': JSON.stringify([{ type: 'function', name: 'get_weather', parameters: {} }]),
+    'gen_ai.input.messages': JSON.stringify([
+      {
+        role: 'user',
+        parts: [
+          { type: 'text', content: 'Weather in this picture?' },
+          { type: 'uri', modality: 'image', uri: 'https://example.test/cat.png' },
+        ],
+      },
+      {
+        role: 'assistant',
+        parts: [{ type: 'tool_call', id: 'c1', name: 'get_weather', arguments: '{"city":"Oslo"}' }],
+      },
+      { role: 'tool', parts: [{ type: 'tool_call_response', id: 'c1', response: '{"sky":"clear"}' }] },
+    ]),
+    'gen_ai.output.messages': [{ role: 'assistant', parts: [{ type: 'text', content: 'Clear skies.' }] }],
+  },
+  events: [],
+}
+
+test('a span JSON through the core model: system, tools, tool call and result, media, output', () => {
+  const content = conversationOf(toolSpan)
+  assert.equal(content.system, 'Be brief.')
+  assert.deepEqual(
+    content.tools.map((t) => t.name),
+    ['get_weather'],
+  )
+  const messages = messagesOf(content)
   assert.deepEqual(
     messages.map((m) => m.role),
-    ['system', 'user', 'assistant'],
+    ['system', 'user', 'assistant', 'tool', 'assistant'],
   )
-  assert.equal(messages[1]?.content, 'What is in this picture?')
-  assert.deepEqual(messages[1]?.media, [{ kind: 'image', url: 'https://example.test/cat.png' }])
-  assert.deepEqual(messages[2]?.toolCalls, [{ name: 'lookup', arguments: '{"q":"cat"}' }])
-})
-
-test('indexed gen_ai.prompt.N / gen_ai.completion.N, in index order (10 after 2)', () => {
-  const attributes: Record<string, unknown> = {
-    'gen_ai.completion.0.role': 'assistant',
-    'gen_ai.completion.0.content': 'Refunds take 5 days.',
-    'gen_ai.completion.0.tool_calls.0.name': 'refund_status',
-    'gen_ai.completion.0.tool_calls.0.arguments': '{"id":1}',
-  }
-  for (let i = 0; i <= 10; i++) {
-    attributes[`gen_ai.prompt.${i}.role`] = i === 0 ? 'system' : 'user'
-    attributes[`gen_ai.prompt.${i}.content`] = `m${i}`
-  }
-  const messages = conversationOf({ attributes })
-  assert.equal(messages.length, 12)
-  assert.equal(messages[10]?.content, 'm10')
-  assert.equal(messages.at(-1)?.content, 'Refunds take 5 days.')
-  assert.deepEqual(messages.at(-1)?.toolCalls, [{ name: 'refund_status', arguments: '{"id":1}' }])
-  assert.equal(previewOf({ attributes }, 'output'), 'Refunds take 5 days.')
-})
-
-test('OpenInference llm.input_messages with tool calls; plain gen_ai.prompt strings', () => {
-  const messages = conversationOf({
-    attributes: {
-      'llm.input_messages.0.message.role': 'user',
-      'llm.input_messages.0.message.content': 'weather?',
-      'llm.output_messages.0.message.role': 'assistant',
-      'llm.output_messages.0.message.tool_calls.0.tool_call.function.name': 'get_weather',
-      'llm.output_messages.0.message.tool_calls.0.tool_call.function.arguments': '{"city":"Oslo"}',
-    },
+  assert.deepEqual(messages[1]?.parts[1], {
+    type: 'media',
+    modality: 'image',
+    url: 'https://example.test/cat.png',
   })
-  assert.deepEqual(
-    messages.map((m) => [m.role, m.content]),
-    [
-      ['user', 'weather?'],
-      ['assistant', ''],
-    ],
-  )
-  assert.deepEqual(messages[1]?.toolCalls, [{ name: 'get_weather', arguments: '{"city":"Oslo"}' }])
-  const plain = conversationOf({
-    attributes: { 'gen_ai.prompt': 'Where is my refund?', 'gen_ai.completion': 'On its way.' },
+  assert.deepEqual(messages[2]?.parts[0], {
+    type: 'tool_call',
+    id: 'c1',
+    name: 'get_weather',
+    arguments: { city: 'Oslo' },
   })
-  assert.deepEqual(
-    plain.map((m) => [m.role, m.content]),
-    [
-      ['user', 'Where is my refund?'],
-      ['assistant', 'On its way.'],
-    ],
-  )
+  assert.deepEqual(messages[3]?.parts[0], { type: 'tool_result', id: 'c1', result: { sky: 'clear' } })
+  assert.equal(previewOf(toolSpan, 'input'), '← {"sky":"clear"}')
+  assert.equal(previewOf(toolSpan, 'output'), 'Clear skies.')
 })
 
-test('events when no attribute records messages; nothing when nothing does', () => {
-  const messages = conversationOf({
+test('content sent as events (older GenAI events) reads the same; no content, no messages', () => {
+  const content = conversationOf({
     attributes: {},
     events: [
-      { name: 'gen_ai.user.message', attributes: { content: 'hi' } },
-      { name: 'gen_ai.choice', attributes: { message: '{"role":"assistant","content":"hello"}' } },
+      { name: 'gen_ai.system.message', attributes: { body: '{"content":"Be brief."}' } },
+      { name: 'gen_ai.user.message', attributes: { body: '{"content":"hi"}' } },
+      { name: 'gen_ai.choice', attributes: { body: '{"index":0,"message":{"content":"hello"}}' } },
       { name: 'exception', attributes: {} },
     ],
   })
+  assert.equal(content.system, 'Be brief.')
   assert.deepEqual(
-    messages.map((m) => [m.role, m.content]),
-    [
-      ['user', 'hi'],
-      ['assistant', 'hello'],
-    ],
+    messagesOf(content).map((m) => m.role),
+    ['system', 'user', 'assistant'],
   )
-  assert.deepEqual(conversationOf({ attributes: { 'http.method': 'GET' } }), [])
+  assert.deepEqual(messagesOf(conversationOf({ attributes: { 'http.method': 'GET' } })), [])
 })
 
-test('outputText: the assistant text of JSON messages; a plain string as it is', () => {
-  const messages = JSON.stringify([
+test('messagesIn: stored message lists (model or OpenAI, JSON text too); other values are not', () => {
+  const stored = [
+    { role: 'user', parts: [{ type: 'text', content: 'Hi' }] },
+    { role: 'tool', parts: [{ type: 'tool_result', id: 'c1', result: { ok: true } }] },
+  ]
+  assert.deepEqual(messagesIn(stored), stored)
+  assert.deepEqual(messagesIn(JSON.stringify(stored)), stored)
+  assert.deepEqual(messagesIn([{ role: 'user', content: 'Hi' }]), [
+    { role: 'user', parts: [{ type: 'text', content: 'Hi' }] },
+  ])
+  for (const value of ['plain', '[not json', 42, null, [], [1, 2], { role: 'user' }]) {
+    assert.equal(messagesIn(value), undefined, JSON.stringify(value))
+  }
+})
+
+test('outputText: the assistant text of a message list; other values as text', () => {
+  const messages = [
     {
       role: 'assistant',
       parts: [
-        { type: 'tool_call', name: 'f', arguments: '{}' },
+        { type: 'tool_call', id: '', name: 'f', arguments: {} },
         { type: 'text', content: 'Done.' },
       ],
     },
-  ])
+  ]
   assert.equal(outputText(messages), 'Done.')
+  assert.equal(outputText(JSON.stringify(messages)), 'Done.')
   assert.equal(outputText('[not json'), '[not json')
   assert.equal(outputText('Plain answer'), 'Plain answer')
+  assert.equal(outputText({ score: 1 }), '{"score":1}')
 })
 
-test('fieldText: messages as role lines, plain values as they are', () => {
-  const messages = JSON.stringify([
-    { role: 'system', parts: [{ type: 'text', content: 'Be brief.' }] },
-    { role: 'user', content: 'Hi' },
-  ])
-  assert.equal(fieldText(messages), 'system: Be brief.\nuser: Hi')
+test('fieldText: message lists as role lines (tool calls named), plain values as they are', () => {
+  const messages = [
+    { role: 'user', parts: [{ type: 'text', content: 'Hi' }] },
+    { role: 'assistant', parts: [{ type: 'tool_call', id: 'c1', name: 'lookup', arguments: {} }] },
+  ]
+  assert.equal(fieldText(messages), 'user: Hi\nassistant: → lookup')
   assert.equal(fieldText('plain'), 'plain')
   assert.equal(fieldText(42), '42')
 })

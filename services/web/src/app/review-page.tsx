@@ -1,7 +1,8 @@
 import { Fragment } from 'preact'
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { api, errorText, session } from './api.ts'
-import { fieldText, outputText } from './conversation.ts'
+import { fieldText, messagesIn, outputText } from './conversation.ts'
+import { MessageList } from './conversation-view.tsx'
 import type { ItemJson } from './datasets-page.tsx'
 import type { SpanJson } from './explore-page.tsx'
 import { SpanDetail } from './trace-page.tsx'
@@ -42,6 +43,25 @@ function releaseClaim(datasetId: string, claimId: string) {
     headers: { authorization: `Bearer ${session.key() ?? ''}` },
     keepalive: true,
   }).catch(() => {})
+}
+
+/** A row's bucket: a message list (what the `input`/`output` aliases store) as a conversation, other values as text. */
+function RowFields({ bucket, name }: { bucket: Record<string, unknown>; name: string }) {
+  return (
+    <dl class="row-fields">
+      {Object.entries(bucket).map(([key, value]) => {
+        const messages = messagesIn(value)
+        return (
+          <Fragment key={key}>
+            <dt>{key}</dt>
+            <dd>
+              {messages ? <MessageList messages={messages} label={`Row ${name} ${key}`} /> : fieldText(value)}
+            </dd>
+          </Fragment>
+        )
+      })}
+    </dl>
+  )
 }
 
 const isTyping = (target: EventTarget | null) =>
@@ -132,6 +152,18 @@ export function ReviewPage({ datasetId }: { datasetId: string }) {
     setHistory([])
     void claim()
   }, [datasetId])
+
+  // Closing the tab or leaving the page gives the row back at once, not when the lease ends.
+  const heldClaim = state?.claim?.claim_id
+  useEffect(() => {
+    if (!heldClaim) return
+    const onHide = () => releaseClaim(datasetId, heldClaim)
+    addEventListener('pagehide', onHide)
+    return () => {
+      removeEventListener('pagehide', onHide)
+      releaseClaim(datasetId, heldClaim)
+    }
+  }, [datasetId, heldClaim])
 
   const release = () => {
     if (state?.claim)
@@ -258,14 +290,9 @@ export function ReviewPage({ datasetId }: { datasetId: string }) {
               {state?.claim?.expires_at.slice(11, 19)} UTC
             </p>
             <h3>Row inputs</h3>
-            <dl class="row-fields">
-              {Object.entries(item.inputs).map(([key, value]) => (
-                <Fragment key={key}>
-                  <dt>{key}</dt>
-                  <dd>{fieldText(value)}</dd>
-                </Fragment>
-              ))}
-            </dl>
+            <RowFields bucket={item.inputs} name="input" />
+            <h3>Row outputs</h3>
+            <RowFields bucket={item.expected_outputs} name="output" />
             {span === undefined && <Loading label="Loading the span…" />}
             {span === null && <p class="muted">The source span is no longer stored (past retention).</p>}
             {span && <SpanDetail span={span} />}

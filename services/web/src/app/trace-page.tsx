@@ -35,7 +35,7 @@ export function SpanDetail({ span }: { span: SpanJson }) {
   return (
     <div class="span-detail">
       <h3>Conversation</h3>
-      <ConversationView messages={conversationOf(span)} />
+      <ConversationView content={conversationOf(span)} />
       <AttributesTable attributes={span.attributes} caption="Span attributes" />
       <AttributesTable attributes={span.resource_attributes} caption="Resource attributes" />
     </div>
