@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { test } from 'node:test'
-import { Consumer, ProduceAcks, Producer, stringDeserializer } from '@platformatic/kafka'
+import { ProduceAcks, Producer, } from '@platformatic/kafka'
 import { silentLogger } from '@spansift/core/logger'
 import { decodeExportTraceRequestProtobuf } from '@spansift/core/otlp/decode-protobuf'
 import { encodeExportTraceRequestProtobuf } from '@spansift/core/otlp/encode-protobuf'
@@ -11,6 +11,7 @@ import type { Span } from '@spansift/core/span-model'
 import { createKafkaBus } from './kafka-bus.ts'
 import { kafkaTestBrokers } from './kafka-test-broker.ts'
 import { conformanceSpan, spanBusConformance } from './span-bus-conformance.ts'
+import { readTopic } from './test-read-topic.ts'
 import { DeadLetterHeader } from './topics.ts'
 
 // The real broker (deploy/kafka). Each bus gets its own topics so tests do not see each other.
@@ -33,28 +34,6 @@ function isolatedBus(suffix = randomUUID().slice(0, 8)) {
 
 spanBusConformance('kafka', () => isolatedBus().bus)
 
-async function readAll(topic: string, count: number) {
-  const consumer = new Consumer<Buffer, Buffer, string, Buffer>({
-    clientId: 'test-reader',
-    groupId: `reader-${randomUUID()}`,
-    bootstrapBrokers: brokers,
-    deserializers: { headerKey: stringDeserializer },
-  })
-  const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false })
-  const messages: Array<{ key: Buffer; value: Buffer; headers: Map<string, Buffer> }> = []
-  const deadline = Date.now() + 30_000
-  try {
-    for await (const message of stream) {
-      messages.push({ key: message.key, value: message.value, headers: message.headers })
-      if (messages.length >= count || Date.now() > deadline) break
-    }
-  } finally {
-    await stream.close()
-    await consumer.close()
-  }
-  return messages
-}
-
 test('a trace is one message: key = hex trace id, value = OTLP protobuf stamped with the application', async () => {
   const { bus, topic } = isolatedBus()
   bus.subscribe('noop', async () => {})
@@ -66,7 +45,7 @@ test('a trace is one message: key = hex trace id, value = OTLP protobuf stamped 
       conformanceSpan({ traceId, parentSpanId: 'aaaaaaaaaaaaaaaa' }),
     ]
     await bus.publish(spans)
-    const [message] = await readAll(topic, 1)
+    const [message] = await readTopic(brokers, topic, { count: 1 })
     assert.equal(message!.key.toString(), traceId)
     const request = decodeExportTraceRequestProtobuf(message!.value)
     const stamp = request.resourceSpans[0]!.resource.attributes.find(
@@ -132,7 +111,7 @@ test('a message that can never be decoded goes to the dead-letter topic with the
     })
     const good = conformanceSpan()
     await bus.publish([good])
-    const deadLetters = await readAll(deadLetterTopic, 2)
+    const deadLetters = await readTopic(brokers, deadLetterTopic, { count: 2 })
     const reasons = deadLetters.map((m) => m.headers.get(DeadLetterHeader.reason)?.toString() ?? '')
     assert.ok(
       reasons.some((r) => /undecodable/.test(r)),

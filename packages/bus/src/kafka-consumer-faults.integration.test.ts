@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { test } from 'node:test'
-import { Consumer, ProduceAcks, Producer, stringDeserializer } from '@platformatic/kafka'
+import { ProduceAcks, Producer, } from '@platformatic/kafka'
 import { silentLogger } from '@spansift/core/logger'
 import { encodeExportTraceRequestProtobuf } from '@spansift/core/otlp/encode-protobuf'
 import { spansToExportRequest } from '@spansift/core/otlp/spans-to-request'
@@ -10,6 +10,7 @@ import { StorageRejectedError, StorageUnavailableError } from '@spansift/core/st
 import { createKafkaBus, type KafkaBusOptions } from './kafka-bus.ts'
 import { kafkaTestBrokers } from './kafka-test-broker.ts'
 import { conformanceSpan } from './span-bus-conformance.ts'
+import { readTopic } from './test-read-topic.ts'
 import { DeadLetterHeader } from './topics.ts'
 
 // Consumer fault isolation on the real broker: permanent failures are isolated and
@@ -42,36 +43,6 @@ async function eventually(check: () => boolean, what: string, timeoutMs = 30_000
 }
 
 /** Reads a topic from the start for `quietMs` after the last message (or `count` messages), bounded. */
-async function readTopic(topic: string, options: { count?: number; quietMs?: number }) {
-  const consumer = new Consumer<Buffer, Buffer, string, Buffer>({
-    clientId: 'test-reader',
-    groupId: `reader-${randomUUID()}`,
-    bootstrapBrokers: brokers,
-    deserializers: { headerKey: stringDeserializer },
-  })
-  const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false })
-  const messages: Array<{ key: Buffer; headers: Map<string, Buffer> }> = []
-  const quietMs = options.quietMs ?? 0
-  let quiet: NodeJS.Timeout | undefined
-  const done = new Promise<void>((resolve) => {
-    const hardStop = setTimeout(resolve, 30_000)
-    const finish = () => {
-      clearTimeout(hardStop)
-      resolve()
-    }
-    if (quietMs > 0) quiet = setTimeout(finish, quietMs)
-    stream.on('data', (message) => {
-      messages.push({ key: message.key, headers: message.headers })
-      if (options.count !== undefined && messages.length >= options.count && quietMs === 0) finish()
-      if (quietMs > 0) quiet?.refresh()
-    })
-  })
-  await done
-  clearTimeout(quiet)
-  await stream.close()
-  await consumer.close()
-  return messages
-}
 
 const reasonOf = (m: { headers: Map<string, Buffer> }) =>
   m.headers.get(DeadLetterHeader.reason)?.toString() ?? ''
@@ -100,7 +71,7 @@ test('a batch storage refuses is split: the refused record is dead-lettered with
       `1 refused record among 1,001: ${handlerCalls} handler calls, all good spans stored after ${Math.round(performance.now() - started)} ms`,
     )
     assert.ok(!stored.has(poison.spanId))
-    const [dead] = await readTopic(deadLetterTopic, { count: 1 })
+    const [dead] = await readTopic(brokers, deadLetterTopic, { count: 1 })
     assert.equal(dead!.key.toString(), poison.traceId)
     assert.equal(reasonOf(dead!), `Cannot parse span ${poison.spanId}`)
     // Committed: later spans flow without the poison coming back.
@@ -127,7 +98,7 @@ test('a retryable failure holds the batch and retries it until storage is back; 
     const spans = Array.from({ length: 5 }, () => conformanceSpan())
     await bus.publish(spans)
     await eventually(() => stored.length === 5, 'the held batch is stored once storage is back')
-    const dead = await readTopic(deadLetterTopic, { quietMs: 1_000 })
+    const dead = await readTopic(brokers, deadLetterTopic, { quietMs: 1_000 })
     assert.equal(dead.length, 0)
   } finally {
     await bus.shutdown()
@@ -168,7 +139,7 @@ test('an unstamped record is dead-lettered once, by the dead-letter group only, 
         seen.writer.some((s) => s.spanId === good.spanId) && seen.rules.some((s) => s.spanId === good.spanId),
       'both groups take the good span',
     )
-    const dead = await readTopic(deadLetterTopic, { quietMs: 1_500 })
+    const dead = await readTopic(brokers, deadLetterTopic, { quietMs: 1_500 })
     assert.deepEqual(dead.map((m) => m.headers.get(DeadLetterHeader.consumerGroup)?.toString()).sort(), [
       'writer',
       'writer',

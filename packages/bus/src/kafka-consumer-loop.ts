@@ -94,7 +94,15 @@ export function startConsumerLoop<T>(options: ConsumerLoopOptions<T>): ConsumerL
         logger.warn(`${what} failed; holding the batch and retrying`, { group, attempt, delay, error }),
     })
 
+  // Messages this member dead-lettered, by partition and offset: a batch whose commit failed
+  // (a rebalance; a new broker's coordinator not ready yet) comes back, and a message
+  // already dead-lettered is not sent again. Bounded; a restarted process starts empty.
+  const deadLettered = new Set<string>()
+  const DEAD_LETTERED_REMEMBERED = 10_000
+
   async function deadLetter(message: RawMessage, reason: string): Promise<void> {
+    const key = `${message.partition}:${message.offset}`
+    if (deadLettered.has(key)) return
     if (!options.deadLetter) {
       logger.error('message cannot be processed; skipped', {
         group,
@@ -105,6 +113,10 @@ export function startConsumerLoop<T>(options: ConsumerLoopOptions<T>): ConsumerL
       return
     }
     await retrying('dead-lettering', () => options.deadLetter!(message, reason))
+    deadLettered.add(key)
+    if (deadLettered.size > DEAD_LETTERED_REMEMBERED) {
+      deadLettered.delete(deadLettered.values().next().value!)
+    }
   }
 
   /**

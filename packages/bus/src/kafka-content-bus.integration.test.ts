@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { test } from 'node:test'
-import { Consumer, ProduceAcks, Producer, stringDeserializer } from '@platformatic/kafka'
+import { ProduceAcks, Producer, } from '@platformatic/kafka'
 import { UnknownApplicationError } from '@spansift/core/application-stamp'
 import { silentLogger } from '@spansift/core/logger'
 import { decodeExportLogsRequestProtobuf } from '@spansift/core/otlp/decode-protobuf'
@@ -9,6 +9,7 @@ import { ExportLogsServiceRequestType } from '@spansift/core/otlp/test-proto-sch
 import type { SpanContentEvent } from '@spansift/core/span-content-event'
 import { createKafkaContentBus } from './kafka-content-bus.ts'
 import { kafkaTestBrokers } from './kafka-test-broker.ts'
+import { readTopic } from './test-read-topic.ts'
 import { DeadLetterHeader } from './topics.ts'
 
 // The logs topic: content events as OTLP ExportLogsServiceRequest protobuf, one trace a
@@ -40,28 +41,6 @@ async function until(condition: () => boolean, what: string): Promise<void> {
     if (Date.now() > deadline) assert.fail(`timed out: ${what}`)
     await new Promise((r) => setTimeout(r, 20))
   }
-}
-
-async function readAll(topic: string, count: number) {
-  const consumer = new Consumer<Buffer, Buffer, string, Buffer>({
-    clientId: 'test-reader',
-    groupId: `reader-${randomUUID()}`,
-    bootstrapBrokers: brokers,
-    deserializers: { headerKey: stringDeserializer },
-  })
-  const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false })
-  const messages: Array<{ key: Buffer; value: Buffer; headers: Map<string, Buffer> }> = []
-  const deadline = Date.now() + 30_000
-  try {
-    for await (const message of stream) {
-      messages.push({ key: message.key, value: message.value, headers: message.headers })
-      if (messages.length >= count || Date.now() > deadline) break
-    }
-  } finally {
-    await stream.close()
-    await consumer.close()
-  }
-  return messages
 }
 
 /** A Collector-style record, written with protobufjs from the .proto files (not spansift's encoder). */
@@ -113,7 +92,7 @@ test('publish: one message per trace, key = hex trace id, value = OTLP logs prot
       attributes: { body: { index: 0, message: { role: 'assistant', content: 'hi' } } },
     }
     await bus.publish([event])
-    const [message] = await readAll(topic, 1)
+    const [message] = await readTopic(brokers, topic, { count: 1 })
     assert.equal(message!.key.toString(), traceId)
     const request = decodeExportLogsRequestProtobuf(message!.value)
     const resource = request.resourceLogs[0]!.resource
@@ -153,7 +132,7 @@ test('a Collector-style record is consumed (GenAI events kept, other logs skippe
       name: 'gen_ai.user.message',
       attributes: { 'gen_ai.system': 'openai', body: { content: 'hello' } },
     })
-    const deadLetters = await readAll(`${topic}.dlq`, 2)
+    const deadLetters = await readTopic(brokers, `${topic}.dlq`, { count: 2 })
     const reasons = deadLetters.map((m) => m.headers.get(DeadLetterHeader.reason)?.toString() ?? '')
     assert.ok(
       reasons.some((r) => /undecodable/.test(r)),
@@ -199,7 +178,7 @@ test('a record whose stamp names no existing application is dead-lettered with t
     })
     await until(() => received.length === 1, 'the record of the existing application is stored')
     assert.equal(received[0]!.applicationId, APP)
-    const [deadLetter] = await readAll(`${topic}.dlq`, 1)
+    const [deadLetter] = await readTopic(brokers, `${topic}.dlq`, { count: 1 })
     assert.match(
       deadLetter!.headers.get(DeadLetterHeader.reason)?.toString() ?? '',
       new RegExp(`names no existing application: ${unknownApp}`),
