@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { test } from 'node:test'
-import { ProduceAcks, Producer, } from '@platformatic/kafka'
+import { ProduceAcks, Producer } from '@platformatic/kafka'
 import { silentLogger } from '@spansift/core/logger'
 import { decodeExportTraceRequestProtobuf } from '@spansift/core/otlp/decode-protobuf'
 import { encodeExportTraceRequestProtobuf } from '@spansift/core/otlp/encode-protobuf'
@@ -65,7 +65,12 @@ test('a message produced the way the Collector produces it (otlp_proto, one trac
     received.push(...spans)
   })
   await bus.start()
-  const producer = new Producer({ clientId: 'collector', bootstrapBrokers: brokers, acks: ProduceAcks.ALL })
+  const producer = new Producer({
+    clientId: 'collector',
+    bootstrapBrokers: brokers,
+    acks: ProduceAcks.ALL,
+    idempotent: true,
+  })
   try {
     const span = conformanceSpan()
     const value = encodeExportTraceRequestProtobuf(spansToExportRequest([span]))
@@ -90,6 +95,7 @@ test('a message that can never be decoded goes to the dead-letter topic with the
     clientId: 'bad-producer',
     bootstrapBrokers: brokers,
     acks: ProduceAcks.ALL,
+    idempotent: true, // a retried send is not written twice
   })
   try {
     await producer.send({

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { test } from 'node:test'
-import { ProduceAcks, Producer, } from '@platformatic/kafka'
+import { ProduceAcks, Producer } from '@platformatic/kafka'
 import { silentLogger } from '@spansift/core/logger'
 import { encodeExportTraceRequestProtobuf } from '@spansift/core/otlp/encode-protobuf'
 import { spansToExportRequest } from '@spansift/core/otlp/spans-to-request'
@@ -111,7 +111,13 @@ test('an unstamped record is dead-lettered once, by the dead-letter group only, 
   bus.subscribe('writer', async (spans) => void seen.writer.push(...spans))
   bus.subscribe('rules', async (spans) => void seen.rules.push(...spans))
   await bus.start()
-  const producer = new Producer({ clientId: 'collector', bootstrapBrokers: brokers, acks: ProduceAcks.ALL })
+  const producer = new Producer({
+    clientId: 'collector',
+    bootstrapBrokers: brokers,
+    acks: ProduceAcks.ALL,
+    // Idempotent, so a send retried while a new broker creates the topic is not written twice.
+    idempotent: true,
+  })
   try {
     const unstamped = conformanceSpan()
     const request = spansToExportRequest([unstamped])
@@ -140,10 +146,15 @@ test('an unstamped record is dead-lettered once, by the dead-letter group only, 
       'both groups take the good span',
     )
     const dead = await readTopic(brokers, deadLetterTopic, { quietMs: 1_500 })
-    assert.deepEqual(dead.map((m) => m.headers.get(DeadLetterHeader.consumerGroup)?.toString()).sort(), [
-      'writer',
-      'writer',
-    ])
+    const sources = dead.map(
+      (m) =>
+        `${m.headers.get(DeadLetterHeader.sourcePartition)}:${m.headers.get(DeadLetterHeader.sourceOffset)}@${m.partition}:${m.offset}`,
+    )
+    assert.deepEqual(
+      dead.map((m) => m.headers.get(DeadLetterHeader.consumerGroup)?.toString()).sort(),
+      ['writer', 'writer'],
+      `dead letters (source partition:offset@dlq partition:offset): ${sources.join(', ')}`,
+    )
     const reasons = dead.map(reasonOf).sort()
     assert.deepEqual(reasons, [
       '1 span rejected: no application id (resource attribute spansift.application.id missing)',

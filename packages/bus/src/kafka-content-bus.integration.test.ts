@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { test } from 'node:test'
-import { ProduceAcks, Producer, } from '@platformatic/kafka'
+import { ProduceAcks, Producer } from '@platformatic/kafka'
 import { UnknownApplicationError } from '@spansift/core/application-stamp'
 import { silentLogger } from '@spansift/core/logger'
 import { decodeExportLogsRequestProtobuf } from '@spansift/core/otlp/decode-protobuf'
@@ -111,7 +111,13 @@ test('publish: one message per trace, key = hex trace id, value = OTLP logs prot
 test('a Collector-style record is consumed (GenAI events kept, other logs skipped); undecodable or unstamped ones are dead-lettered and the rest flows on', async () => {
   const { bus, topic, received } = isolatedBus()
   await bus.start()
-  const producer = new Producer({ clientId: 'collector', bootstrapBrokers: brokers, acks: ProduceAcks.ALL })
+  const producer = new Producer({
+    clientId: 'collector',
+    bootstrapBrokers: brokers,
+    acks: ProduceAcks.ALL,
+    // Idempotent, so a send retried while a new broker creates the topic is not written twice.
+    idempotent: true,
+  })
   try {
     const traceId = randomBytes(16).toString('hex')
     const spanId = randomBytes(8).toString('hex')
@@ -166,7 +172,13 @@ test('a record whose stamp names no existing application is dead-lettered with t
     received.push(...events)
   })
   await bus.start()
-  const producer = new Producer({ clientId: 'collector', bootstrapBrokers: brokers, acks: ProduceAcks.ALL })
+  const producer = new Producer({
+    clientId: 'collector',
+    bootstrapBrokers: brokers,
+    acks: ProduceAcks.ALL,
+    // Idempotent, so a send retried while a new broker creates the topic is not written twice.
+    idempotent: true,
+  })
   try {
     const traceId = randomBytes(16).toString('hex')
     const spanId = randomBytes(8).toString('hex')

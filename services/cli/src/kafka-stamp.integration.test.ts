@@ -90,6 +90,7 @@ describe('the application stamp of Kafka records', () => {
       clientId: 'otel-collector',
       bootstrapBrokers: kafkaTestBrokers(),
       acks: ProduceAcks.ALL,
+      idempotent: true, // a retried send is not written twice
     })
     // The bad records first, each followed by good ones, as a Collector would interleave them.
     await producer.send({
