@@ -76,6 +76,8 @@ interface PendingSend {
  * flight at a time (the client can duplicate records when several are), so publishes
  * that arrive meanwhile ride together in the next one. A publish resolves when Kafka
  * acknowledged every message of it; memory is bounded by `maxInFlightBytes`.
+ * `publishEncoded` takes traces the receiver already split on the wire
+ * (`splitExportTraceRequestByTrace`) into the same queue, skipping the re-encoding.
  *
  * Subscribe: one consumer per group; messages are batched (size or time), decoded and
  * handed to the handler; offsets are committed only after the handler succeeded. While
