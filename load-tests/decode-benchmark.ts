@@ -1,8 +1,8 @@
 /**
  * Decode benchmark for the receiver's hot path: how many GenAI spans per second one core turns
  * from an OTLP body into typed requests (decode) and into span-model spans (decode+normalize),
- * for protobuf and OTLP/JSON; plus the bus path (normalize, group by trace, re-encode), normalization
- * alone, and protobufjs (reflection over proto/) as a reference point.
+ * for protobuf and OTLP/JSON; plus the bus path (normalize, group by trace, re-encode), the wire
+ * split that replaces it on the distributed receiver, normalization alone, and protobufjs (reflection over proto/) as a reference point.
  *
  * Each case runs in a fresh Node process: V8's heap sizing and allocation-site pretenuring
  * adapt to the workload over a second or so, and a process that ran JSON decoding before
@@ -18,7 +18,9 @@ import { decodeExportTraceRequestJson } from '@spansift/core/otlp/decode-json'
 import { decodeExportTraceRequestProtobuf } from '@spansift/core/otlp/decode-protobuf'
 import { encodeExportTraceRequestProtobuf } from '@spansift/core/otlp/encode-protobuf'
 import { normalizeExportTraceRequest } from '@spansift/core/otlp/normalize'
+import { DEFAULT_SPAN_LIMITS } from '@spansift/core/otlp/span-limits'
 import { spansToExportRequest } from '@spansift/core/otlp/spans-to-request'
+import { splitExportTraceRequestByTrace } from '@spansift/core/otlp/split-by-trace-wire'
 import { ExportTraceServiceRequestType } from '@spansift/core/otlp/test-proto-schema'
 import type { Span } from '@spansift/core/span-model'
 import { buildGenAiRequest } from './genai-payload.ts'
@@ -94,6 +96,23 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'protobuf wire split by trace, checked (receiver path, Kafka wiring)',
+    format: 'protobuf',
+    setup: (b) => {
+      // The same checks the receiver applies; a payload the checks refuse would measure nothing.
+      const check = splitExportTraceRequestByTrace(b.protobuf[0]!, {
+        applicationId: APPLICATION_ID,
+        limits: DEFAULT_SPAN_LIMITS,
+      })
+      if (check.rejectedSpans > 0) throw new Error(`the payload is refused: ${check.rejectionMessage}`)
+      return (i) =>
+        splitExportTraceRequestByTrace(b.protobuf[i]!, {
+          applicationId: APPLICATION_ID,
+          limits: DEFAULT_SPAN_LIMITS,
+        })
+    },
+  },
+  {
     name: 'reference: protobufjs reflection decode',
     format: 'protobuf',
     setup: (b) => (i) => ExportTraceServiceRequestType.decode(b.protobuf[i]!),
@@ -110,7 +129,11 @@ function runCase(index: number): CaseResult {
   const benchmarkCase = CASES[index]!
   const bodies = { protobuf: [] as Uint8Array[], json: [] as string[] }
   for (let seed = 1; seed <= BODY_COUNT; seed++) {
-    const payload = buildGenAiRequest(SPANS_PER_REQUEST, { seed })
+    // Recent spans, so the span checks (the time window) pass, as on a live receiver.
+    const payload = buildGenAiRequest(SPANS_PER_REQUEST, {
+      seed,
+      startTimeUnixNano: BigInt(Date.now() - 60_000) * 1_000_000n,
+    })
     bodies.protobuf.push(payload.protobuf)
     if (benchmarkCase.format === 'json') bodies.json.push(payload.json)
   }

@@ -6,10 +6,13 @@ import { silentLogger } from '@spansift/core/logger'
 import { decodeExportTraceRequestProtobuf } from '@spansift/core/otlp/decode-protobuf'
 import { encodeExportTraceRequestProtobuf } from '@spansift/core/otlp/encode-protobuf'
 import { normalizeExportTraceRequest } from '@spansift/core/otlp/normalize'
+import { DEFAULT_SPAN_LIMITS } from '@spansift/core/otlp/span-limits'
 import { spansToExportRequest } from '@spansift/core/otlp/spans-to-request'
+import { splitExportTraceRequestByTrace } from '@spansift/core/otlp/split-by-trace-wire'
 import type { Span } from '@spansift/core/span-model'
 import { createKafkaBus } from './kafka-bus.ts'
 import { kafkaTestBrokers } from './kafka-test-broker.ts'
+import { BusUnavailableError } from './span-bus.ts'
 import { conformanceSpan, spanBusConformance } from './span-bus-conformance.ts'
 import { readTopic } from './test-read-topic.ts'
 import { DeadLetterHeader } from './topics.ts'
@@ -17,7 +20,7 @@ import { DeadLetterHeader } from './topics.ts'
 // The real broker (deploy/kafka). Each bus gets its own topics so tests do not see each other.
 const brokers = kafkaTestBrokers()
 
-function isolatedBus(suffix = randomUUID().slice(0, 8)) {
+function isolatedBus(suffix = randomUUID().slice(0, 8), maxInFlightBytes?: number) {
   const topic = `test.spans.${suffix}`
   const bus = createKafkaBus({
     brokers,
@@ -28,6 +31,7 @@ function isolatedBus(suffix = randomUUID().slice(0, 8)) {
     deadLetterTopic: `${topic}.dlq`,
     deadLetterGroup: 'writer',
     maxBatchDelayMs: 20,
+    ...(maxInFlightBytes === undefined ? {} : { maxInFlightBytes }),
   })
   return { bus, topic, deadLetterTopic: `${topic}.dlq` }
 }
@@ -56,6 +60,62 @@ test('a trace is one message: key = hex trace id, value = OTLP protobuf stamped 
   } finally {
     await bus.shutdown()
   }
+})
+
+/** An export of `count` spans over `traces` traces, split on the wire as the receiver splits it. */
+function wireSplit(count: number, traces: number) {
+  const traceIds = Array.from({ length: traces }, () => randomBytes(16).toString('hex'))
+  const spans = Array.from({ length: count }, (_, i) => conformanceSpan({ traceId: traceIds[i % traces]! }))
+  const body = encodeExportTraceRequestProtobuf(spansToExportRequest(spans))
+  const applicationId = spans[0]!.applicationId
+  const split = splitExportTraceRequestByTrace(body, { applicationId, limits: DEFAULT_SPAN_LIMITS })
+  const expected = normalizeExportTraceRequest(decodeExportTraceRequestProtobuf(body), {
+    applicationId,
+  }).spans
+  return { split, expected, traceIds }
+}
+
+test('publishEncoded: traces split on the wire are one record each, keyed by trace id, and consumed as the spans sent', async () => {
+  const { bus, topic } = isolatedBus()
+  const received: Span[] = []
+  bus.subscribe('writer', async (spans) => {
+    received.push(...spans)
+  })
+  await bus.start()
+  try {
+    const { split, expected, traceIds } = wireSplit(12, 3)
+    assert.equal(split.traces.length, 3)
+    await bus.publishEncoded!(split.traces)
+    const messages = await readAll(topic, 3)
+    assert.deepEqual(messages.map((m) => m.key.toString()).sort(), [...traceIds].sort())
+    const deadline = Date.now() + 30_000
+    while (received.length < expected.length && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20))
+    const bySpanId = (a: Span, b: Span) => (a.spanId < b.spanId ? -1 : 1)
+    assert.deepEqual(received.sort(bySpanId), [...expected].sort(bySpanId))
+  } finally {
+    await bus.shutdown()
+  }
+})
+
+test('publishEncoded: past the in-flight byte bound it refuses (overloaded, retryable), and refuses after shutdown', async () => {
+  const { split } = wireSplit(200, 4)
+  const bytes = split.traces.reduce((sum, t) => sum + t.value.byteLength, 0)
+  const { bus } = isolatedBus(undefined, bytes + 1)
+  await bus.start()
+  try {
+    // The first publish is in flight (unacknowledged) while the second arrives.
+    const first = bus.publishEncoded!(split.traces)
+    await assert.rejects(bus.publishEncoded!(split.traces), (error: unknown) => {
+      assert.ok(error instanceof BusUnavailableError)
+      assert.equal(error.reason, 'overloaded')
+      return true
+    })
+    await first
+  } finally {
+    await bus.shutdown()
+  }
+  await assert.rejects(bus.publishEncoded!(split.traces), BusUnavailableError)
 })
 
 test('a message produced the way the Collector produces it (otlp_proto, one trace a message) is consumed', async () => {

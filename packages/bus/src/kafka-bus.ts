@@ -7,6 +7,7 @@ import { decodeExportTraceRequestProtobuf } from '@spansift/core/otlp/decode-pro
 import { encodeExportTraceRequestProtobuf } from '@spansift/core/otlp/encode-protobuf'
 import { normalizeExportTraceRequest } from '@spansift/core/otlp/normalize'
 import { spansToExportRequest } from '@spansift/core/otlp/spans-to-request'
+import type { WireTrace } from '@spansift/core/otlp/split-by-trace-wire'
 import { retry } from '@spansift/core/retry'
 import type { Span } from '@spansift/core/span-model'
 import { isPermanentStorageError } from '@spansift/core/storage-errors'
@@ -75,6 +76,8 @@ interface PendingSend {
  * flight at a time (the client can duplicate records when several are), so publishes
  * that arrive meanwhile ride together in the next one. A publish resolves when Kafka
  * acknowledged every message of it; memory is bounded by `maxInFlightBytes`.
+ * `publishEncoded` takes traces the receiver already split on the wire
+ * (`splitExportTraceRequestByTrace`) into the same queue, skipping the re-encoding.
  *
  * Subscribe: one consumer per group; messages are batched (size or time), decoded and
  * handed to the handler; offsets are committed only after the handler succeeded. While
@@ -363,29 +366,39 @@ export function createKafkaBus(options: KafkaBusOptions): SpanBus {
       producer = undefined
     },
     publish(spans: readonly Span[]): Promise<void> {
-      if (!accepting) {
-        return Promise.reject(
-          new BusUnavailableError('unavailable', 'spansift is not accepting spans (starting or stopping)'),
-        )
-      }
-      if (spans.length === 0) return Promise.resolve()
-      const messages = encodeTraces(spans)
-      const bytes = messages.reduce((sum, m) => sum + m.value.byteLength, 0)
-      if (inFlightBytes > 0 && inFlightBytes + bytes > maxInFlightBytes) {
-        return Promise.reject(
-          new BusUnavailableError(
-            'overloaded',
-            `too many bytes waiting for Kafka (${inFlightBytes}); retry later`,
-          ),
-        )
-      }
-      inFlightBytes += bytes
-      inFlightGauge.set(inFlightBytes)
-      return new Promise<void>((resolve, reject) => {
-        queue.push({ messages, bytes, resolve, reject })
-        void drainQueue()
-      })
+      if (spans.length === 0) return accepting ? Promise.resolve() : notAccepting()
+      return enqueue(encodeTraces(spans))
     },
+    publishEncoded(traces: readonly WireTrace[]): Promise<void> {
+      if (traces.length === 0) return accepting ? Promise.resolve() : notAccepting()
+      return enqueue(traces.map((trace) => ({ key: Buffer.from(trace.traceId), value: trace.value })))
+    },
+  }
+
+  function notAccepting(): Promise<void> {
+    return Promise.reject(
+      new BusUnavailableError('unavailable', 'spansift is not accepting spans (starting or stopping)'),
+    )
+  }
+
+  /** Queues one publish's records (one per trace) for the producer; resolves once Kafka acknowledged them all. */
+  function enqueue(messages: Array<{ key: Buffer; value: Buffer }>): Promise<void> {
+    if (!accepting) return notAccepting()
+    const bytes = messages.reduce((sum, m) => sum + m.value.byteLength, 0)
+    if (inFlightBytes > 0 && inFlightBytes + bytes > maxInFlightBytes) {
+      return Promise.reject(
+        new BusUnavailableError(
+          'overloaded',
+          `too many bytes waiting for Kafka (${inFlightBytes}); retry later`,
+        ),
+      )
+    }
+    inFlightBytes += bytes
+    inFlightGauge.set(inFlightBytes)
+    return new Promise<void>((resolve, reject) => {
+      queue.push({ messages, bytes, resolve, reject })
+      void drainQueue()
+    })
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Stage } from '@spansift/core/lifecycle'
+import type { WireTrace } from '@spansift/core/otlp/split-by-trace-wire'
 import type { Span } from '@spansift/core/span-model'
 
 /** Processes one batch of spans; resolving means the batch is done (stored, matched). */
@@ -19,6 +20,12 @@ export interface SpanBus extends Stage {
    * encoding).
    */
   publish(spans: readonly Span[], sizeBytes?: number): Promise<void>
+  /**
+   * Hands over traces already split and encoded on the wire (`splitExportTraceRequestByTrace`),
+   * one record each, with `publish`'s guarantees (durable on resolve, the same in-flight
+   * bound and errors). Only the Kafka bus has it: the in-process bus needs span objects.
+   */
+  publishEncoded?(traces: readonly WireTrace[]): Promise<void>
   /** Registers a consumer group's handler; call before `start()`. */
   subscribe(group: string, handler: SpanBatchHandler): void
   /** True when the bus can take spans now (for /readyz): started, and its broker answers. Cheap. */

@@ -129,4 +129,40 @@ describe('the application stamp of Kafka records', () => {
     const ready = await fetch(`${s.metricsUrl}/readyz`)
     assert.equal(ready.status, 200, JSON.stringify(await ready.json()))
   })
+
+  test("a protobuf export through the receiver (split on the wire) is filed under the key's application, whatever stamp the client sent", async () => {
+    assert.ok(s, 'spansift runs (started by the test above)')
+    const owner = await s.createApplication('key-owner')
+    const other = await s.createApplication('someone-else')
+    const traceId = randomHex(16)
+    // The client stamps another application on its resource; spansToExportRequest writes that stamp.
+    const spans = Array.from({ length: 3 }, () =>
+      recentSpan({ applicationId: other.id, traceId, spanId: randomHex(8) }),
+    )
+    const response = await fetch(s.otlpUrl, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${owner.key}`, 'content-type': 'application/x-protobuf' },
+      body: encodeExportTraceRequestProtobuf(spansToExportRequest(spans)),
+    })
+    assert.equal(response.status, 200)
+    const { spans: table } = tableNames(s.spansift.storage().runner.database)
+    const read = () =>
+      s!.spansift
+        .storage()
+        .runner.select<{ application_id: string }>(
+          'test',
+          `SELECT toString(application_id) AS application_id FROM ${table} WHERE span_id IN {ids:Array(String)}`,
+          { ids: spans.map((span) => span.spanId) },
+        )
+    const deadline = Date.now() + 30_000
+    let rows = await read()
+    while (rows.length < spans.length && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100))
+      rows = await read()
+    }
+    assert.deepEqual(
+      rows.map((r) => r.application_id),
+      spans.map(() => owner.id),
+    )
+  })
 })

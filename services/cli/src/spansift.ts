@@ -312,6 +312,8 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
         host: config.host,
         authenticator,
         publish: (spans: readonly Span[], sizeBytes: number) => spanBus.publish(spans, sizeBytes),
+        // The Kafka bus takes protobuf exports split on the wire: the receiver never builds spans for them.
+        ...(spanBus.publishEncoded ? { publishEncoded: spanBus.publishEncoded } : {}),
         publishContent: (events: readonly SpanContentEvent[]) => contentBus.publish(events),
         logger,
         metrics,

@@ -8,6 +8,7 @@ import { decodeExportTraceRequestProtobuf } from '@spansift/core/otlp/decode-pro
 import { normalizeExportTraceRequest } from '@spansift/core/otlp/normalize'
 import type { OtlpExportTraceRequest, OtlpFormat } from '@spansift/core/otlp/otlp-types'
 import { DEFAULT_SPAN_LIMITS, type SpanLimits } from '@spansift/core/otlp/span-limits'
+import { splitExportTraceRequestByTrace, type WireTrace } from '@spansift/core/otlp/split-by-trace-wire'
 import type { Span } from '@spansift/core/span-model'
 import { isPermanentStorageError } from '@spansift/core/storage-errors'
 import { authorizeExport, RETRY_AFTER_SECONDS } from './authorize-export.ts'
@@ -21,6 +22,12 @@ export interface IngestDeps {
   authenticator: Authenticator
   /** Takes accepted spans (decoded from an export of `sizeBytes`); resolves once they are durable. */
   publish(spans: readonly Span[], sizeBytes: number): Promise<void>
+  /**
+   * Takes the traces of a protobuf export split on the wire, one record each; resolves once
+   * they are durable. When given (the Kafka bus), protobuf exports take the wire path and
+   * are never decoded into spans; JSON exports still go through `publish`.
+   */
+  publishEncoded?(traces: readonly WireTrace[]): Promise<void>
   logger: Logger
   /** The ingest metrics of this process (see `createIngestMetrics`); none by default. */
   metrics?: IngestMetrics
@@ -148,7 +155,9 @@ export async function ingestExport(deps: IngestDeps, request: IngestRequest): Pr
 /**
  * Decides one OTLP trace export: authenticate the key (an
  * application key; the admin key cannot export), decode, normalize (spans with bad ids,
- * timestamps outside the window, or over the span limits are rejected and counted), publish, and say how it went. Unexpected errors are thrown;
+ * timestamps outside the window, or over the span limits are rejected and counted), publish, and say how it went.
+ * With `publishEncoded`, a protobuf export is checked and split by trace on its bytes instead
+ * of decoded and normalized: same checks, same reasons, no span objects. Unexpected errors are thrown;
  * the transport answers them as internal errors.
  */
 async function decideExport(
@@ -160,12 +169,34 @@ async function decideExport(
   if (authorization.kind !== 'authorized') return authorization
 
   const body = await request.body()
-  let decoded: OtlpExportTraceRequest
+  const limits = deps.spanLimits ?? DEFAULT_SPAN_LIMITS
+  let accepted: number
+  let rejectedSpans: number
+  let rejectionMessage: string
+  let publish: () => Promise<void>
   try {
-    decoded =
-      request.format === 'protobuf'
-        ? decodeExportTraceRequestProtobuf(body)
-        : decodeExportTraceRequestJson(body.toString('utf8'))
+    const publishEncoded = deps.publishEncoded
+    if (request.format === 'protobuf' && publishEncoded) {
+      // The wire path: checked and split by trace on the bytes, no span objects.
+      const split = splitExportTraceRequestByTrace(body, {
+        applicationId: authorization.applicationId,
+        limits,
+      })
+      ;({ acceptedSpans: accepted, rejectedSpans, rejectionMessage } = split)
+      publish = () => publishEncoded(split.traces)
+    } else {
+      const decoded: OtlpExportTraceRequest =
+        request.format === 'protobuf'
+          ? decodeExportTraceRequestProtobuf(body)
+          : decodeExportTraceRequestJson(body.toString('utf8'))
+      const normalized = normalizeExportTraceRequest(decoded, {
+        applicationId: authorization.applicationId,
+        limits,
+      })
+      ;({ rejectedSpans, rejectionMessage } = normalized)
+      accepted = normalized.spans.length
+      publish = () => deps.publish(normalized.spans, body.length)
+    }
   } catch (error) {
     if (!(error instanceof OtlpDecodeError)) throw error
     return {
@@ -173,18 +204,14 @@ async function decideExport(
       message: `the ${request.format} body is not a valid ExportTraceServiceRequest: ${error.message}`,
     }
   }
-  const { spans, rejectedSpans, rejectionMessage } = normalizeExportTraceRequest(decoded, {
-    applicationId: authorization.applicationId,
-    limits: deps.spanLimits ?? DEFAULT_SPAN_LIMITS,
-  })
-  metrics.spansReceived(request.transport, spans.length + rejectedSpans)
+  metrics.spansReceived(request.transport, accepted + rejectedSpans)
   if (rejectedSpans > 0) metrics.spansRejected(request.transport, 'invalid', rejectedSpans)
 
   try {
-    await deps.publish(spans, body.length)
+    await publish()
   } catch (error) {
     if (error instanceof BusUnavailableError) {
-      metrics.spansRejected(request.transport, error.reason, spans.length)
+      metrics.spansRejected(request.transport, error.reason, accepted)
       return {
         kind: error.reason,
         message: error.message,
@@ -194,21 +221,21 @@ async function decideExport(
     if (isPermanentStorageError(error)) {
       // Storage refused these spans (other requests' spans were stored): resending them
       // would fail the same way, so the answer is permanent and the exporter drops them.
-      metrics.spansRejected(request.transport, 'storage_refused', spans.length)
-      deps.logger.warn('export refused by storage; answering invalid', { spans: spans.length, error })
+      metrics.spansRejected(request.transport, 'storage_refused', accepted)
+      deps.logger.warn('export refused by storage; answering invalid', { spans: accepted, error })
       return { kind: 'invalid', message: `storage refused the spans: ${error.message}` }
     }
     // Storage failed: nothing was acknowledged, the exporter keeps the spans and retries.
-    metrics.spansRejected(request.transport, 'unavailable', spans.length)
-    deps.logger.warn('export not stored; answering retryable', { spans: spans.length, error })
+    metrics.spansRejected(request.transport, 'unavailable', accepted)
+    deps.logger.warn('export not stored; answering retryable', { spans: accepted, error })
     return {
       kind: 'unavailable',
       message: 'the spans could not be stored right now; retry later',
       retryAfterSeconds: RETRY_AFTER_SECONDS,
     }
   }
-  metrics.spansAccepted(request.transport, spans.length)
+  metrics.spansAccepted(request.transport, accepted)
   return rejectedSpans > 0
-    ? { kind: 'partial', accepted: spans.length, rejected: rejectedSpans, message: rejectionMessage }
-    : { kind: 'accepted', accepted: spans.length }
+    ? { kind: 'partial', accepted, rejected: rejectedSpans, message: rejectionMessage }
+    : { kind: 'accepted', accepted }
 }

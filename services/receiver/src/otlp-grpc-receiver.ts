@@ -19,6 +19,7 @@ import {
   encodeRetryStatus,
 } from '@spansift/core/otlp/responses'
 import type { SpanLimits } from '@spansift/core/otlp/span-limits'
+import type { WireTrace } from '@spansift/core/otlp/split-by-trace-wire'
 import type { SpanContentEvent } from '@spansift/core/span-content-event'
 import type { Span } from '@spansift/core/span-model'
 import {
@@ -48,6 +49,11 @@ export interface OtlpGrpcReceiverOptions {
   authenticator: Authenticator
   /** Takes accepted spans (decoded from an export of `sizeBytes`); resolves once they are durable. */
   publish(spans: readonly Span[], sizeBytes: number): Promise<void>
+  /**
+   * Takes the traces of a protobuf export split on the wire (the Kafka bus's `publishEncoded`);
+   * when given, protobuf exports are never decoded into spans (see `ingestExport`).
+   */
+  publishEncoded?(traces: readonly WireTrace[]): Promise<void>
   /** Takes GenAI content events of LogsService/Export; without it the logs service is not served. */
   publishContent?(events: readonly SpanContentEvent[]): Promise<void>
   logger: Logger
@@ -103,6 +109,7 @@ export function createOtlpGrpcReceiver(options: OtlpGrpcReceiverOptions): OtlpGr
   const deps: IngestDeps = {
     authenticator: options.authenticator,
     publish: options.publish,
+    ...(options.publishEncoded ? { publishEncoded: options.publishEncoded } : {}),
     logger,
     metrics: createIngestMetrics(options.metrics ?? noopMetrics),
     ...(options.spanLimits ? { spanLimits: options.spanLimits } : {}),

@@ -17,6 +17,7 @@ import type {
   OtlpSpanLink,
 } from './otlp-types.ts'
 import { type SpanLimits, spanLimitViolation } from './span-limits.ts'
+import { SpanRejections } from './span-rejections.ts'
 
 /** How normalization decides which application owns the spans. */
 export interface NormalizeOptions {
@@ -45,9 +46,6 @@ export interface NormalizeResult {
   rejectionMessage: string
 }
 
-/** At most this many distinct reasons are spelled out in the rejection message. */
-const MAX_REASONS_LISTED = 5
-
 /**
  * Turns a decoded request into span-model spans. Spans OTLP calls invalid (trace id not 16
  * bytes or all zeros, span id not 8 bytes or all zeros, parent span id neither empty nor
@@ -63,7 +61,7 @@ export function normalizeExportTraceRequest(
   options: NormalizeOptions = {},
 ): NormalizeResult {
   const spans: Span[] = []
-  const rejections = new Rejections()
+  const rejections = new SpanRejections()
   const forcedApplicationId = options.applicationId
   const limits = options.limits
   const nowMs = options.nowMs ?? Date.now()
@@ -136,13 +134,19 @@ function toSpan(
 
 /** Why OTLP considers the span's ids invalid, or undefined when they are fine. */
 function validateIds(span: OtlpSpan): string | undefined {
-  const traceId = span.traceId
+  return idsViolation(span.traceId, span.spanId, span.parentSpanId)
+}
+
+/** Why OTLP considers these span ids invalid, or undefined when they are fine (also used on the wire form). */
+export function idsViolation(
+  traceId: Uint8Array,
+  spanId: Uint8Array,
+  parent: Uint8Array,
+): string | undefined {
   if (traceId.length !== 16) return `trace_id must be 16 bytes (got ${traceId.length})`
   if (isAllZero(traceId)) return 'trace_id must not be all zeros'
-  const spanId = span.spanId
   if (spanId.length !== 8) return `span_id must be 8 bytes (got ${spanId.length})`
   if (isAllZero(spanId)) return 'span_id must not be all zeros'
-  const parent = span.parentSpanId
   if (parent.length !== 0 && parent.length !== 8)
     return `parent_span_id must be empty or 8 bytes (got ${parent.length})`
   return undefined
@@ -180,33 +184,4 @@ function stringAttribute(keyValues: readonly OtlpKeyValue[], key: string): strin
     found = keyValue.value.type === 'string' && keyValue.value.value !== '' ? keyValue.value.value : undefined
   }
   return found
-}
-
-/** Counts rejected spans by reason and words the partial-success message. */
-class Rejections {
-  total = 0
-  private readonly byReason = new Map<string, number>()
-
-  add(reason: string, count: number): void {
-    if (count === 0) return
-    this.total += count
-    this.byReason.set(reason, (this.byReason.get(reason) ?? 0) + count)
-  }
-
-  /** e.g. "2 spans rejected: trace_id must be 16 bytes (got 15)". */
-  message(): string {
-    if (this.total === 0) return ''
-    const head = `${this.total} ${this.total === 1 ? 'span' : 'spans'} rejected: `
-    if (this.byReason.size === 1) return head + [...this.byReason.keys()][0]
-    const parts: string[] = []
-    for (const [reason, count] of this.byReason) {
-      if (parts.length === MAX_REASONS_LISTED) {
-        const more = this.byReason.size - MAX_REASONS_LISTED
-        parts.push(`and ${more} more ${more === 1 ? 'reason' : 'reasons'}`)
-        break
-      }
-      parts.push(`${reason} (${count} ${count === 1 ? 'span' : 'spans'})`)
-    }
-    return head + parts.join('; ')
-  }
 }

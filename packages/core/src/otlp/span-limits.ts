@@ -66,8 +66,54 @@ const NANOS_PER_MS = 1_000_000n
  * counts first, lengths only when the counts pass.
  */
 export function spanLimitViolation(span: OtlpSpan, limits: SpanLimits, nowMs: number): string | undefined {
-  const start = span.startTimeUnixNano
-  const end = span.endTimeUnixNano
+  const early = spanHeadViolation(
+    span.startTimeUnixNano,
+    span.endTimeUnixNano,
+    span.name.length,
+    span.attributes.length,
+    span.events.length,
+    span.links.length,
+    limits,
+    nowMs,
+  )
+  if (early !== undefined) return early
+  for (const event of span.events) {
+    if (event.attributes.length > limits.eventAttributeCount)
+      return spanLimitMessage.eventAttributeCount(limits, event.attributes.length)
+  }
+  for (const link of span.links) {
+    if (link.attributes.length > limits.linkAttributeCount)
+      return spanLimitMessage.linkAttributeCount(limits, link.attributes.length)
+  }
+  const max = limits.attributeValueLength
+  const tooLong = longValueKey(span.attributes, max)
+  if (tooLong !== undefined) return spanLimitMessage.longValue('attribute', tooLong, max)
+  for (const event of span.events) {
+    const key = longValueKey(event.attributes, max)
+    if (key !== undefined) return spanLimitMessage.longValue('event attribute', key, max)
+  }
+  for (const link of span.links) {
+    const key = longValueKey(link.attributes, max)
+    if (key !== undefined) return spanLimitMessage.longValue('link attribute', key, max)
+  }
+  return undefined
+}
+
+/**
+ * The checks of `spanLimitViolation` that need no attribute walk, in its order: timestamps,
+ * then name length and the counts. Shared with the wire-form checks (split-by-trace-wire.ts),
+ * so both paths give the same reasons.
+ */
+export function spanHeadViolation(
+  start: bigint,
+  end: bigint,
+  nameLength: number,
+  attributeCount: number,
+  eventCount: number,
+  linkCount: number,
+  limits: SpanLimits,
+  nowMs: number,
+): string | undefined {
   if (start === 0n) return 'start_time_unix_nano is missing (0)'
   if (end === 0n) return 'end_time_unix_nano is missing (0)'
   if (start > MAX_STORABLE_UNIX_NANO || end > MAX_STORABLE_UNIX_NANO)
@@ -78,33 +124,22 @@ export function spanLimitViolation(span: OtlpSpan, limits: SpanLimits, nowMs: nu
     return `start_time_unix_nano is more than ${describeMs(limits.maxAgeMs)} in the past`
   if (end > now + BigInt(limits.maxFutureMs) * NANOS_PER_MS)
     return `a timestamp is more than ${describeMs(limits.maxFutureMs)} in the future`
-  if (span.name.length > limits.nameLength) return `name is longer than ${limits.nameLength} characters`
-  if (span.attributes.length > limits.attributeCount)
-    return `more than ${limits.attributeCount} attributes (${span.attributes.length})`
-  if (span.events.length > limits.eventCount)
-    return `more than ${limits.eventCount} events (${span.events.length})`
-  if (span.links.length > limits.linkCount)
-    return `more than ${limits.linkCount} links (${span.links.length})`
-  for (const event of span.events) {
-    if (event.attributes.length > limits.eventAttributeCount)
-      return `an event has more than ${limits.eventAttributeCount} attributes (${event.attributes.length})`
-  }
-  for (const link of span.links) {
-    if (link.attributes.length > limits.linkAttributeCount)
-      return `a link has more than ${limits.linkAttributeCount} attributes (${link.attributes.length})`
-  }
-  const max = limits.attributeValueLength
-  const tooLong = longValueKey(span.attributes, max)
-  if (tooLong !== undefined) return `attribute "${clip(tooLong)}" has a value longer than ${max}`
-  for (const event of span.events) {
-    const key = longValueKey(event.attributes, max)
-    if (key !== undefined) return `event attribute "${clip(key)}" has a value longer than ${max}`
-  }
-  for (const link of span.links) {
-    const key = longValueKey(link.attributes, max)
-    if (key !== undefined) return `link attribute "${clip(key)}" has a value longer than ${max}`
-  }
+  if (nameLength > limits.nameLength) return `name is longer than ${limits.nameLength} characters`
+  if (attributeCount > limits.attributeCount)
+    return `more than ${limits.attributeCount} attributes (${attributeCount})`
+  if (eventCount > limits.eventCount) return `more than ${limits.eventCount} events (${eventCount})`
+  if (linkCount > limits.linkCount) return `more than ${limits.linkCount} links (${linkCount})`
   return undefined
+}
+
+/** The reasons of the checks after `spanHeadViolation`, in `spanLimitViolation`'s order. */
+export const spanLimitMessage = {
+  eventAttributeCount: (limits: SpanLimits, count: number) =>
+    `an event has more than ${limits.eventAttributeCount} attributes (${count})`,
+  linkAttributeCount: (limits: SpanLimits, count: number) =>
+    `a link has more than ${limits.linkAttributeCount} attributes (${count})`,
+  longValue: (where: 'attribute' | 'event attribute' | 'link attribute', key: string, max: number) =>
+    `${where} "${clip(key)}" has a value longer than ${max}`,
 }
 
 /**
