@@ -86,7 +86,7 @@ test('publishEncoded: traces split on the wire are one record each, keyed by tra
     const { split, expected, traceIds } = wireSplit(12, 3)
     assert.equal(split.traces.length, 3)
     await bus.publishEncoded!(split.traces)
-    const messages = await readAll(topic, 3)
+    const messages = await readTopic(brokers, topic, { count: 3 })
     assert.deepEqual(messages.map((m) => m.key.toString()).sort(), [...traceIds].sort())
     const deadline = Date.now() + 30_000
     while (received.length < expected.length && Date.now() < deadline)
