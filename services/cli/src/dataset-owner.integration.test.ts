@@ -16,7 +16,7 @@ import { freePort, otlpJsonExport, randomHexId } from './test-otlp.ts'
 // rule workers (each also an appender-group member), one real broker, one ClickHouse
 // (the embedded engine behind HTTP). Both APIs append (from-spans) past the eval cap
 // while a rule appends matches for the same dataset and both APIs publish it again and
-// again. Afterwards, from raw rows (no FINAL): no version holds more than the cap, nothing
+// again. Afterwards, from the rows as stored (no FINAL, merges stopped): no version holds more than the cap, nothing
 // an API acknowledged is missing, there is one draft and no two versions share a number,
 // and every row of a published version is also in the version after it (a row written
 // into a version after it was published and copied forward would not be). Then reviewers
@@ -39,6 +39,12 @@ before(async () => {
   rulesDir = mkdtempSync(join(tmpdir(), 'spansift-owner-rules-'))
   stack = await startDistributedStack({ adminKey: ADMIN_KEY, env: { SPANSIFT_RULES_DIR: rulesDir } })
   storage = stack.storage
+  // Every insert stays a row of its own (no merge folds two copies of an item into one),
+  // so the per-version checks below count stored copies.
+  await storage.runner.command(
+    'test',
+    `SYSTEM STOP MERGES ${tableNames(storage.runner.database).datasetItems}`,
+  )
   const secondApiPort = await freePort()
   await stack.spawnRole(['api'], { SPANSIFT_API_PORT: String(secondApiPort) })
   apis = [stack.apiUrl, `http://127.0.0.1:${secondApiPort}`]
@@ -238,7 +244,7 @@ test('two APIs and two rule workers racing past a cap while publishing: the cap 
     `SELECT version_id, number, status FROM ${datasetVersions} FINAL WHERE dataset_id = {id:UUID} ORDER BY number`,
     { id: dataset.id },
   )
-  // Raw rows per version, before any merge could fold copies: rows as appended (or seeded),
+  // Rows per version as stored (merges are stopped): rows as appended (or seeded),
   // distinct items, and the reviewers' changes (a PATCH writes a new copy of its row).
   const perVersion = await storage.runner.select<{
     version_id: string

@@ -70,8 +70,8 @@ after(async () => {
 /**
  * Rows of a dataset as stored (every version; there is only the draft here), no FINAL and
  * merges stopped, so a row inserted twice counts twice; and its distinct items and spans.
- * The dataset writer inserts only items not yet there, so even a redelivered match is
- * one row.
+ * The dataset writer inserts only items not yet there, so a redelivered match is one row,
+ * except while two members briefly hold one partition (see the bound below).
  */
 async function datasetRows(datasetId: string) {
   const { datasetItems } = tableNames(storage.runner.database)
