@@ -251,17 +251,22 @@ test('two APIs and two rule workers racing past a cap while publishing: the cap 
     rows: string
     items: string
     reviewed: string
+    most: string
   }>(
     'test',
-    `SELECT version_id, countIf(annotation = '') AS rows, uniqExact(item_id) AS items,
-       countIf(annotation != '') AS reviewed
-     FROM ${datasetItems} WHERE dataset_id = {id:UUID} GROUP BY version_id`,
+    `SELECT version_id, countIf(annotation = '') AS rows, uniqExactIf(item_id, annotation = '') AS items,
+       countIf(annotation != '') AS reviewed,
+       max(copies) AS most
+     FROM ${datasetItems}
+     LEFT JOIN (SELECT version_id, item_id, countIf(annotation = '') AS copies FROM ${datasetItems}
+                WHERE dataset_id = {id:UUID} GROUP BY version_id, item_id) AS c USING (version_id, item_id)
+     WHERE dataset_id = {id:UUID} GROUP BY version_id`,
     { id: dataset.id },
   )
   const rowsOf = new Map(
     perVersion.map((v) => [
       v.version_id,
-      { rows: Number(v.rows), items: Number(v.items), reviewed: Number(v.reviewed) },
+      { rows: Number(v.rows), items: Number(v.items), reviewed: Number(v.reviewed), most: Number(v.most) },
     ]),
   )
   t.diagnostic(
@@ -271,9 +276,16 @@ test('two APIs and two rule workers racing past a cap while publishing: the cap 
   )
 
   for (const v of versions) {
-    const counted = rowsOf.get(v.version_id) ?? { rows: 0, items: 0, reviewed: 0 }
-    assert.ok(counted.rows <= EVAL_CAP, `version ${v.number} holds ${counted.rows} rows, over the cap`)
-    assert.equal(counted.rows, counted.items, `version ${v.number} holds an item twice`)
+    const counted = rowsOf.get(v.version_id) ?? { rows: 0, items: 0, reviewed: 0, most: 0 }
+    assert.ok(counted.items <= EVAL_CAP, `version ${v.number} holds ${counted.items} rows, over the cap`)
+    // Stored copies: an append command is run twice only while the owner group rebalances
+    // and a partition briefly has two holders (the documented window; reads, FINAL, see one
+    // row). So an item has at most two copies, and at most the commands in flight are copied.
+    assert.ok(counted.most <= 2, `version ${v.number} holds an item ${counted.most} times`)
+    assert.ok(
+      counted.rows - counted.items <= REFS_PER_CALL * CALLS_IN_FLIGHT_PER_API * 2,
+      `version ${v.number}: ${counted.rows - counted.items} items stored twice, more than the commands in flight`,
+    )
     assert.equal(counted.reviewed, v.status === 'draft' ? 8 : 0, `version ${v.number}: reviewed rows`)
   }
   assert.equal(versions.filter((v) => v.status === 'draft').length, 1, 'one draft')
