@@ -261,7 +261,8 @@ test('without an owner a command ends at its deadline as unavailable; an owner a
   })
   await api.start()
   const log: string[] = []
-  const owner = createKafkaAppendQueue({ ...options, clientId: 'test-late-owner' })
+  // A short handover: the second command's deadline (1.5 s) must outlast the owner's start.
+  const owner = createKafkaAppendQueue({ ...options, clientId: 'test-late-owner', handoverMs: 200 })
   owner.serveCommands(recordingWriter(log))
   try {
     const started = Date.now()

@@ -56,6 +56,8 @@ export interface KafkaAppendQueueOptions {
    * under the same process's locks as the training dataset's own appends.
    */
   ownerKey?: (datasetId: string) => Promise<string>
+  /** A consumer's wait after gaining a partition, so its former holder's step ends first (the consumer loop's default: 5 s). */
+  handoverMs?: number
   logger: Logger
   metrics?: Metrics
 }
@@ -233,15 +235,20 @@ export function createKafkaAppendQueue(options: KafkaAppendQueueOptions): KafkaA
     return ownWriter
   }
 
-  /** Per dataset, in arrival order: runs of rule matches appended together, commands one by one. */
-  async function handleBatch(items: QueueItem[]): Promise<void> {
+  /**
+   * Per dataset, in arrival order: runs of rule matches appended together, commands one by
+   * one. Each step starts only while this member still holds the batch's partitions, and
+   * the batch ends only when every dataset's step in progress has: when a partition moves,
+   * its new owner starts after them (see the consumer loop's handover).
+   */
+  async function handleBatch(items: QueueItem[], lost: AbortSignal): Promise<void> {
     const byDataset = new Map<string, QueueItem[]>()
     for (const item of items) {
       const list = byDataset.get(item.datasetId)
       if (list) list.push(item)
       else byDataset.set(item.datasetId, [item])
     }
-    await Promise.all(
+    const outcomes = await Promise.allSettled(
       [...byDataset].map(async ([datasetId, list]) => {
         let run: AppendCandidate[] = []
         for (const item of list) {
@@ -249,13 +256,21 @@ export function createKafkaAppendQueue(options: KafkaAppendQueueOptions): KafkaA
             run.push(item.candidate)
             continue
           }
-          if (run.length > 0) await appendRun(datasetId, run)
+          if (run.length > 0) {
+            lost.throwIfAborted()
+            await appendRun(datasetId, run)
+          }
           run = []
+          lost.throwIfAborted()
           await execute(item.command)
         }
-        if (run.length > 0) await appendRun(datasetId, run)
+        if (run.length > 0) {
+          lost.throwIfAborted()
+          await appendRun(datasetId, run)
+        }
       }),
     )
+    for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason
   }
 
   async function appendRun(datasetId: string, candidates: AppendCandidate[]): Promise<void> {
@@ -322,6 +337,7 @@ export function createKafkaAppendQueue(options: KafkaAppendQueueOptions): KafkaA
           handle: handleBatch,
           maxBatchItems: 2_000,
           maxBatchDelayMs: 50,
+          ...(options.handoverMs === undefined ? {} : { handoverMs: options.handoverMs }),
           logger,
         })
       }

@@ -34,6 +34,8 @@ export interface KafkaBusOptions {
   maxBatchSpans?: number
   /** …or what arrived within this time. */
   maxBatchDelayMs?: number
+  /** A consumer's wait after gaining a partition, so its former holder's step ends first (the consumer loop's default: 5 s). */
+  handoverMs?: number
   logger: Logger
   /** The topic to use (tests isolate themselves with their own). */
   topic?: string
@@ -287,6 +289,7 @@ export function createKafkaBus(options: KafkaBusOptions): SpanBus {
           deadLetter: toDeadLetter,
           maxBatchItems: maxBatchSpans,
           maxBatchDelayMs,
+          ...(options.handoverMs === undefined ? {} : { handoverMs: options.handoverMs }),
           logger,
           onConsumed: () => consumed.inc({ group }),
           onCommitted: () => {

@@ -1,7 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { Consumer, type Message, type MessagesStream, stringDeserializer } from '@platformatic/kafka'
 import type { Logger } from '@spansift/core/logger'
 import { retry } from '@spansift/core/retry'
 import { isPermanentStorageError } from '@spansift/core/storage-errors'
+import { createPartitionTenure, type PartitionTenure } from './partition-tenure.ts'
 
 export type RawMessage = Message<Buffer, Buffer, string, Buffer>
 export type RawConsumer = Consumer<Buffer, Buffer, string, Buffer>
@@ -23,9 +25,11 @@ export interface ConsumerLoopOptions<T> {
   /**
    * Processes one batch; resolving means done. A retryable rejection is retried with
    * backoff, nothing committed; a permanent one (`isPermanent`) splits the batch to find
-   * the messages the handler refuses, which go to the dead letters.
+   * the messages the handler refuses, which go to the dead letters. `lost` aborts when a
+   * partition of the batch moves to another member: a handler of several steps checks it
+   * before each, so the new holder never runs a step beside it.
    */
-  handle(items: T[]): Promise<void>
+  handle(items: T[], lost: AbortSignal): Promise<void>
   /** True for a handler failure that retrying cannot cure (the data is refused). Default: `isPermanentStorageError`. */
   isPermanent?(error: unknown): boolean
   /**
@@ -36,6 +40,11 @@ export interface ConsumerLoopOptions<T> {
   /** Backoff of the handler and dead-letter retries: first delay and cap (100 ms, 5 s by default). */
   retryMinDelayMs?: number
   retryMaxDelayMs?: number
+  /**
+   * How long a member waits after gaining a partition before processing it, the time its
+   * former holder has to finish its step (5 s by default; under the session timeout).
+   */
+  handoverMs?: number
   /** A batch is handed over at this many items… */
   maxBatchItems: number
   /** …or after this long. */
@@ -54,11 +63,25 @@ export interface ConsumerLoop {
   stop(): Promise<void>
 }
 
-/** One message read and not yet committed: its items, and why it must go to the dead letters. */
+/** One message read and not yet committed: its items, the holding it was read in, and why it must go to the dead letters. */
 interface Entry<T> {
   message: RawMessage
+  epoch: number
   items: T[]
   deadLetter?: string
+}
+
+/** The group's session timeout: the coordinator gives a silent member's partitions away after it. */
+const SESSION_TIMEOUT_MS = 10_000
+const DEFAULT_HANDOVER_MS = 5_000
+/** How often a member waiting for a handover, or for its heartbeats to succeed again, looks again. */
+const TENURE_POLL_MS = 100
+
+/** Thrown into a handler's retries when a partition of its batch moves to another member. */
+class PartitionLostError extends Error {
+  constructor() {
+    super('a partition of the batch moved to another member')
+  }
 }
 
 /**
@@ -71,11 +94,25 @@ interface Entry<T> {
  * its stream fails (a broker outage outlasting the client's own retries), the consumer
  * is rebuilt and rejoins the group from the last commit, so processing is at least
  * once and handlers must be idempotent.
+ *
+ * A partition has one holder at a time, as far as the member can tell: Kafka gives a
+ * partition to its new holder as soon as the group has rebalanced, while the former
+ * holder may still be in the middle of a batch. So a member processes a message only
+ * while it still holds the partition it was read from (a batch drops the messages of a
+ * partition it lost, and its handler is told to stop), waits `handoverMs` after gaining a
+ * partition before processing it, and starts no step while its last heartbeat is older
+ * than the session timeout less that wait. Only a step that outlasts the handover time
+ * can overlap its successor's.
  */
 export function startConsumerLoop<T>(options: ConsumerLoopOptions<T>): ConsumerLoop {
   const { group, topic, logger } = options
   const isPermanent = options.isPermanent ?? isPermanentStorageError
   const backoff = { minDelayMs: options.retryMinDelayMs ?? 100, maxDelayMs: options.retryMaxDelayMs ?? 5_000 }
+  const handoverMs = options.handoverMs ?? DEFAULT_HANDOVER_MS
+  if (!(handoverMs >= 0 && handoverMs < SESSION_TIMEOUT_MS))
+    throw new RangeError(`handoverMs must be in [0, ${SESSION_TIMEOUT_MS}), got ${handoverMs}`)
+  const leaseMs = SESSION_TIMEOUT_MS - handoverMs
+  let tenure: PartitionTenure = createPartitionTenure({ handoverMs, leaseMs })
   // Aborted by stop(): a held batch stops retrying and is not committed (redelivered after restart).
   const stopping = new AbortController()
   let entries: Array<Entry<T>> = []
@@ -85,10 +122,15 @@ export function startConsumerLoop<T>(options: ConsumerLoopOptions<T>): ConsumerL
   let stopped = false
   let current: { consumer: RawConsumer; stream: RawStream | undefined } | undefined
 
-  const retrying = <R>(what: string, run: () => Promise<R>, shouldRetry?: (error: unknown) => boolean) =>
+  const retrying = <R>(
+    what: string,
+    run: () => Promise<R>,
+    lost: AbortSignal,
+    shouldRetry?: (error: unknown) => boolean,
+  ) =>
     retry(run, {
       ...backoff,
-      signal: stopping.signal,
+      signal: AbortSignal.any([stopping.signal, lost]),
       ...(shouldRetry ? { shouldRetry } : {}),
       onRetry: (error, attempt, delay) =>
         logger.warn(`${what} failed; holding the batch and retrying`, { group, attempt, delay, error }),
@@ -100,9 +142,10 @@ export function startConsumerLoop<T>(options: ConsumerLoopOptions<T>): ConsumerL
   const deadLettered = new Set<string>()
   const DEAD_LETTERED_REMEMBERED = 10_000
 
-  async function deadLetter(message: RawMessage, reason: string): Promise<void> {
+  async function deadLetter(message: RawMessage, reason: string, lost: AbortSignal): Promise<void> {
     const key = `${message.partition}:${message.offset}`
     if (deadLettered.has(key)) return
+    if (lost.aborted) throw new PartitionLostError()
     if (!options.deadLetter) {
       logger.error('message cannot be processed; skipped', {
         group,
@@ -112,7 +155,7 @@ export function startConsumerLoop<T>(options: ConsumerLoopOptions<T>): ConsumerL
       })
       return
     }
-    await retrying('dead-lettering', () => options.deadLetter!(message, reason))
+    await retrying('dead-lettering', () => options.deadLetter!(message, reason), lost)
     deadLettered.add(key)
     if (deadLettered.size > DEAD_LETTERED_REMEMBERED) {
       deadLettered.delete(deadLettered.values().next().value!)
@@ -125,19 +168,21 @@ export function startConsumerLoop<T>(options: ConsumerLoopOptions<T>): ConsumerL
    * k bad messages among n cost about 2·k·log2(n) handler calls, and the good ones are
    * stored whatever their neighbours.
    */
-  async function handleIsolating(part: Array<Entry<T>>): Promise<void> {
+  async function handleIsolating(part: Array<Entry<T>>, lost: AbortSignal): Promise<void> {
     const batch = part.length === 1 ? part[0]!.items : part.flatMap((entry) => entry.items)
     if (batch.length === 0) return
+    if (lost.aborted) throw new PartitionLostError()
     try {
       await retrying(
         'batch handler',
-        () => options.handle(batch),
+        () => options.handle(batch, lost),
+        lost,
         (error) => !isPermanent(error),
       )
     } catch (error) {
-      if (!isPermanent(error)) throw error // stopping
+      if (!isPermanent(error) || lost.aborted) throw error // stopping, or the partition moved
       if (part.length === 1) {
-        await deadLetter(part[0]!.message, reasonOf(error))
+        await deadLetter(part[0]!.message, reasonOf(error), lost)
         return
       }
       logger.warn('batch refused; splitting it to find the messages refused', {
@@ -146,8 +191,8 @@ export function startConsumerLoop<T>(options: ConsumerLoopOptions<T>): ConsumerL
         error,
       })
       const middle = part.length >>> 1
-      await handleIsolating(part.slice(0, middle))
-      await handleIsolating(part.slice(middle))
+      await handleIsolating(part.slice(0, middle), lost)
+      await handleIsolating(part.slice(middle), lost)
     }
   }
 
@@ -155,16 +200,14 @@ export function startConsumerLoop<T>(options: ConsumerLoopOptions<T>): ConsumerL
     if (timer) clearTimeout(timer)
     timer = undefined
     if (entries.length === 0) return
-    const batch = entries
+    let batch = entries
     entries = []
     bufferedItems = 0
     stream.pause()
     // Handle (and dead-letter) first, commit after: a crash in between redelivers, which
     // the handlers absorb. Nothing is committed that is neither handled nor dead-lettered.
     try {
-      for (const entry of batch)
-        if (entry.deadLetter !== undefined) await deadLetter(entry.message, entry.deadLetter)
-      await handleIsolating(batch)
+      batch = await handleWhileHeld(batch)
     } catch (error) {
       if (stopped) return // nothing committed: redelivered after restart
       throw error
@@ -180,6 +223,50 @@ export function startConsumerLoop<T>(options: ConsumerLoopOptions<T>): ConsumerL
       logger.warn('offset commit failed; the messages will be redelivered', { group, error })
     }
     if (!stopped) stream.resume()
+  }
+
+  /**
+   * Handles the batch's entries of the partitions this member still holds, once it may:
+   * after the handover time of a partition just gained, and while its heartbeats succeed.
+   * When a partition moves meanwhile, the handler is stopped and the entries still held
+   * are handled again (idempotently). Resolves with the entries handled, to commit.
+   */
+  async function handleWhileHeld(batch: Array<Entry<T>>): Promise<Array<Entry<T>>> {
+    const held = (entry: Entry<T>) => tenure.holds(entry.message.partition, entry.epoch)
+    for (;;) {
+      batch = batch.filter(held)
+      if (batch.length === 0) return batch
+      const wait = tenure.waitBefore(new Set(batch.map((entry) => entry.message.partition)))
+      if (wait > 0 || !tenure.current()) {
+        await sleep(Math.min(Math.max(wait, 1), TENURE_POLL_MS), undefined, { signal: stopping.signal })
+        continue
+      }
+      const lost = new AbortController()
+      const loseIfMoved = () => {
+        if (!lost.signal.aborted && (!batch.every(held) || !tenure.current()))
+          lost.abort(new PartitionLostError())
+      }
+      const unsubscribe = tenure.onLoss(loseIfMoved)
+      const leaseCheck = setInterval(loseIfMoved, TENURE_POLL_MS)
+      try {
+        for (const entry of batch)
+          if (entry.deadLetter !== undefined) await deadLetter(entry.message, entry.deadLetter, lost.signal)
+        await handleIsolating(batch, lost.signal)
+        return batch.filter(held)
+      } catch (error) {
+        if (!lost.signal.aborted) throw error
+        logger.info(
+          'a partition moved, or the membership lapsed, during a batch; its messages are left to their holder',
+          {
+            group,
+            messages: batch.length,
+          },
+        )
+      } finally {
+        unsubscribe()
+        clearInterval(leaseCheck)
+      }
+    }
   }
 
   /** One flush at a time; what arrives meanwhile goes in the next. */
@@ -199,6 +286,9 @@ export function startConsumerLoop<T>(options: ConsumerLoopOptions<T>): ConsumerL
 
   function receive(stream: RawStream, message: RawMessage): void {
     options.onConsumed?.()
+    // Read after its partition moved (a fetch in flight): its new holder reads it again.
+    const epoch = tenure.epochOf(message.partition)
+    if (epoch === undefined) return
     let decoded: Decoded<T>
     try {
       decoded = options.decode(message)
@@ -207,8 +297,8 @@ export function startConsumerLoop<T>(options: ConsumerLoopOptions<T>): ConsumerL
     }
     entries.push(
       decoded.deadLetter === undefined
-        ? { message, items: decoded.items }
-        : { message, items: decoded.items, deadLetter: decoded.deadLetter },
+        ? { message, epoch, items: decoded.items }
+        : { message, epoch, items: decoded.items, deadLetter: decoded.deadLetter },
     )
     bufferedItems += decoded.items.length
     if (bufferedItems >= options.maxBatchItems) startFlush(stream)
@@ -222,7 +312,7 @@ export function startConsumerLoop<T>(options: ConsumerLoopOptions<T>): ConsumerL
       groupId: group,
       bootstrapBrokers: options.brokers,
       autocommit: false,
-      sessionTimeout: 10_000,
+      sessionTimeout: SESSION_TIMEOUT_MS,
       heartbeatInterval: 1_000,
       deserializers: { headerKey: stringDeserializer },
     })
@@ -234,6 +324,16 @@ export function startConsumerLoop<T>(options: ConsumerLoopOptions<T>): ConsumerL
       if (endWith) endWith(error)
       else if (!stopped) logger.warn('consumer failed while joining the group', { group, error })
     })
+    // Registered before joining, so the holding starts before the stream fetches a message.
+    tenure = createPartitionTenure({ handoverMs, leaseMs })
+    const memberTenure = tenure
+    const reassigned = () =>
+      memberTenure.assigned(
+        (consumer.assignments ?? []).filter((a) => a.topic === topic).flatMap((a) => a.partitions),
+      )
+    consumer.on('consumer:group:join', reassigned)
+    consumer.on('consumer:group:rebalance', reassigned)
+    consumer.on('consumer:heartbeat:end', () => memberTenure.heartbeat())
     current = { consumer, stream: undefined }
     let stream: RawStream
     try {

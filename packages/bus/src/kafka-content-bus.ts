@@ -24,6 +24,8 @@ export interface KafkaContentBusOptions {
   minInsyncReplicas?: number | undefined
   /** The topic (tests isolate themselves); `spansift.logs` by default, its dead letters `<topic>.dlq`. */
   topic?: string
+  /** A consumer's wait after gaining a partition, so its former holder's step ends first (the consumer loop's default: 5 s). */
+  handoverMs?: number
   logger: Logger
   metrics?: Metrics
 }
@@ -136,6 +138,7 @@ export function createKafkaContentBus(options: KafkaContentBusOptions): ContentB
             },
             maxBatchItems: 5_000,
             maxBatchDelayMs: 50,
+            ...(options.handoverMs === undefined ? {} : { handoverMs: options.handoverMs }),
             logger,
           }),
         )

@@ -41,6 +41,8 @@ const environmentSchema = z.strictObject({
   SPANSIFT_KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(32_767).optional(),
   SPANSIFT_KAFKA_MIN_INSYNC_REPLICAS: z.coerce.number().int().min(1).max(32_767).optional(),
   SPANSIFT_CONSUMER_STALL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(120),
+  // Under the consumers' 10 s session timeout (see the consumer loop).
+  SPANSIFT_KAFKA_HANDOVER_MS: z.coerce.number().int().min(0).max(9_000).default(5_000),
   SPANSIFT_RULES_DIR: z.string().min(1).default('./rules'),
   SPANSIFT_ADMIN_KEY: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
   SPANSIFT_SPAN_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
@@ -87,6 +89,8 @@ export interface Config {
   kafkaBrokers: string[] | undefined
   /** Partitions of `spansift.spans` when spansift creates it. */
   kafkaPartitions: number
+  /** How long a consumer waits after gaining a partition before processing it. */
+  kafkaHandoverMs: number
   /** Replicas of the topics spansift creates; undefined: min(3, the cluster's brokers). */
   kafkaReplicationFactor: number | undefined
   /** `min.insync.replicas` of the topics spansift creates; undefined: the brokers' default. */
@@ -147,6 +151,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     kafkaReplicationFactor: e.SPANSIFT_KAFKA_REPLICATION_FACTOR,
     kafkaMinInsyncReplicas: e.SPANSIFT_KAFKA_MIN_INSYNC_REPLICAS,
     consumerStallSeconds: e.SPANSIFT_CONSUMER_STALL_SECONDS,
+    kafkaHandoverMs: e.SPANSIFT_KAFKA_HANDOVER_MS,
     rulesDir: e.SPANSIFT_RULES_DIR,
     adminKey: e.SPANSIFT_ADMIN_KEY,
     spanRetentionDays: e.SPANSIFT_SPAN_RETENTION_DAYS,

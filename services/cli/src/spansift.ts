@@ -192,6 +192,7 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
         partitions: config.kafkaPartitions,
         replicationFactor: config.kafkaReplicationFactor,
         minInsyncReplicas: config.kafkaMinInsyncReplicas,
+        handoverMs: config.kafkaHandoverMs,
         logger,
         metrics,
       }
