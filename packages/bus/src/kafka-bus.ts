@@ -11,11 +11,12 @@ import type { WireTrace } from '@spansift/core/otlp/split-by-trace-wire'
 import { retry } from '@spansift/core/retry'
 import type { Span } from '@spansift/core/span-model'
 import { isPermanentStorageError } from '@spansift/core/storage-errors'
+import { deadLetterRecord } from './dead-letter-record.ts'
 import { type ConsumerLoop, type Decoded, type RawMessage, startConsumerLoop } from './kafka-consumer-loop.ts'
 import { chunkBySize } from './send-chunks.ts'
 import { BusUnavailableError, ConsumerGroup, type SpanBatchHandler, type SpanBus } from './span-bus.ts'
 import { createStallWatch, type StallWatch } from './stall-watch.ts'
-import { DeadLetterHeader, Topic } from './topics.ts'
+import { Topic } from './topics.ts'
 
 export interface KafkaBusOptions {
   brokers: string[]
@@ -214,20 +215,7 @@ export function createKafkaBus(options: KafkaBusOptions): SpanBus {
 
     async function toDeadLetter(message: RawMessage, reason: string): Promise<void> {
       await deadLetters.send({
-        messages: [
-          {
-            topic: deadLetterTopic,
-            key: message.key,
-            value: message.value,
-            headers: {
-              [DeadLetterHeader.reason]: Buffer.from(reason),
-              [DeadLetterHeader.sourceTopic]: Buffer.from(message.topic),
-              [DeadLetterHeader.sourcePartition]: Buffer.from(String(message.partition)),
-              [DeadLetterHeader.sourceOffset]: Buffer.from(String(message.offset)),
-              [DeadLetterHeader.consumerGroup]: Buffer.from(group),
-            },
-          },
-        ],
+        messages: [deadLetterRecord(message, reason, deadLetterTopic, group)],
       })
       deadLetteredCount.inc({ group })
       logger.warn('message sent to the dead-letter topic', {

@@ -10,11 +10,12 @@ import { normalizeExportLogsRequest } from '@spansift/core/otlp/normalize-logs'
 import type { SpanContentEvent } from '@spansift/core/span-content-event'
 import { isPermanentStorageError } from '@spansift/core/storage-errors'
 import type { ContentBatchHandler, ContentBus } from './content-bus.ts'
+import { deadLetterRecord } from './dead-letter-record.ts'
 import { provisionTopics } from './kafka-bus.ts'
 import { type ConsumerLoop, type Decoded, type RawMessage, startConsumerLoop } from './kafka-consumer-loop.ts'
 import { chunkBySize } from './send-chunks.ts'
 import { BusUnavailableError } from './span-bus.ts'
-import { DeadLetterHeader, Topic } from './topics.ts'
+import { Topic } from './topics.ts'
 
 export interface KafkaContentBusOptions {
   brokers: string[]
@@ -113,20 +114,7 @@ export function createKafkaContentBus(options: KafkaContentBusOptions): ContentB
               isPermanentStorageError(error) || error instanceof UnknownApplicationError,
             async deadLetter(message, reason) {
               await deadLetters.send({
-                messages: [
-                  {
-                    topic: deadLetterTopic,
-                    key: message.key,
-                    value: message.value,
-                    headers: {
-                      [DeadLetterHeader.reason]: Buffer.from(reason),
-                      [DeadLetterHeader.sourceTopic]: Buffer.from(message.topic),
-                      [DeadLetterHeader.sourcePartition]: Buffer.from(String(message.partition)),
-                      [DeadLetterHeader.sourceOffset]: Buffer.from(String(message.offset)),
-                      [DeadLetterHeader.consumerGroup]: Buffer.from(group),
-                    },
-                  },
-                ],
+                messages: [deadLetterRecord(message, reason, deadLetterTopic, group)],
               })
               deadLettered.inc({ group })
               logger.warn('logs message sent to the dead-letter topic', {
