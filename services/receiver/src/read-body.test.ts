@@ -22,6 +22,10 @@ before(async () => {
       response.writeHead(400).end(JSON.stringify({ kind: error.kind, message: error.message }))
     }
   })
+  // Longer than any gap between two requests here (compressing a bomb takes seconds on a
+  // busy machine): fetch reuses its idle connection, and a server closing it at the same
+  // moment (Node's default keep-alive is 5 s) resets the next POST. CI saw exactly that.
+  server.keepAliveTimeout = 60_000
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`
 })
