@@ -364,8 +364,10 @@ export function startConsumerLoop<T>(options: ConsumerLoopOptions<T>): ConsumerL
     })
     stream.on('data', (message: RawMessage) => receive(stream, message))
     const reason = await ended
-    // A running flush ends (its commit may fail); what was read but not flushed is
-    // dropped: it is not committed, so the next consumer reads it again.
+    // This member's partitions end with it: a running flush stops before its next step
+    // (or its wait for a handover or a heartbeat, which would never come) and commits
+    // nothing; what was read but not flushed is dropped. The next consumer reads it again.
+    memberTenure.released()
     if (timer) clearTimeout(timer)
     timer = undefined
     await flushing

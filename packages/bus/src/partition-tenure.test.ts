@@ -49,3 +49,15 @@ test('losing a partition is told; the membership lapses without heartbeats', () 
   tenure.heartbeat()
   assert.equal(tenure.current(), true)
 })
+
+test('a member that left the group holds nothing, and is told so', () => {
+  const { tenure } = clocked()
+  let losses = 0
+  tenure.onLoss(() => losses++)
+  tenure.assigned([0, 1])
+  const readIn = tenure.epochOf(0)!
+  tenure.released()
+  assert.equal(losses, 1)
+  assert.equal(tenure.holds(0, readIn), false)
+  assert.equal(tenure.current(), false)
+})

@@ -32,6 +32,8 @@ interface Holding {
 export interface PartitionTenure {
   /** The member's partitions after a (re)join: new ones start a holding, missing ones end theirs. */
   assigned(partitions: Iterable<number>): void
+  /** The member left the group (its consumer ended): it holds nothing any more. */
+  released(): void
   /** A heartbeat the coordinator accepted: the membership is current. */
   heartbeat(): void
   /** The holding a message read now belongs to; undefined when the partition is not held. */
@@ -68,6 +70,12 @@ export function createPartitionTenure(options: PartitionTenureOptions): Partitio
       }
       // A completed join is as good as a heartbeat: the coordinator just answered.
       lastHeartbeat = at
+      if (lost) for (const listener of listeners) listener()
+    },
+    released() {
+      const lost = held.size > 0
+      held.clear()
+      lastHeartbeat = Number.NEGATIVE_INFINITY
       if (lost) for (const listener of listeners) listener()
     },
     heartbeat() {
