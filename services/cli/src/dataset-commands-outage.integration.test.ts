@@ -29,7 +29,9 @@ before(async () => {
     sendsCommands: true,
     commandTimeoutMs: COMMAND_TIMEOUT_MS,
   })
-  owner = createKafkaAppendQueue({ ...options, clientId: 'outage-owner' })
+  // A short handover: a command's deadline (3 s) must outlast the owner's wait after it
+  // gains its partitions, at start and when its consumer is rebuilt after the outage.
+  owner = createKafkaAppendQueue({ ...options, clientId: 'outage-owner', handoverMs: 500 })
   owner.serveCommands({
     async deleteItem(_datasetId: string, itemId: string) {
       deleted.push(itemId)
