@@ -6,6 +6,7 @@ import { OtlpDecodeError } from '@spansift/core/otlp/decode-error'
 import { decodeExportTraceRequestProtobuf } from '@spansift/core/otlp/decode-protobuf'
 import { encodeExportTraceRequestProtobuf } from '@spansift/core/otlp/encode-protobuf'
 import { normalizeExportTraceRequest } from '@spansift/core/otlp/normalize'
+import type { SpanLimits } from '@spansift/core/otlp/span-limits'
 import { spansToExportRequest } from '@spansift/core/otlp/spans-to-request'
 import type { WireTrace } from '@spansift/core/otlp/split-by-trace-wire'
 import { retry } from '@spansift/core/retry'
@@ -35,6 +36,14 @@ export interface KafkaBusOptions {
   maxBatchSpans?: number
   /** …or what arrived within this time. */
   maxBatchDelayMs?: number
+  /**
+   * The span limits and time window a consumed record's spans must respect, as the
+   * receivers apply them: a record written straight to the topic (a Collector's Kafka
+   * exporter) has passed no receiver. Spans over them are left out and the record is
+   * dead-lettered with the reason; the window is around the record's produce time. None:
+   * ids and stamps are checked only.
+   */
+  spanLimits?: SpanLimits
   /** A consumer's wait after gaining a partition, so its former holder's step ends first (the consumer loop's default: 5 s). */
   handoverMs?: number
   logger: Logger
@@ -230,7 +239,10 @@ export function createKafkaBus(options: KafkaBusOptions): SpanBus {
     function decodeMessage(message: RawMessage): Decoded<Span> {
       try {
         const request = decodeExportTraceRequestProtobuf(message.value)
-        const { spans, rejectionMessage } = normalizeExportTraceRequest(request)
+        const { spans, rejectionMessage } = normalizeExportTraceRequest(request, {
+          ...(options.spanLimits ? { limits: options.spanLimits } : {}),
+          nowMs: Number(message.timestamp),
+        })
         const reasons = rejectionMessage === '' ? [] : [rejectionMessage]
         // A stamp that is not a UUID would make storage refuse the whole insert.
         const stamped = spans.filter((span) => applicationStampProblem(span.applicationId) === undefined)

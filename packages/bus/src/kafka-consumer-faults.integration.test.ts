@@ -4,6 +4,7 @@ import { test } from 'node:test'
 import { ProduceAcks, Producer } from '@platformatic/kafka'
 import { silentLogger } from '@spansift/core/logger'
 import { encodeExportTraceRequestProtobuf } from '@spansift/core/otlp/encode-protobuf'
+import { DEFAULT_SPAN_LIMITS } from '@spansift/core/otlp/span-limits'
 import { spansToExportRequest } from '@spansift/core/otlp/spans-to-request'
 import type { Span } from '@spansift/core/span-model'
 import { StorageRejectedError, StorageUnavailableError } from '@spansift/core/storage-errors'
@@ -161,6 +162,53 @@ test('an unstamped record is dead-lettered once, by the dead-letter group only, 
       '1 span rejected: resource attribute spansift.application.id must be an application id (a UUID), got "support-bot"',
     ])
     assert.ok(![...seen.writer, ...seen.rules].some((s) => s.applicationId === 'support-bot'))
+  } finally {
+    await producer.close()
+    await bus.shutdown()
+  }
+})
+
+test('a record written straight to the topic is held to the span limits: the spans over them are left out and the record dead-lettered with the reason', async () => {
+  const { bus, topic, deadLetterTopic } = isolatedBus({
+    spanLimits: { ...DEFAULT_SPAN_LIMITS, attributeCount: 4, nameLength: 64 },
+  })
+  const stored: Span[] = []
+  bus.subscribe('writer', async (spans) => void stored.push(...spans))
+  await bus.start()
+  const producer = new Producer({
+    clientId: 'collector',
+    bootstrapBrokers: brokers,
+    acks: ProduceAcks.ALL,
+    idempotent: true,
+  })
+  try {
+    // One trace, as a Collector's Kafka exporter writes it: no receiver checked it.
+    const traceId = conformanceSpan().traceId
+    const good = conformanceSpan({ traceId })
+    const wide = conformanceSpan({
+      traceId,
+      attributes: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`k${i}`, i])),
+    })
+    const longName = conformanceSpan({ traceId, name: 'x'.repeat(65) })
+    await producer.send({
+      messages: [
+        {
+          topic,
+          key: Buffer.from(traceId),
+          value: Buffer.from(encodeExportTraceRequestProtobuf(spansToExportRequest([good, wide, longName]))),
+        },
+      ],
+    })
+    await eventually(() => stored.some((s) => s.spanId === good.spanId), 'the good span is stored')
+    const [dead] = await readTopic(brokers, deadLetterTopic, { count: 1 })
+    assert.match(reasonOf(dead!), /^2 spans rejected: /)
+    assert.match(reasonOf(dead!), /more than 4 attributes \(10\)/)
+    assert.match(reasonOf(dead!), /name/)
+    assert.deepEqual(
+      stored.map((s) => s.spanId),
+      [good.spanId],
+      'only the span within the limits is stored',
+    )
   } finally {
     await producer.close()
     await bus.shutdown()

@@ -7,6 +7,7 @@ import { OtlpDecodeError } from '@spansift/core/otlp/decode-error'
 import { decodeExportLogsRequestProtobuf } from '@spansift/core/otlp/decode-protobuf'
 import { encodeExportLogsRequestProtobuf } from '@spansift/core/otlp/encode-protobuf'
 import { normalizeExportLogsRequest } from '@spansift/core/otlp/normalize-logs'
+import type { SpanLimits } from '@spansift/core/otlp/span-limits'
 import type { SpanContentEvent } from '@spansift/core/span-content-event'
 import { isPermanentStorageError } from '@spansift/core/storage-errors'
 import type { ContentBatchHandler, ContentBus } from './content-bus.ts'
@@ -25,6 +26,14 @@ export interface KafkaContentBusOptions {
   minInsyncReplicas?: number | undefined
   /** The topic (tests isolate themselves); `spansift.logs` by default, its dead letters `<topic>.dlq`. */
   topic?: string
+  /**
+   * The span limits and time window a consumed record's content events must respect, as the
+   * receivers apply them: a record written straight to the topic (a Collector's Kafka
+   * exporter) has passed no receiver. Log records over them are left out and the record is
+   * dead-lettered with the reason; the window is around the record's produce time. None:
+   * ids and stamps are checked only.
+   */
+  spanLimits?: SpanLimits
   /** A consumer's wait after gaining a partition, so its former holder's step ends first (the consumer loop's default: 5 s). */
   handoverMs?: number
   logger: Logger
@@ -72,6 +81,7 @@ export function createKafkaContentBus(options: KafkaContentBusOptions): ContentB
     try {
       const { events, rejectedRecords, rejectionMessage } = normalizeExportLogsRequest(
         decodeExportLogsRequestProtobuf(message.value),
+        options.spanLimits ? { limits: options.spanLimits } : {},
       )
       return rejectedRecords > 0 ? { items: events, deadLetter: rejectionMessage } : { items: events }
     } catch (error) {

@@ -193,6 +193,7 @@ export function createSpansift(config: Config, logger: Logger, options: Spansift
         replicationFactor: config.kafkaReplicationFactor,
         minInsyncReplicas: config.kafkaMinInsyncReplicas,
         handoverMs: config.kafkaHandoverMs,
+        spanLimits: config.spanLimits,
         logger,
         metrics,
       }

@@ -14,8 +14,7 @@ export interface NormalizeLogsOptions {
   receivedAtUnixNano?: bigint
   /**
    * The span limits (the receivers pass theirs): a content event over the event limits
-   * (see `logRecordLimitViolation`) is rejected. Without them (the bus, whose records
-   * a receiver already checked) nothing is.
+   * (see `logRecordLimitViolation`) is rejected. Without them nothing is.
    */
   limits?: SpanLimits
 }
