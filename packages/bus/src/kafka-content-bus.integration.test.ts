@@ -5,9 +5,10 @@ import { ProduceAcks, Producer } from '@platformatic/kafka'
 import { UnknownApplicationError } from '@spansift/core/application-stamp'
 import { silentLogger } from '@spansift/core/logger'
 import { decodeExportLogsRequestProtobuf } from '@spansift/core/otlp/decode-protobuf'
+import { DEFAULT_SPAN_LIMITS } from '@spansift/core/otlp/span-limits'
 import { ExportLogsServiceRequestType } from '@spansift/core/otlp/test-proto-schema'
 import type { SpanContentEvent } from '@spansift/core/span-content-event'
-import { createKafkaContentBus } from './kafka-content-bus.ts'
+import { createKafkaContentBus, type KafkaContentBusOptions } from './kafka-content-bus.ts'
 import { kafkaTestBrokers } from './kafka-test-broker.ts'
 import { readTopic } from './test-read-topic.ts'
 import { DeadLetterHeader } from './topics.ts'
@@ -19,7 +20,7 @@ import { DeadLetterHeader } from './topics.ts'
 const brokers = kafkaTestBrokers()
 const APP = '3c90c3cc-0d44-4b50-8888-8dd25736052a'
 
-function isolatedBus() {
+function isolatedBus(overrides: Partial<KafkaContentBusOptions> = {}) {
   const topic = `it.logs.${randomUUID().slice(0, 8)}`
   const bus = createKafkaContentBus({
     brokers,
@@ -27,6 +28,7 @@ function isolatedBus() {
     partitions: 2,
     logger: silentLogger,
     topic,
+    ...overrides,
   })
   const received: SpanContentEvent[] = []
   bus.subscribe('writer', async (events) => {
@@ -148,6 +150,38 @@ test('a Collector-style record is consumed (GenAI events kept, other logs skippe
       reasons.some((r) => /no application id/.test(r)),
       reasons.join(' | '),
     )
+  } finally {
+    await producer.close()
+    await bus.shutdown()
+  }
+})
+
+test('a record over the event limits is dead-lettered with the reason, as the receivers would refuse it', async () => {
+  // The record's GenAI event has one attribute and a body, which counts as one more.
+  const { bus, topic, received } = isolatedBus({
+    spanLimits: { ...DEFAULT_SPAN_LIMITS, eventAttributeCount: 1 },
+  })
+  await bus.start()
+  const producer = new Producer({
+    clientId: 'collector',
+    bootstrapBrokers: brokers,
+    acks: ProduceAcks.ALL,
+    idempotent: true,
+  })
+  try {
+    const traceId = randomBytes(16).toString('hex')
+    await producer.send({
+      messages: [
+        {
+          topic,
+          key: Buffer.from(traceId),
+          value: collectorRecord(traceId, randomBytes(8).toString('hex'), APP),
+        },
+      ],
+    })
+    const [dead] = await readTopic(brokers, `${topic}.dlq`, { count: 1 })
+    assert.match(dead!.headers.get(DeadLetterHeader.reason)?.toString() ?? '', /more than 1 attributes/)
+    assert.deepEqual(received, [], 'nothing over the limits is stored')
   } finally {
     await producer.close()
     await bus.shutdown()
