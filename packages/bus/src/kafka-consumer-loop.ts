@@ -332,7 +332,12 @@ export function startConsumerLoop<T>(options: ConsumerLoopOptions<T>): ConsumerL
         (consumer.assignments ?? []).filter((a) => a.topic === topic).flatMap((a) => a.partitions),
       )
     consumer.on('consumer:group:join', reassigned)
-    consumer.on('consumer:group:rebalance', reassigned)
+    // Emitted when a heartbeat learns of a rebalance (and after a cooperative revocation,
+    // with the assignments already reduced): no step starts until the member has rejoined.
+    consumer.on('consumer:group:rebalance', () => {
+      reassigned()
+      memberTenure.rebalancing()
+    })
     consumer.on('consumer:heartbeat:end', () => memberTenure.heartbeat())
     current = { consumer, stream: undefined }
     let stream: RawStream

@@ -50,6 +50,19 @@ test('losing a partition is told; the membership lapses without heartbeats', () 
   assert.equal(tenure.current(), true)
 })
 
+test('while the group rebalances no step starts; a rejoin keeps what the member still holds', () => {
+  const { tenure } = clocked()
+  tenure.assigned([0, 1])
+  const readIn = tenure.epochOf(0)!
+  tenure.rebalancing()
+  assert.equal(tenure.current(), false)
+  assert.equal(tenure.holds(0, readIn), true, 'nothing is lost until the join says so')
+  tenure.assigned([0])
+  assert.equal(tenure.current(), true)
+  assert.equal(tenure.holds(0, readIn), true)
+  assert.equal(tenure.epochOf(1), undefined)
+})
+
 test('a member that left the group holds nothing, and is told so', () => {
   const { tenure } = clocked()
   let losses = 0

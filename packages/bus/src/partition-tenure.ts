@@ -32,6 +32,11 @@ interface Holding {
 export interface PartitionTenure {
   /** The member's partitions after a (re)join: new ones start a holding, missing ones end theirs. */
   assigned(partitions: Iterable<number>): void
+  /**
+   * The group is rebalancing: until the member's next join completes, its holdings are
+   * in doubt (the coordinator may give them away at the join), so no step starts.
+   */
+  rebalancing(): void
   /** The member left the group (its consumer ended): it holds nothing any more. */
   released(): void
   /** A heartbeat the coordinator accepted: the membership is current. */
@@ -71,6 +76,9 @@ export function createPartitionTenure(options: PartitionTenureOptions): Partitio
       // A completed join is as good as a heartbeat: the coordinator just answered.
       lastHeartbeat = at
       if (lost) for (const listener of listeners) listener()
+    },
+    rebalancing() {
+      lastHeartbeat = Number.NEGATIVE_INFINITY
     },
     released() {
       const lost = held.size > 0
