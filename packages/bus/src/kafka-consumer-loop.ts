@@ -112,7 +112,9 @@ export function startConsumerLoop<T>(options: ConsumerLoopOptions<T>): ConsumerL
   if (!(handoverMs >= 0 && handoverMs < SESSION_TIMEOUT_MS))
     throw new RangeError(`handoverMs must be in [0, ${SESSION_TIMEOUT_MS}), got ${handoverMs}`)
   const leaseMs = SESSION_TIMEOUT_MS - handoverMs
-  let tenure: PartitionTenure = createPartitionTenure({ handoverMs, leaseMs })
+  // One for the loop's life, so holdings' epochs never repeat across rebuilt consumers; a
+  // consumer that ends releases what it held.
+  const tenure: PartitionTenure = createPartitionTenure({ handoverMs, leaseMs })
   // Aborted by stop(): a held batch stops retrying and is not committed (redelivered after restart).
   const stopping = new AbortController()
   let entries: Array<Entry<T>> = []
@@ -122,19 +124,28 @@ export function startConsumerLoop<T>(options: ConsumerLoopOptions<T>): ConsumerL
   let stopped = false
   let current: { consumer: RawConsumer; stream: RawStream | undefined } | undefined
 
+  // `lost` ends the retries before the next attempt, never by abandoning one: p-retry turns
+  // an attempt that succeeds after its signal aborted into a rejection, and the batch
+  // would then be handled again although it was stored.
   const retrying = <R>(
     what: string,
     run: () => Promise<R>,
     lost: AbortSignal,
-    shouldRetry?: (error: unknown) => boolean,
+    shouldRetry: (error: unknown) => boolean = () => true,
   ) =>
-    retry(run, {
-      ...backoff,
-      signal: AbortSignal.any([stopping.signal, lost]),
-      ...(shouldRetry ? { shouldRetry } : {}),
-      onRetry: (error, attempt, delay) =>
-        logger.warn(`${what} failed; holding the batch and retrying`, { group, attempt, delay, error }),
-    })
+    retry(
+      async () => {
+        lost.throwIfAborted()
+        return run()
+      },
+      {
+        ...backoff,
+        signal: stopping.signal,
+        shouldRetry: (error) => !lost.aborted && shouldRetry(error),
+        onRetry: (error, attempt, delay) =>
+          logger.warn(`${what} failed; holding the batch and retrying`, { group, attempt, delay, error }),
+      },
+    )
 
   // Messages this member dead-lettered, by partition and offset: a batch whose commit failed
   // (a rebalance; a new broker's coordinator not ready yet) comes back, and a message
@@ -325,10 +336,8 @@ export function startConsumerLoop<T>(options: ConsumerLoopOptions<T>): ConsumerL
       else if (!stopped) logger.warn('consumer failed while joining the group', { group, error })
     })
     // Registered before joining, so the holding starts before the stream fetches a message.
-    tenure = createPartitionTenure({ handoverMs, leaseMs })
-    const memberTenure = tenure
     const reassigned = () =>
-      memberTenure.assigned(
+      tenure.assigned(
         (consumer.assignments ?? []).filter((a) => a.topic === topic).flatMap((a) => a.partitions),
       )
     consumer.on('consumer:group:join', reassigned)
@@ -336,9 +345,9 @@ export function startConsumerLoop<T>(options: ConsumerLoopOptions<T>): ConsumerL
     // with the assignments already reduced): no step starts until the member has rejoined.
     consumer.on('consumer:group:rebalance', () => {
       reassigned()
-      memberTenure.rebalancing()
+      tenure.rebalancing()
     })
-    consumer.on('consumer:heartbeat:end', () => memberTenure.heartbeat())
+    consumer.on('consumer:heartbeat:end', () => tenure.heartbeat())
     current = { consumer, stream: undefined }
     let stream: RawStream
     try {
@@ -372,7 +381,7 @@ export function startConsumerLoop<T>(options: ConsumerLoopOptions<T>): ConsumerL
     // This member's partitions end with it: a running flush stops before its next step
     // (or its wait for a handover or a heartbeat, which would never come) and commits
     // nothing; what was read but not flushed is dropped. The next consumer reads it again.
-    memberTenure.released()
+    tenure.released()
     if (timer) clearTimeout(timer)
     timer = undefined
     await flushing
