@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { test } from 'node:test'
-import { Admin, ProduceAcks, Producer } from '@platformatic/kafka'
+import { Admin, defaultPartitioner, ProduceAcks, Producer } from '@platformatic/kafka'
 import { silentLogger } from '@spansift/core/logger'
 import { decodeExportTraceRequestProtobuf } from '@spansift/core/otlp/decode-protobuf'
 import { encodeExportTraceRequestProtobuf } from '@spansift/core/otlp/encode-protobuf'
@@ -166,6 +166,10 @@ test('concurrent publishes on several producers: every record acknowledged is on
   const records = await readTopic(brokers, topic, { count: expected })
   assert.equal(records.length, expected)
   assert.deepEqual(new Set(records.map((r) => r.value.toString('hex'))), sent)
+  // Each record on the partition the client's default partitioner gives its key (trace id).
+  for (const record of records) {
+    assert.equal(record.partition, defaultPartitioner({ topic, key: record.key }, record.key) % 3)
+  }
 })
 
 test('a message produced the way the Collector produces it (otlp_proto, one trace a message) is consumed', async () => {
