@@ -66,12 +66,13 @@ export interface KafkaBusOptions {
 }
 
 /**
- * Producers of the span bus, each with one send in flight. Measured (docs/architecture.md,
- * "Peer benchmark"): closed-loop publishes of 1,000-span exports from 4 clients, 6
- * partitions, own broker on the 2-core machine, acknowledged spans/s over 4 interleaved
- * rounds: 1 producer 48k–167k (82k–181k with the per-partition bound), 2 producers
- * 126k–283k, 4 producers 219k–275k; the client's CPU per span the same (0.18–0.23
- * CPU-s/100k) in all.
+ * Producers of the span bus, each with one send in flight. Measured with
+ * load-tests/bus-publish-benchmark.ts (4 closed-loop publishers of 1,000-span exports split
+ * by trace, 6 partitions, own broker, the shared 2-core machine, 4 interleaved rounds),
+ * acknowledged spans/s: 1 producer 144k–223k, 2 producers 168k–258k, 4 producers
+ * 176k–238k (an earlier run: 1 producer 82k–181k, 4 producers 219k–275k); the client's
+ * CPU per span is the same (0.21–0.26 CPU-s/100k). More producers also shorten each
+ * export's wait: it need not queue behind another export's send.
  */
 export const DEFAULT_PRODUCERS = 4
 
