@@ -1,5 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { readdirSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import os from 'node:os'
 import { join } from 'node:path'
@@ -26,6 +26,57 @@ export function cpuContention(): string {
     stall = `${/some avg10=([\d.]+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'))?.[1] ?? 'n/a'}%`
   } catch {}
   return `load average ${load}, CPU stall (some, 10 s) ${stall}`
+}
+
+// ---------------------------------------------------------------- CPU accounting (Linux /proc)
+
+/** Kernel clock ticks per second (the unit of /proc CPU times). */
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100
+  } catch {
+    return 100
+  }
+})()
+
+/** CPU seconds (user + system, all threads) a process has used; NaN when it is gone. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS
+  } catch {
+    return Number.NaN
+  }
+}
+
+/** Busy (steal excluded), stolen and total CPU seconds of the whole machine (all cores), from /proc/stat. */
+export function machineCpu(): { busy: number; steal: number; total: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!
+  const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number)
+  const total = ticks.reduce((a, b) => a + b, 0)
+  const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0)
+  const steal = ticks[7] ?? 0
+  return {
+    busy: (total - idle - steal) / CLOCK_TICKS,
+    steal: steal / CLOCK_TICKS,
+    total: total / CLOCK_TICKS,
+  }
+}
+
+/** The broker's JVM (kafka.sh starts it with setsid, so it is no child of ours), found by its port. */
+export function findBrokerPid(brokers: string): number | undefined {
+  const listener = `PLAINTEXT://${brokers}`
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0')
+      if (!args.includes('kafka.Kafka')) continue
+      const properties = args.find((a) => a.endsWith('server.properties'))
+      if (properties && readFileSync(properties, 'utf8').includes(listener)) return Number(entry)
+    } catch {}
+  }
+  return undefined
 }
 
 /** A free loopback port (bound then released). */

@@ -30,7 +30,7 @@ import { parseArgs } from 'node:util'
 import { startOwnBroker } from '@spansift/cli/test-kafka-broker'
 import { startClickHouseProcess, startSpansiftProcess, type TestProcess } from '@spansift/cli/test-processes'
 import { Kafka, logLevel } from 'kafkajs'
-import { cpuContention, freePort, machineDescription } from './bench-util.ts'
+import { cpuContention, cpuSeconds, findBrokerPid, freePort, machineDescription } from './bench-util.ts'
 import { buildGenAiRequest } from './genai-payload.ts'
 
 const { values } = parseArgs({
@@ -155,23 +155,6 @@ service:
 `
 }
 
-// ---------------------------------------------------------------- CPU accounting
-
-const CLOCK_TICKS = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100
-  } catch {
-    return 100
-  }
-})()
-
-/** CPU seconds (user + system, all threads) a process has used. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS
-}
-
 // ---------------------------------------------------------------- the load
 
 const nowNano = BigInt(Date.now()) * 1_000_000n
@@ -192,16 +175,19 @@ interface Target {
 interface Round {
   spansPerSecond: number
   cpuPer100k: number
+  /** The broker's CPU-seconds per 100k spans in the same round (its work on this target's behalf). */
+  brokerCpuPer100k: number
   cpuPercent: number
   answers: Record<string, number>
 }
 
 /** `CLIENTS` closed-loop exporters against one target for `seconds`. */
-async function load(target: Target, seconds: number): Promise<Round> {
+async function load(target: Target, seconds: number, brokerPid: number | undefined): Promise<Round> {
   let acked = 0
   let sent = 0
   const answers: Record<string, number> = {}
   const cpuBefore = cpuSeconds(target.pid)
+  const brokerBefore = brokerPid === undefined ? Number.NaN : cpuSeconds(brokerPid)
   const started = performance.now()
   const deadline = started + seconds * 1000
   const maxRequests = seconds * 1000 // bound: 1,000 requests/s of 1,000 spans is far past either target
@@ -228,9 +214,11 @@ async function load(target: Target, seconds: number): Promise<Round> {
   await Promise.all(Array.from({ length: CLIENTS }, (_, c) => client(c)))
   const elapsed = (performance.now() - started) / 1000
   const cpu = cpuSeconds(target.pid) - cpuBefore
+  const brokerCpu = brokerPid === undefined ? Number.NaN : cpuSeconds(brokerPid) - brokerBefore
   return {
     spansPerSecond: acked / elapsed,
     cpuPer100k: acked > 0 ? (cpu / acked) * 100_000 : Number.NaN,
+    brokerCpuPer100k: acked > 0 ? (brokerCpu / acked) * 100_000 : Number.NaN,
     cpuPercent: (cpu / elapsed) * 100,
     answers,
   }
@@ -363,21 +351,23 @@ try {
   console.log(
     `load: ${CLIENTS} closed-loop clients, OTLP/HTTP protobuf, ${SPANS_PER_REQUEST} GenAI spans/request (${(request / 1024).toFixed(0)} KiB), ${ROUNDS} interleaved rounds of ${SECONDS} s`,
   )
-  for (const target of targets) await load(target, WARMUP_SECONDS)
+  // The broker's CPU is printed beside each round (its own broker only: `--brokers` may be shared).
+  const brokerPid = values.brokers ? undefined : findBrokerPid(brokers)
+  for (const target of targets) await load(target, WARMUP_SECONDS, brokerPid)
 
   const results = new Map<string, Round[]>(targets.map((t) => [t.name, []]))
   console.log('')
   console.log(
-    '| round | target | spans/s acknowledged | CPU-s / 100k spans | CPU % of one core | answers | CPU contention |',
+    '| round | target | spans/s acknowledged | CPU-s / 100k spans | CPU % of one core | broker CPU-s / 100k spans | answers | CPU contention |',
   )
-  console.log('|---|---|---|---|---|---|---|')
+  console.log('|---|---|---|---|---|---|---|---|')
   for (let round = 1; round <= ROUNDS; round++) {
     const order = round % 2 === 1 ? targets : [...targets].reverse()
     for (const target of order) {
-      const r = await load(target, SECONDS)
+      const r = await load(target, SECONDS, brokerPid)
       results.get(target.name)!.push(r)
       console.log(
-        `| ${round} | ${target.name} | ${fmt(r.spansPerSecond)} | ${r.cpuPer100k.toFixed(2)} | ${r.cpuPercent.toFixed(0)} | ${JSON.stringify(r.answers)} | ${cpuContention()} |`,
+        `| ${round} | ${target.name} | ${fmt(r.spansPerSecond)} | ${r.cpuPer100k.toFixed(2)} | ${r.cpuPercent.toFixed(0)} | ${r.brokerCpuPer100k.toFixed(2)} | ${JSON.stringify(r.answers)} | ${cpuContention()} |`,
       )
     }
   }
@@ -385,9 +375,10 @@ try {
   const s = results.get('spansift')!
   const rate = (rs: Round[]) => median(rs.map((r) => r.spansPerSecond))
   const cpu = (rs: Round[]) => median(rs.map((r) => r.cpuPer100k))
+  const brokerCpu = (rs: Round[]) => median(rs.map((r) => r.brokerCpuPer100k))
   console.log('')
   console.log(
-    `median: Collector ${fmt(rate(c))} spans/s, ${cpu(c).toFixed(2)} CPU-s/100k; spansift ${fmt(rate(s))} spans/s, ${cpu(s).toFixed(2)} CPU-s/100k`,
+    `median: Collector ${fmt(rate(c))} spans/s, ${cpu(c).toFixed(2)} CPU-s/100k (broker ${brokerCpu(c).toFixed(2)}); spansift ${fmt(rate(s))} spans/s, ${cpu(s).toFixed(2)} CPU-s/100k (broker ${brokerCpu(s).toFixed(2)})`,
   )
   const perRound = s.map((r, i) => `${(r.spansPerSecond / c[i]!.spansPerSecond).toFixed(2)}×`)
   const cpuPerRound = s.map((r, i) => `${(r.cpuPer100k / c[i]!.cpuPer100k).toFixed(2)}×`)

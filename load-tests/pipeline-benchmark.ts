@@ -29,8 +29,7 @@
  *     [--full-seconds=30] [--spans-per-request=500] [--concurrency=8] [--writers=1]
  *     [--partitions=6] [--max-in-flight=64] [--drain-seconds=60] [--templates=64]
  */
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import os, { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -42,7 +41,15 @@ import { tableNames } from '@spansift/clickhouse/tables'
 import { silentLogger } from '@spansift/core/logger'
 import { decodeExportTraceRequestProtobuf } from '@spansift/core/otlp/decode-protobuf'
 import { normalizeExportTraceRequest } from '@spansift/core/otlp/normalize'
-import { freePort, machineDescription, peakRssMiB, percentile } from './bench-util.ts'
+import {
+  cpuSeconds,
+  findBrokerPid,
+  freePort,
+  machineCpu,
+  machineDescription,
+  peakRssMiB,
+  percentile,
+} from './bench-util.ts'
 import { buildGenAiRequest } from './genai-payload.ts'
 
 const { values } = parseArgs({
@@ -142,54 +149,6 @@ function exportBody(template: Template, sequence: number): Buffer {
 const sequenceHex = (sequence: number) => sequence.toString(16).padStart(8, '0')
 
 // ---------------------------------------------------------------- process accounting
-
-const CLOCK_TICKS = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100
-  } catch {
-    return 100
-  }
-})()
-
-/** CPU seconds (user + system, all threads) a process has used; NaN when it is gone. */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS
-  } catch {
-    return Number.NaN
-  }
-}
-
-/** Busy (steal excluded), stolen and total CPU seconds of the whole machine (all cores), from /proc/stat. */
-function machineCpu(): { busy: number; steal: number; total: number } {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!
-  const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number)
-  const total = ticks.reduce((a, b) => a + b, 0)
-  const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0)
-  const steal = ticks[7] ?? 0
-  return {
-    busy: (total - idle - steal) / CLOCK_TICKS,
-    steal: steal / CLOCK_TICKS,
-    total: total / CLOCK_TICKS,
-  }
-}
-
-/** The broker's JVM (kafka.sh starts it with setsid, so it is no child of ours), found by its port. */
-function findBrokerPid(brokers: string): number | undefined {
-  const listener = `PLAINTEXT://${brokers}`
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0')
-      if (!args.includes('kafka.Kafka')) continue
-      const properties = args.find((a) => a.endsWith('server.properties'))
-      if (properties && readFileSync(properties, 'utf8').includes(listener)) return Number(entry)
-    } catch {}
-  }
-  return undefined
-}
 
 interface Tracked {
   name: string

@@ -26,3 +26,17 @@ test('a message larger than the limit travels alone; nothing is empty', () => {
   )
   assert.deepEqual(chunkBySize([], 1000), [])
 })
+
+test('with partitions, the bound holds per partition: a run carries up to the limit for each', () => {
+  const keyed = (partition: number, bytes: number) => ({ ...message(bytes), partition })
+  const messages = [keyed(0, 600), keyed(1, 600), keyed(2, 600), keyed(1, 300), keyed(1, 200), keyed(0, 100)]
+  const chunks = chunkBySize(messages, 1000, (m) => m.partition)
+  assert.deepEqual(
+    chunks.map((c) => c.map((m) => `${m.partition}:${m.value.byteLength}`)),
+    [
+      ['0:600', '1:600', '2:600', '1:300'],
+      ['1:200', '0:100'],
+    ],
+  )
+  assert.deepEqual(chunks.flat(), messages)
+})
