@@ -244,7 +244,27 @@ export const migrations: readonly Migration[] = [
       ) ENGINE = ReplacingMergeTree(last_used_at) ORDER BY key_id`,
     ],
   },
+  {
+    version: 12,
+    name: 'spans: the whole row in one column for lookups',
+    // from-spans and trace reads return whole spans: with twenty columns, each granule a
+    // lookup touches costs twenty seeks and decompressions, and the time was per column
+    // read. span_json is the row as one JSONEachRow object (what rowToSpan takes), written
+    // by the engine on insert (both insert paths unchanged); rows stored before compute it
+    // on read until merged. Frozen here: it must stay SPAN_COLUMNS of span-row.ts (a unit
+    // test compares them); a change of the row shape needs a migration of its own.
+    statements: (t) => [
+      `ALTER TABLE ${t.spans} ADD COLUMN IF NOT EXISTS span_json String MATERIALIZED formatRowNoNewline('JSONEachRow',
+        ${SPAN_JSON_ROW}) CODEC(ZSTD(1))`,
+    ],
+  },
 ]
+
+/** The columns of migration 12's span_json, as SPAN_COLUMNS was then. */
+export const SPAN_JSON_ROW = `application_id, trace_id, span_id, parent_span_id, trace_state, name, kind,
+  toString(toUnixTimestamp64Nano(start_time)) AS start_ns, toString(toUnixTimestamp64Nano(end_time)) AS end_ns,
+  toString(duration_ns) AS duration_ns, status_code, status_message, service_name, scope_name, scope_version,
+  resource_attributes, attributes, events, links, flags`
 
 /** How the schema is laid out: one node (the default) or a cluster. */
 export interface SchemaOptions {
