@@ -35,10 +35,11 @@ export interface SpanRef {
  * (application_id, trace_id, span_id); the time range prunes partitions. A span stored
  * twice and not yet merged is read twice, so LIMIT 1 BY keeps the latest ingested copy
  * (cheaper than FINAL for a point lookup). It reads the one-column form of the row
- * (SPAN_JSON_COLUMN). Exported so the benchmark runs the same SQL.
+ * (SPAN_JSON_COLUMN). Exported so the benchmark runs the same SQL (and, to compare
+ * layouts, the same query selecting other `columns`).
  */
-export function spansByRefsQuery(table: string): string {
-  return `SELECT ${SPAN_JSON_COLUMN} FROM ${table}
+export function spansByRefsQuery(table: string, columns: string = SPAN_JSON_COLUMN): string {
+  return `SELECT ${columns} FROM ${table}
     WHERE application_id = {application_id:UUID}
       AND trace_id IN {trace_ids:Array(FixedString(32))}
       AND (trace_id, span_id) IN arrayZip({trace_ids:Array(FixedString(32))}, {span_ids:Array(FixedString(16))})
