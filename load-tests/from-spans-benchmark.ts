@@ -3,7 +3,7 @@
 // and a few through the real HTTP endpoint. Prints p50/p99 latency and rows read per
 // request against rows in the table. Target: p99 < 50 ms, rows read < 1% of the table.
 // Then, on the same table in interleaved rounds, the same lookup reading the row from its
-// one column (span_json, what the repository reads), from the twenty columns (before
+// ids and one column (span_json, what the repository reads), from the twenty columns (before
 // migration 12), and the ids alone (the floor: what the primary key and granules cost).
 //
 //   node load-tests/from-spans-benchmark.ts [--spans 10000000] [--requests 300] [--seconds 60]
@@ -14,7 +14,13 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { parseConfig } from '@spansift/cli/config'
 import { createSpansift } from '@spansift/cli/spansift'
-import { rowToSpan, SPAN_COLUMNS, type StoredSpanRow, spanFromJson } from '@spansift/clickhouse/span-row'
+import {
+  rowToSpan,
+  SPAN_COLUMNS,
+  type SpanJsonRow,
+  type StoredSpanRow,
+  spanFromJsonRow,
+} from '@spansift/clickhouse/span-row'
 import { spansByRefsParams, spansByRefsQuery } from '@spansift/clickhouse/spans-repository'
 import { tableNames } from '@spansift/clickhouse/tables'
 import { createJsonLogger } from '@spansift/core/logger'
@@ -170,14 +176,14 @@ try {
 
   // Layouts compared in the same run, interleaved: what each lookup costs (query + decode).
   const layouts: Record<string, (r: ReturnType<typeof request>) => Promise<number>> = {
-    'span_json (one column)': async (r) =>
+    'ids + span_json (v12)': async (r) =>
       (
-        await storage.runner.select<{ span_json: string }>(
+        await storage.runner.select<SpanJsonRow>(
           'bench.layout',
           spansByRefsQuery(spans),
           spansByRefsParams(apps[0]!, r.refs, r.range),
         )
-      ).map((row) => spanFromJson(row.span_json)).length,
+      ).map(spanFromJsonRow).length,
     'twenty columns (before v12)': async (r) =>
       (
         await storage.runner.select<StoredSpanRow>(

@@ -246,28 +246,27 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 12,
-    name: 'spans: the whole row in one column for lookups',
+    name: 'spans: the whole span in one column for lookups',
     // from-spans and trace reads return whole spans: with twenty columns, each granule a
     // lookup touches costs twenty seeks and decompressions, and the time was per column
-    // read. span_json is the row as one JSONEachRow object (what rowToSpan takes), written
-    // by the engine on insert (both insert paths unchanged). Rows stored before would
-    // compute it on every read (all twenty columns and the formatting), so a background
-    // mutation writes it into the existing parts (the migration does not wait for it).
-    // Frozen here: it must stay SPAN_COLUMNS of span-row.ts (a unit test compares them);
-    // a change of the row shape needs a migration of its own.
+    // read. span_json holds the span's fields other than its ids as one JSON array (the
+    // order of SPAN_JSON_FIELDS in span-row.ts), written by the engine on insert (both
+    // insert paths unchanged). Rows stored before would compute it on every read (all
+    // twenty columns and the formatting), so a background mutation writes it into the
+    // existing parts (the migration does not wait for it). Frozen here: a unit test
+    // checks it against span-row.ts; a change of the fields needs a migration of its own.
     statements: (t) => [
-      `ALTER TABLE ${t.spans} ADD COLUMN IF NOT EXISTS span_json String MATERIALIZED formatRowNoNewline('JSONEachRow',
-        ${SPAN_JSON_ROW}) CODEC(ZSTD(1))`,
+      `ALTER TABLE ${t.spans} ADD COLUMN IF NOT EXISTS span_json String MATERIALIZED ${SPAN_JSON_EXPRESSION} CODEC(ZSTD(1))`,
       `ALTER TABLE ${t.spans} MATERIALIZE COLUMN span_json`,
     ],
   },
 ]
 
-/** The columns of migration 12's span_json, as SPAN_COLUMNS was then. */
-export const SPAN_JSON_ROW = `application_id, trace_id, span_id, parent_span_id, trace_state, name, kind,
-  toString(toUnixTimestamp64Nano(start_time)) AS start_ns, toString(toUnixTimestamp64Nano(end_time)) AS end_ns,
-  toString(duration_ns) AS duration_ns, status_code, status_message, service_name, scope_name, scope_version,
-  resource_attributes, attributes, events, links, flags`
+/** Migration 12's span_json: the fields of SPAN_JSON_FIELDS (span-row.ts), in order. */
+export const SPAN_JSON_EXPRESSION = `toJSONString(tuple(parent_span_id, trace_state, name, kind,
+  toString(toUnixTimestamp64Nano(start_time)), toString(toUnixTimestamp64Nano(end_time)), toString(duration_ns),
+  status_code, status_message, service_name, scope_name, scope_version, resource_attributes, attributes, events,
+  links, flags))`
 
 /** How the schema is laid out: one node (the default) or a cluster. */
 export interface SchemaOptions {

@@ -1,7 +1,7 @@
 import { setImmediate } from 'node:timers/promises'
 import type { Span } from '@spansift/core/span-model'
 import type { QueryRunner } from './query-runner.ts'
-import { SPAN_JSON_COLUMN, spanFromJson, spanToRow } from './span-row.ts'
+import { SPAN_JSON_COLUMNS, type SpanJsonRow, spanFromJsonRow, spanToRow } from './span-row.ts'
 import { encodeSpansRowBinary, SPAN_ROW_BINARY_COLUMNS } from './span-row-binary.ts'
 import { tableNames } from './tables.ts'
 
@@ -34,11 +34,11 @@ export interface SpanRef {
  * The from-spans lookup: the application and the (trace, span) set hit the primary key
  * (application_id, trace_id, span_id); the time range prunes partitions. A span stored
  * twice and not yet merged is read twice, so LIMIT 1 BY keeps the latest ingested copy
- * (cheaper than FINAL for a point lookup). It reads the one-column form of the row
- * (SPAN_JSON_COLUMN). Exported so the benchmark runs the same SQL (and, to compare
+ * (cheaper than FINAL for a point lookup). It reads the ids and the one-column form of
+ * the rest of the span (SPAN_JSON_COLUMNS). Exported so the benchmark runs the same SQL (and, to compare
  * layouts, the same query selecting other `columns`).
  */
-export function spansByRefsQuery(table: string, columns: string = SPAN_JSON_COLUMN): string {
+export function spansByRefsQuery(table: string, columns: string = SPAN_JSON_COLUMNS): string {
   return `SELECT ${columns} FROM ${table}
     WHERE application_id = {application_id:UUID}
       AND trace_id IN {trace_ids:Array(FixedString(32))}
@@ -65,11 +65,6 @@ export const SPAN_TIME_RANGE_CONDITION =
 /** The query parameters of SPAN_TIME_RANGE_CONDITION. */
 export function timeRangeParams(range: TimeRange): { from_ns: string; to_ns: string } {
   return { from_ns: range.fromUnixNano.toString(), to_ns: range.toUnixNano.toString() }
-}
-
-/** A row of a lookup: the span as its `span_json` text. */
-interface SpanJsonRow {
-  span_json: string
 }
 
 /** Spans encoded between two yields to the event loop (~10 ms of work). */
@@ -99,14 +94,14 @@ export function createSpansRepository(runner: QueryRunner): SpansRepository {
       // copies share its start month's partition, so merging within partitions is exact.
       const rows = await runner.select<SpanJsonRow>(
         'spans.find-trace',
-        `SELECT ${SPAN_JSON_COLUMN} FROM ${spans} FINAL
+        `SELECT ${SPAN_JSON_COLUMNS} FROM ${spans} FINAL
          WHERE application_id = {application_id:UUID} AND trace_id = {trace_id:FixedString(32)}
            AND ${SPAN_TIME_RANGE_CONDITION}
          ORDER BY start_time, span_id
          SETTINGS do_not_merge_across_partitions_select_final = 1`,
         { application_id: applicationId, trace_id: traceId, ...timeRangeParams(range) },
       )
-      return rows.map((row) => spanFromJson(row.span_json))
+      return rows.map(spanFromJsonRow)
     },
     async findByRefs(applicationId, refs, range) {
       if (refs.length === 0) return []
@@ -115,7 +110,7 @@ export function createSpansRepository(runner: QueryRunner): SpansRepository {
         spansByRefsQuery(spans),
         spansByRefsParams(applicationId, refs, range),
       )
-      return rows.map((row) => spanFromJson(row.span_json))
+      return rows.map(spanFromJsonRow)
     },
   }
 }
