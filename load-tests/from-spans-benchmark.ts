@@ -3,7 +3,7 @@
 // and a few through the real HTTP endpoint. Prints p50/p99 latency and rows read per
 // request against rows in the table. Target: p99 < 50 ms, rows read < 1% of the table.
 // Then, on the same table in interleaved rounds, the same lookup reading the row from its
-// ids and one column (span_json, what the repository reads), from the twenty columns (before
+// six columns (ids, attributes, events, span_json: what the repository reads), from twenty (before
 // migration 12), and the ids alone (the floor: what the primary key and granules cost).
 //
 //   node load-tests/from-spans-benchmark.ts [--spans 10000000] [--requests 300] [--seconds 60]
@@ -176,7 +176,7 @@ try {
 
   // Layouts compared in the same run, interleaved: what each lookup costs (query + decode).
   const layouts: Record<string, (r: ReturnType<typeof request>) => Promise<number>> = {
-    'ids + span_json (v12)': async (r) =>
+    'v12: ids, attributes, events, span_json': async (r) =>
       (
         await storage.runner.select<SpanJsonRow>(
           'bench.layout',

@@ -49,11 +49,12 @@ export const SPAN_COLUMNS = `application_id, trace_id, span_id, parent_span_id, 
 
 /**
  * The `spans.span_json` column (migration 12): the engine writes, for every row it
- * stores, the span's fields other than its ids as a JSON array, in this order (every
- * 64-bit value a string, so no output setting changes it). A lookup selects the ids and
- * this one column instead of twenty columns: a granule costs two columns' seeks and
- * decompressions instead of twenty (same-run figures in docs/architecture.md). An array,
- * not an object: half the bytes, for the same lookup time.
+ * stores, the span's small fields as a JSON array, in this order (every 64-bit value a
+ * string, so no output setting changes it). A lookup selects the ids, the two fields
+ * that can be large (attributes and events, GenAI content) and this one column instead
+ * of twenty columns: a granule costs six columns' seeks and decompressions instead of
+ * twenty, and the content is not stored twice (same-run figures in
+ * docs/architecture.md). An array, not an object: half the bytes, same lookup time.
  */
 export const SPAN_JSON_FIELDS = [
   'parent_span_id',
@@ -69,20 +70,20 @@ export const SPAN_JSON_FIELDS = [
   'scope_name',
   'scope_version',
   'resource_attributes',
-  'attributes',
-  'events',
   'links',
   'flags',
 ] as const
 
 /** What a lookup selects for `spanFromJsonRow`. */
-export const SPAN_JSON_COLUMNS = 'application_id, trace_id, span_id, span_json'
+export const SPAN_JSON_COLUMNS = 'application_id, trace_id, span_id, attributes, events, span_json'
 
 /** A row of SPAN_JSON_COLUMNS. */
 export interface SpanJsonRow {
   application_id: string
   trace_id: string
   span_id: string
+  attributes: Record<string, string>
+  events: string
   span_json: string
 }
 
@@ -93,6 +94,8 @@ export function spanFromJsonRow(row: SpanJsonRow): Span {
     application_id: row.application_id,
     trace_id: row.trace_id,
     span_id: row.span_id,
+    attributes: row.attributes,
+    events: row.events,
   }
   SPAN_JSON_FIELDS.forEach((field, i) => {
     stored[field] = values[i]
