@@ -2,6 +2,9 @@
 // engine; lookups of 200 span refs through the repository method the endpoint uses,
 // and a few through the real HTTP endpoint. Prints p50/p99 latency and rows read per
 // request against rows in the table. Target: p99 < 50 ms, rows read < 1% of the table.
+// Then, on the same table in interleaved rounds, the same lookup reading the row from its
+// six columns (ids, attributes, events, span_json: what the repository reads), from twenty (before
+// migration 12), and the ids alone (the floor: what the primary key and granules cost).
 //
 //   node load-tests/from-spans-benchmark.ts [--spans 10000000] [--requests 300] [--seconds 60]
 import { createHash } from 'node:crypto'
@@ -11,10 +14,17 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { parseConfig } from '@spansift/cli/config'
 import { createSpansift } from '@spansift/cli/spansift'
+import {
+  rowToSpan,
+  SPAN_COLUMNS,
+  type SpanJsonRow,
+  type StoredSpanRow,
+  spanFromJsonRow,
+} from '@spansift/clickhouse/span-row'
 import { spansByRefsParams, spansByRefsQuery } from '@spansift/clickhouse/spans-repository'
 import { tableNames } from '@spansift/clickhouse/tables'
 import { createJsonLogger } from '@spansift/core/logger'
-import { machineDescription, percentile } from './bench-util.ts'
+import { cpuContention, machineDescription, percentile } from './bench-util.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -31,6 +41,8 @@ const HTTP_REQUESTS = Number(args['http-requests'])
 const MONTHS = 12
 const SPANS_PER_TRACE = 5
 const REFS_PER_REQUEST = 200
+const LAYOUT_ROUNDS = 4
+const LAYOUT_REQUESTS = 25
 const ADMIN_KEY = 'bench-admin-key-0123456789'
 
 const dataDir = mkdtempSync(join(tmpdir(), 'spansift-from-spans-bench-'))
@@ -162,6 +174,48 @@ try {
   }
   latencies.sort((a, b) => a - b)
 
+  // Layouts compared in the same run, interleaved: what each lookup costs (query + decode).
+  const layouts: Record<string, (r: ReturnType<typeof request>) => Promise<number>> = {
+    'v12: ids, attributes, events, span_json': async (r) =>
+      (
+        await storage.runner.select<SpanJsonRow>(
+          'bench.layout',
+          spansByRefsQuery(spans),
+          spansByRefsParams(apps[0]!, r.refs, r.range),
+        )
+      ).map(spanFromJsonRow).length,
+    'twenty columns (before v12)': async (r) =>
+      (
+        await storage.runner.select<StoredSpanRow>(
+          'bench.layout',
+          spansByRefsQuery(spans, SPAN_COLUMNS),
+          spansByRefsParams(apps[0]!, r.refs, r.range),
+        )
+      ).map(rowToSpan).length,
+    'ids only (floor)': async (r) =>
+      (
+        await storage.runner.select(
+          'bench.layout',
+          spansByRefsQuery(spans, 'trace_id, span_id'),
+          spansByRefsParams(apps[0]!, r.refs, r.range),
+        )
+      ).length,
+  }
+  const layoutLatencies = new Map<string, number[]>(Object.keys(layouts).map((name) => [name, []]))
+  const contention: string[] = []
+  for (let round = 0; round < LAYOUT_ROUNDS; round++) {
+    for (const [name, lookup] of Object.entries(layouts)) {
+      for (let i = 0; i < LAYOUT_REQUESTS; i++) {
+        const r = request()
+        const started = performance.now()
+        const n = await lookup(r)
+        layoutLatencies.get(name)!.push(performance.now() - started)
+        if (n !== REFS_PER_REQUEST) throw new Error(`${name}: ${n} spans found of ${REFS_PER_REQUEST}`)
+      }
+    }
+    contention.push(cpuContention())
+  }
+
   // Rows read per request: EXPLAIN ESTIMATE gives the rows of the granules the query
   // reads after partition, primary-key and skip-index pruning. (The embedded engine's
   // query summary reports result rows as read_rows and it has no system.query_log.)
@@ -216,7 +270,7 @@ try {
 
   const fmt = (n: number) => n.toFixed(1)
   const pct = (rows: number) => `${((rows / tableRows) * 100).toFixed(3)}%`
-  console.log(`from-spans benchmark — ${machineDescription()}`)
+  console.log(`from-spans benchmark — ${machineDescription()}; ${cpuContention()}`)
   console.log(
     `table: ${tableRows.toLocaleString('en')} spans, ${stats!.partitions} monthly partitions, ${stats!.parts} active parts; generated in ${fmt(generateSeconds)} s`,
   )
@@ -230,6 +284,14 @@ try {
   console.log(
     `HTTP from-spans (200 refs, lookup + mapping + append to a training dataset): ${httpLatencies.length} requests, p50 ${fmt(percentile(httpLatencies, 50))} ms, p99 ${fmt(percentile(httpLatencies, 99))} ms`,
   )
+  console.log(`layouts, same run, ${LAYOUT_ROUNDS} interleaved rounds of ${LAYOUT_REQUESTS} lookups each:`)
+  for (const [name, l] of layoutLatencies) {
+    l.sort((a, b) => a - b)
+    console.log(
+      `  ${name}: p50 ${fmt(percentile(l, 50))} ms, p90 ${fmt(percentile(l, 90))} ms, p99 ${fmt(percentile(l, 99))} ms`,
+    )
+  }
+  console.log(`  after each round: ${contention.join(' | ')}`)
   const p99 = percentile(latencies, 99)
   const maxRead = reads.at(-1)! / tableRows
   console.log(

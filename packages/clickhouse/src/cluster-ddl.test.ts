@@ -139,6 +139,9 @@ test('mutations and TTL changes go to the local tables only', () => {
       "DELETE FROM spansift.dataset_items_local ON CLUSTER 'prod_cluster' WHERE dataset_id = {dataset_id:UUID}",
     ],
   )
+  assert.deepEqual(clusterStatements(`ALTER TABLE ${t.spans} MATERIALIZE COLUMN span_json`, target), [
+    "ALTER TABLE spansift.spans_local ON CLUSTER 'prod_cluster' MATERIALIZE COLUMN span_json",
+  ])
   assert.deepEqual(clusterStatements(`OPTIMIZE TABLE ${t.spans} FINAL`, target), [
     "OPTIMIZE TABLE spansift.spans_local ON CLUSTER 'prod_cluster' FINAL",
   ])

@@ -244,7 +244,29 @@ export const migrations: readonly Migration[] = [
       ) ENGINE = ReplacingMergeTree(last_used_at) ORDER BY key_id`,
     ],
   },
+  {
+    version: 12,
+    name: 'spans: the small fields of a span in one column for lookups',
+    // from-spans and trace reads return whole spans: with twenty columns, each granule a
+    // lookup touches costs twenty seeks and decompressions, and the time was per column
+    // read. span_json holds the span's small fields as one JSON array (the order of
+    // SPAN_JSON_FIELDS in span-row.ts; attributes and events, which carry GenAI content,
+    // stay in their columns only), written by the engine on insert (both insert paths
+    // unchanged). Rows stored before would compute it on every read, so a background
+    // mutation writes it into the existing parts (the migration does not wait for it).
+    // Frozen here: a unit test checks it against span-row.ts; a change of the fields
+    // needs a migration of its own.
+    statements: (t) => [
+      `ALTER TABLE ${t.spans} ADD COLUMN IF NOT EXISTS span_json String MATERIALIZED ${SPAN_JSON_EXPRESSION} CODEC(ZSTD(1))`,
+      `ALTER TABLE ${t.spans} MATERIALIZE COLUMN span_json`,
+    ],
+  },
 ]
+
+/** Migration 12's span_json: the fields of SPAN_JSON_FIELDS (span-row.ts), in order. */
+export const SPAN_JSON_EXPRESSION = `toJSONString(tuple(parent_span_id, trace_state, name, kind,
+  toString(toUnixTimestamp64Nano(start_time)), toString(toUnixTimestamp64Nano(end_time)), toString(duration_ns),
+  status_code, status_message, service_name, scope_name, scope_version, resource_attributes, links, flags))`
 
 /** How the schema is laid out: one node (the default) or a cluster. */
 export interface SchemaOptions {

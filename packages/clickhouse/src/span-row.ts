@@ -47,6 +47,62 @@ export const SPAN_COLUMNS = `application_id, trace_id, span_id, parent_span_id, 
   toString(duration_ns) AS duration_ns, status_code, status_message, service_name, scope_name, scope_version,
   resource_attributes, attributes, events, links, flags`
 
+/**
+ * The `spans.span_json` column (migration 12): the engine writes, for every row it
+ * stores, the span's small fields as a JSON array, in this order (every 64-bit value a
+ * string, so no output setting changes it). A lookup selects the ids, the two fields
+ * that can be large (attributes and events, GenAI content) and this one column instead
+ * of twenty columns: a granule costs six columns' seeks and decompressions instead of
+ * twenty, and the content is not stored twice (same-run figures in
+ * docs/architecture.md). An array, not an object: half the bytes, same lookup time.
+ */
+export const SPAN_JSON_FIELDS = [
+  'parent_span_id',
+  'trace_state',
+  'name',
+  'kind',
+  'start_ns',
+  'end_ns',
+  'duration_ns',
+  'status_code',
+  'status_message',
+  'service_name',
+  'scope_name',
+  'scope_version',
+  'resource_attributes',
+  'links',
+  'flags',
+] as const
+
+/** What a lookup selects for `spanFromJsonRow`. */
+export const SPAN_JSON_COLUMNS = 'application_id, trace_id, span_id, attributes, events, span_json'
+
+/** A row of SPAN_JSON_COLUMNS. */
+export interface SpanJsonRow {
+  application_id: string
+  trace_id: string
+  span_id: string
+  attributes: Record<string, string>
+  events: string
+  span_json: string
+}
+
+/** Translates a row of SPAN_JSON_COLUMNS back into the span it was written from. */
+export function spanFromJsonRow(row: SpanJsonRow): Span {
+  const values = JSON.parse(row.span_json) as unknown[]
+  const stored: Record<string, unknown> = {
+    application_id: row.application_id,
+    trace_id: row.trace_id,
+    span_id: row.span_id,
+    attributes: row.attributes,
+    events: row.events,
+  }
+  SPAN_JSON_FIELDS.forEach((field, i) => {
+    stored[field] = values[i]
+  })
+  return rowToSpan(stored as unknown as StoredSpanRow)
+}
+
 /** Sets an own property, so a key named `__proto__` is an attribute like any other. */
 function setOwn<T>(target: Record<string, T>, key: string, value: T): void {
   Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true })
