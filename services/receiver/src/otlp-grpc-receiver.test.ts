@@ -9,7 +9,6 @@ import {
   status,
 } from '@grpc/grpc-js'
 import { BusUnavailableError } from '@spansift/bus/span-bus'
-import type { Authenticator } from '@spansift/core/authenticator'
 import { silentLogger } from '@spansift/core/logger'
 import { encodeExportTraceRequestProtobuf } from '@spansift/core/otlp/encode-protobuf'
 import { RETRY_INFO_TYPE_URL } from '@spansift/core/otlp/responses'
@@ -20,31 +19,12 @@ import {
   type OtlpGrpcReceiver,
   traceServiceDefinition,
 } from './otlp-grpc-receiver.ts'
+import { createTestAuthenticator, TEST_APP_KEY } from './test-authenticator.ts'
 
 // The gRPC translation of every outcome the pipeline can reach, with the pipeline faked.
-const APP_KEY = 'ssk_unit-test-key'
-const REVOKED_KEY = 'ssk_revoked-key'
 let failure: Error | undefined
 let keyStoreDown = false
-const authenticator: Authenticator = {
-  async authenticate(key) {
-    if (keyStoreDown) throw new Error('ClickHouse is unreachable')
-    if (key === APP_KEY) {
-      return {
-        principal: {
-          kind: 'application',
-          applicationId: '00000000-0000-4000-8000-000000000001',
-          keyId: '00000000-0000-4000-8000-0000000000aa',
-          scope: 'ingest',
-        },
-      }
-    }
-    if (key === REVOKED_KEY) return { refused: 'revoked', message: 'the API key has been revoked' }
-    return key
-      ? { refused: 'unknown', message: 'the API key is not valid' }
-      : { refused: 'missing', message: 'an API key is required' }
-  },
-}
+const authenticator = createTestAuthenticator(() => keyStoreDown)
 let receiver: OtlpGrpcReceiver
 
 before(async () => {
@@ -109,7 +89,7 @@ async function exportOnce(): Promise<ServiceError | null> {
     credentials.createInsecure(),
   ) as unknown as TraceServiceClient
   const metadata = new Metadata()
-  metadata.set('authorization', `Bearer ${APP_KEY}`)
+  metadata.set('authorization', `Bearer ${TEST_APP_KEY}`)
   try {
     return await new Promise((resolve) => client.Export(body, metadata, (error) => resolve(error)))
   } finally {

@@ -1,33 +1,14 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import type { Authenticator } from '@spansift/core/authenticator'
 import { silentLogger } from '@spansift/core/logger'
 import { StorageRejectedError, StorageUnavailableError } from '@spansift/core/storage-errors'
 import { createOtlpHttpReceiver, type OtlpHttpReceiver } from './otlp-http-receiver.ts'
+import { createTestAuthenticator, TEST_APP_KEY, TEST_REVOKED_KEY } from './test-authenticator.ts'
 
 // The OTLP/HTTP translation of storage failures, with the pipeline faked: a refusal is a
 // permanent 400 with the reason (the exporter drops the batch), unavailability a 503.
-const APP_KEY = 'ssk_unit-test-key'
-const REVOKED_KEY = 'ssk_revoked-key'
 let failure: Error | undefined
-const authenticator: Authenticator = {
-  async authenticate(key) {
-    if (key === APP_KEY) {
-      return {
-        principal: {
-          kind: 'application',
-          applicationId: '00000000-0000-4000-8000-000000000001',
-          keyId: '00000000-0000-4000-8000-0000000000aa',
-          scope: 'ingest',
-        },
-      }
-    }
-    if (key === REVOKED_KEY) return { refused: 'revoked', message: 'the API key has been revoked' }
-    return key
-      ? { refused: 'unknown', message: 'the API key is not valid' }
-      : { refused: 'missing', message: 'an API key is required' }
-  },
-}
+const authenticator = createTestAuthenticator()
 let receiver: OtlpHttpReceiver
 before(async () => {
   receiver = createOtlpHttpReceiver({
@@ -45,7 +26,7 @@ after(async () => {
   await receiver.shutdown()
 })
 
-async function exportOnce(key = APP_KEY): Promise<{
+async function exportOnce(key = TEST_APP_KEY): Promise<{
   status: number
   retryAfter: string | null
   body: { message: string }
@@ -102,7 +83,7 @@ test('stored is 200', async () => {
 })
 
 test('a revoked key is 401 saying it was revoked', async () => {
-  const answer = await exportOnce(REVOKED_KEY)
+  const answer = await exportOnce(TEST_REVOKED_KEY)
   assert.equal(answer.status, 401)
   assert.match(answer.body.message, /revoked/)
 })
