@@ -6,7 +6,7 @@
  * acknowledged spans/s and the CPU-seconds per 100k spans of this process (the Kafka
  * client: the wire split is done once, before) and of the broker.
  *
- *   node load-tests/bus-publish-benchmark.ts [--producers=1,2,4] [--rounds=4] [--seconds=6]
+ *   node --conditions=spansift-test load-tests/bus-publish-benchmark.ts [--producers=1,2,4] [--rounds=4] [--seconds=6]
  *     [--publishers=4] [--partitions=6]
  */
 import { parseArgs } from 'node:util'

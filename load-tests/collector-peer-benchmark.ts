@@ -19,7 +19,7 @@
  *
  * The machine is shared: read the ratios of one run, and the load average printed with them.
  *
- *   node load-tests/collector-peer-benchmark.ts [--rounds=3] [--seconds=15] [--clients=4]
+ *   node --conditions=spansift-test load-tests/collector-peer-benchmark.ts [--rounds=3] [--seconds=15] [--clients=4]
  *     [--partitions=6] [--brokers=host:port] [--collector-version=v0.165.0]
  */
 import { execFileSync, spawn } from 'node:child_process'

@@ -6,7 +6,7 @@
  * the first question (any event of the application within a few minutes of the batch?) and the span
  * lookup for all the batch's spans. Medians of 9 runs.
  *
- *   STORED=50000 node load-tests/content-lookup-benchmark.ts
+ *   STORED=50000 node --conditions=spansift-test load-tests/content-lookup-benchmark.ts
  */
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'

@@ -10,7 +10,7 @@
  * threads, GC included), which other work on a shared machine skews less than wall time; each
  * figure is the median of 100 ms rounds after a warm-up. Bounded: about 2 s per case.
  *
- *   cd load-tests && node decode-benchmark.ts [--warm-up=1] [--seconds-per-case=0.6]
+ *   cd load-tests && node --conditions=spansift-test decode-benchmark.ts [--warm-up=1] [--seconds-per-case=0.6]
  */
 import { execFileSync } from 'node:child_process'
 import os from 'node:os'
@@ -183,6 +183,7 @@ if (caseArgument !== undefined) {
     const output = execFileSync(
       process.execPath,
       [
+        ...process.execArgv, // --conditions=spansift-test: the cases use the test fixtures
         import.meta.filename,
         `--case=${index}`,
         `--warm-up=${WARM_UP_SECONDS}`,

@@ -6,7 +6,7 @@
  * JSON.parse, parseJsonExact (the digit-run fast path), and JSON.parse with the reviver
  * on every text (no fast path). Bounded: a fixed number of rounds, about 5 s in all.
  *
- *   cd load-tests && node exact-json-benchmark.ts
+ *   cd load-tests && node --conditions=spansift-test exact-json-benchmark.ts
  */
 import { parseJsonExact } from '@spansift/core/exact-integer'
 import { normalizeExportTraceRequest } from '@spansift/core/otlp/normalize'

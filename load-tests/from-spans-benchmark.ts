@@ -6,7 +6,7 @@
 // six columns (ids, attributes, events, span_json: what the repository reads), from twenty (before
 // migration 12), and the ids alone (the floor: what the primary key and granules cost).
 //
-//   node load-tests/from-spans-benchmark.ts [--spans 10000000] [--requests 300] [--seconds 60]
+//   node --conditions=spansift-test load-tests/from-spans-benchmark.ts [--spans 10000000] [--requests 300] [--seconds 60]
 import { createHash } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'

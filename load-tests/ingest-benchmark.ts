@@ -8,7 +8,7 @@
  * Then it opens the data directory and checks that every acknowledged span is in
  * ClickHouse.
  *
- *   node load-tests/ingest-benchmark.ts [--transport=http|grpc] [--seconds=15] [--concurrency=4]
+ *   node --conditions=spansift-test load-tests/ingest-benchmark.ts [--transport=http|grpc] [--seconds=15] [--concurrency=4]
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'

@@ -25,7 +25,7 @@
  * export's sequence number in their last 4 bytes, so every span of the run is distinct
  * without building a million spans up front.
  *
- *   node load-tests/pipeline-benchmark.ts [--rate=10000] [--fixed-seconds=30]
+ *   node --conditions=spansift-test load-tests/pipeline-benchmark.ts [--rate=10000] [--fixed-seconds=30]
  *     [--full-seconds=30] [--spans-per-request=500] [--concurrency=8] [--writers=1]
  *     [--partitions=6] [--max-in-flight=64] [--drain-seconds=60] [--templates=64]
  */

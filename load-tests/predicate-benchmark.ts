@@ -9,7 +9,7 @@
  * before); rates are per CPU-second of that process, the median of 100 ms rounds after a
  * warm-up. Bounded: about 2.5 s per case.
  *
- *   cd load-tests && node predicate-benchmark.ts [--warm-up=1] [--seconds-per-case=1]
+ *   cd load-tests && node --conditions=spansift-test predicate-benchmark.ts [--warm-up=1] [--seconds-per-case=1]
  */
 import { execFileSync } from 'node:child_process'
 import os from 'node:os'

@@ -9,7 +9,7 @@
  * whole append path, through `spansift.dataset-appends` to the dataset appender and
  * ClickHouse).
  *
- *   node load-tests/rule-scale-out-benchmark.ts [--spans=30000] [--workers=1,3] [--modes=evaluate,append]
+ *   node --conditions=spansift-test load-tests/rule-scale-out-benchmark.ts [--spans=30000] [--workers=1,3] [--modes=evaluate,append]
  *
  * Bounded: at most 200,000 spans a run, and each run gives up after 300 s.
  */

@@ -5,7 +5,7 @@
  * what it receives, so the figure is the rules' own cost; appending to ClickHouse is
  * measured by the pipeline and scale-out benchmarks.
  *
- *   node load-tests/rule-worker-benchmark.ts [--seconds=5]
+ *   node --conditions=spansift-test load-tests/rule-worker-benchmark.ts [--seconds=5]
  *
  * Bounded: each configuration runs for --seconds (default 5, at most 60).
  */

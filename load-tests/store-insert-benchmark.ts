@@ -4,7 +4,7 @@
  * in interleaved rounds, on a fresh data directory. Prints rows/s per path. The
  * decisions in docs/architecture.md ("Embedded insert path") come from this.
  *
- *   node load-tests/store-insert-benchmark.ts [--batches=6] [--batch=50000]
+ *   node --conditions=spansift-test load-tests/store-insert-benchmark.ts [--batches=6] [--batch=50000]
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'

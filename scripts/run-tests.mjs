@@ -18,7 +18,9 @@ if (files.length === 0) {
   console.log(`no ${kind} tests in ${process.cwd()}`)
   process.exit(0)
 }
-const args = ['--test', '--test-concurrency=1', '--test-timeout=300000']
+// Test support (`test-*.ts`) is exported only under the `spansift-test` condition, so
+// what the packages export to the product holds none of it; tests resolve it with this.
+const args = ['--conditions=spansift-test', '--test', '--test-concurrency=1', '--test-timeout=300000']
 if (!process.stdout.isTTY) args.push('--test-reporter=spec')
 const result = spawnSync(process.execPath, [...args, ...files], { stdio: 'inherit' })
 process.exit(result.status ?? 1)

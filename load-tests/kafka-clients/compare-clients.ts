@@ -2,7 +2,7 @@
 // does every call spansift needs work, and how fast are produce and consume.
 //
 //   deploy/kafka/kafka.sh start
-//   node load-tests/kafka-clients/compare-clients.ts [options]
+//   node --conditions=spansift-test load-tests/kafka-clients/compare-clients.ts [options]
 //
 // Options:
 //   --client all|kafkajs|platformatic   (default all; each client runs in its own child process)

@@ -3,7 +3,7 @@ import { test } from 'node:test'
 import type { Span } from '@spansift/core/span-model'
 import { createInProcessBus } from './in-process-bus.ts'
 import { BusUnavailableError } from './span-bus.ts'
-import { spanBusConformance } from './span-bus-conformance.ts'
+import { spanBusConformance } from './test-span-bus-conformance.ts'
 
 const spans = (n: number) => Array.from({ length: n }, (_, i) => ({ spanId: String(i) }) as unknown as Span)
 

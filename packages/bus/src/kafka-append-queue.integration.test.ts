@@ -7,7 +7,7 @@ import type { DatasetWriter } from '@spansift/core/datasets/dataset-writer-port'
 import { ErrorCode, SpansiftError } from '@spansift/core/error-codes'
 import { silentLogger } from '@spansift/core/logger'
 import { createKafkaAppendQueue } from './kafka-append-queue.ts'
-import { kafkaTestBrokers } from './kafka-test-broker.ts'
+import { kafkaTestBrokers } from './test-kafka-broker.ts'
 
 // The distributed append path on the real broker: what rule workers enqueue reaches the
 // appender intact, each dataset's candidates in order through one partition, and a

@@ -11,10 +11,10 @@ import { spansToExportRequest } from '@spansift/core/otlp/spans-to-request'
 import { splitExportTraceRequestByTrace } from '@spansift/core/otlp/split-by-trace-wire'
 import type { Span } from '@spansift/core/span-model'
 import { createKafkaBus } from './kafka-bus.ts'
-import { kafkaTestBrokers } from './kafka-test-broker.ts'
 import { BusUnavailableError } from './span-bus.ts'
-import { conformanceSpan, spanBusConformance } from './span-bus-conformance.ts'
+import { kafkaTestBrokers } from './test-kafka-broker.ts'
 import { readTopic } from './test-read-topic.ts'
+import { conformanceSpan, spanBusConformance } from './test-span-bus-conformance.ts'
 import { DeadLetterHeader } from './topics.ts'
 
 // The real broker (deploy/kafka). Each bus gets its own topics so tests do not see each other.

@@ -9,9 +9,9 @@ import { spansToExportRequest } from '@spansift/core/otlp/spans-to-request'
 import type { Span } from '@spansift/core/span-model'
 import { StorageRejectedError, StorageUnavailableError } from '@spansift/core/storage-errors'
 import { createKafkaBus, type KafkaBusOptions } from './kafka-bus.ts'
-import { kafkaTestBrokers } from './kafka-test-broker.ts'
-import { conformanceSpan } from './span-bus-conformance.ts'
+import { kafkaTestBrokers } from './test-kafka-broker.ts'
 import { readTopic } from './test-read-topic.ts'
+import { conformanceSpan } from './test-span-bus-conformance.ts'
 import { DeadLetterHeader } from './topics.ts'
 
 // Consumer fault isolation on the real broker: permanent failures are isolated and

@@ -9,7 +9,7 @@ import { DEFAULT_SPAN_LIMITS } from '@spansift/core/otlp/span-limits'
 import { ExportLogsServiceRequestType } from '@spansift/core/otlp/test-proto-schema'
 import type { SpanContentEvent } from '@spansift/core/span-content-event'
 import { createKafkaContentBus, type KafkaContentBusOptions } from './kafka-content-bus.ts'
-import { kafkaTestBrokers } from './kafka-test-broker.ts'
+import { kafkaTestBrokers } from './test-kafka-broker.ts'
 import { readTopic } from './test-read-topic.ts'
 import { DeadLetterHeader } from './topics.ts'
 

@@ -6,7 +6,7 @@ import { ProduceAcks, Producer } from '@platformatic/kafka'
 import { silentLogger } from '@spansift/core/logger'
 import { provisionTopics } from './kafka-bus.ts'
 import { type ConsumerLoop, type RawMessage, startConsumerLoop } from './kafka-consumer-loop.ts'
-import { kafkaTestBrokers } from './kafka-test-broker.ts'
+import { kafkaTestBrokers } from './test-kafka-broker.ts'
 
 // A partition moving between two members of a group, on the real broker: Kafka hands it
 // to the new member as soon as the group has rebalanced, while the old member is still in

@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test'
 import { Admin, ConfigResourceTypes, ConfigSources } from '@platformatic/kafka'
 import { createJsonLogger, silentLogger } from '@spansift/core/logger'
 import { createKafkaBus, provisionTopics } from './kafka-bus.ts'
-import { kafkaTestBrokers } from './kafka-test-broker.ts'
+import { kafkaTestBrokers } from './test-kafka-broker.ts'
 
 // Topic provisioning against the real test broker (one broker, deploy/kafka). Each test
 // uses its own topic names.

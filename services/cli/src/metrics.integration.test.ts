@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, test } from 'node:test'
-import { kafkaTestBrokers } from '@spansift/bus/kafka-test-broker'
+import { kafkaTestBrokers } from '@spansift/bus/test-kafka-broker'
 import { tableNames } from '@spansift/clickhouse/tables'
 import { type RunningSpansift, startSpansift } from './test-harness.ts'
 import { otlpJsonExport, randomHexId } from './test-otlp.ts'

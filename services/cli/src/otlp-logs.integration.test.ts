@@ -12,7 +12,7 @@ import { OTLPTraceExporter as ProtoTraceExporter } from '@opentelemetry/exporter
 import { resourceFromAttributes } from '@opentelemetry/resources'
 import { BatchLogRecordProcessor, LoggerProvider, type LogRecordExporter } from '@opentelemetry/sdk-logs'
 import { SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace'
-import { kafkaTestBrokers } from '@spansift/bus/kafka-test-broker'
+import { kafkaTestBrokers } from '@spansift/bus/test-kafka-broker'
 import { ADMIN_KEY, type RunningSpansift, rangeAroundNow, startSpansift } from './test-harness.ts'
 
 // OTLP logs: GenAI content events sent as log records by the official JS SDK exporters
