@@ -30,9 +30,12 @@ export function createDatasetAppender(options: DatasetAppenderOptions): DatasetA
     help: 'Rule matches not appended, by reason (dataset_full, dataset_missing, wrong_application).',
     labelNames: ['reason'],
   })
-  return async (datasetId, candidates) => {
+  return async (datasetId, candidates, signal) => {
     try {
-      const result = await options.writer.append(datasetId, candidates, { upToCap: true })
+      const result = await options.writer.append(datasetId, candidates, {
+        upToCap: true,
+        ...(signal ? { signal } : {}),
+      })
       if (options.registry) countByRule(options.registry, candidates, result)
       if (result.droppedForCap > 0) {
         dropped.inc({ reason: 'dataset_full' }, result.droppedForCap)

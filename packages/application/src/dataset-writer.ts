@@ -127,6 +127,7 @@ export function createDatasetWriter(options: DatasetWriterOptions): DatasetWrite
     candidates: readonly AppendCandidate[],
     ensureDraftAlways: boolean,
     upToCap: boolean,
+    signal: AbortSignal | undefined,
   ): Promise<AppendResult> {
     const dataset = await requireDataset(datasetId)
     for (const c of candidates) {
@@ -184,9 +185,13 @@ export function createDatasetWriter(options: DatasetWriterOptions): DatasetWrite
 
     let versionId = current?.versionId
     if (fresh.length > 0 || ensureDraftAlways) {
+      // Everything above only read; from here on it writes, and only while the caller
+      // still owns the dataset (an owner that lost it must leave the rest to the next).
+      signal?.throwIfAborted()
       const draft = await ensureDraft(datasetId, known)
       versionId = draft.versionId
       const now = clock()
+      signal?.throwIfAborted()
       await items.write(
         fresh.map(
           (c): DatasetItem => ({
@@ -217,11 +222,15 @@ export function createDatasetWriter(options: DatasetWriterOptions): DatasetWrite
       )
     }
     if (fresh.length > 0) rowsAppended.inc({ kind: dataset.kind }, fresh.length)
-    if (bootstrapped) await datasets.save({ ...dataset, columns }, clock())
+    if (bootstrapped) {
+      signal?.throwIfAborted()
+      await datasets.save({ ...dataset, columns }, clock())
+    }
 
     let purgedFromTraining = 0
     if (dataset.kind === 'eval' && fresh.length > 0) {
       for (const training of await datasets.listExcluding(datasetId)) {
+        signal?.throwIfAborted()
         purgedFromTraining += await purgeTraining(training, fresh)
       }
     }
@@ -319,7 +328,13 @@ export function createDatasetWriter(options: DatasetWriterOptions): DatasetWrite
       ),
     append: (datasetId, candidates, appendOptions) =>
       mutex.run(datasetId, () =>
-        append(datasetId, candidates, appendOptions?.ensureDraft ?? false, appendOptions?.upToCap ?? false),
+        append(
+          datasetId,
+          candidates,
+          appendOptions?.ensureDraft ?? false,
+          appendOptions?.upToCap ?? false,
+          appendOptions?.signal,
+        ),
       ),
     patchItem: (datasetId, itemId, patch) =>
       mutex.run(datasetId, () =>

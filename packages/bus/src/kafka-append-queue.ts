@@ -258,7 +258,7 @@ export function createKafkaAppendQueue(options: KafkaAppendQueueOptions): KafkaA
           }
           if (run.length > 0) {
             lost.throwIfAborted()
-            await appendRun(datasetId, run)
+            await appendRun(datasetId, run, lost)
           }
           run = []
           lost.throwIfAborted()
@@ -266,20 +266,24 @@ export function createKafkaAppendQueue(options: KafkaAppendQueueOptions): KafkaA
         }
         if (run.length > 0) {
           lost.throwIfAborted()
-          await appendRun(datasetId, run)
+          await appendRun(datasetId, run, lost)
         }
       }),
     )
     for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason
   }
 
-  async function appendRun(datasetId: string, candidates: AppendCandidate[]): Promise<void> {
+  async function appendRun(
+    datasetId: string,
+    candidates: AppendCandidate[],
+    lost: AbortSignal,
+  ): Promise<void> {
     if (!handler) {
       // An owner serving commands only (tests): rule matches still go to its writer.
-      await writerFor().append(datasetId, candidates, { upToCap: true })
+      await writerFor().append(datasetId, candidates, { upToCap: true, signal: lost })
       return
     }
-    await handler(datasetId, candidates)
+    await handler(datasetId, candidates, lost)
   }
 
   function decode(value: Buffer): QueueItem {

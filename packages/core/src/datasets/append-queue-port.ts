@@ -7,10 +7,14 @@ export interface DatasetAppendBatch {
   candidates: readonly AppendCandidate[]
 }
 
-/** Appends one dataset's candidates; resolving means they are in (or knowingly dropped). */
+/**
+ * Appends one dataset's candidates; resolving means they are in (or knowingly dropped).
+ * `signal` aborts when this appender stops owning the dataset: no further write starts.
+ */
 export type DatasetAppendHandler = (
   datasetId: string,
   candidates: readonly AppendCandidate[],
+  signal?: AbortSignal,
 ) => Promise<void>
 
 /**

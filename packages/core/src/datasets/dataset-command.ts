@@ -76,14 +76,17 @@ export function createRoutedDatasetWriter(options: RoutedDatasetWriterOptions): 
   async function append(
     datasetId: string,
     candidates: readonly AppendCandidate[],
-    appendOptions?: AppendOptions,
+    localOptions?: AppendOptions,
   ): Promise<AppendResult> {
-    if (!appendOptions?.upToCap || candidates.length <= perCommand) {
+    // The signal stays here: it is checked before each command, and is no data to send.
+    const { signal, ...appendOptions } = localOptions ?? {}
+    signal?.throwIfAborted()
+    if (!appendOptions.upToCap || candidates.length <= perCommand) {
       return (await send({
         op: 'append',
         datasetId,
         candidates,
-        ...(appendOptions ? { options: appendOptions } : {}),
+        ...(localOptions ? { options: appendOptions } : {}),
       })) as AppendResult
     }
     // In order, one after another: the owner fills up to the cap across them as it would in one.
@@ -93,6 +96,7 @@ export function createRoutedDatasetWriter(options: RoutedDatasetWriterOptions): 
     let allExcluded: unknown
     for (let start = 0; start < candidates.length; start += perCommand) {
       const slice = candidates.slice(start, start + perCommand)
+      signal?.throwIfAborted()
       let part: AppendResult
       try {
         part = (await send({

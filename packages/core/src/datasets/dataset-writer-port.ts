@@ -46,6 +46,12 @@ export interface AppendOptions {
    * and have nobody to answer an error to. API appends stay all or nothing.
    */
   upToCap?: boolean
+  /**
+   * Aborted when the caller may no longer write to the dataset (its owner lost the
+   * dataset's partition): the writer starts no further write and rejects with the abort
+   * reason. Local only: an owner reached by command never sees it.
+   */
+  signal?: AbortSignal
 }
 
 /** The reviewer-owned fields a PATCH may change. */
