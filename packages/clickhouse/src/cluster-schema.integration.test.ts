@@ -364,6 +364,7 @@ test("a dataset's life through the Distributed tables, its delete routed to the 
     name: 'eval',
     kind: 'eval',
     excludeDatasetId: null,
+    feedbackCategories: ['wrong', 'fine'],
     columns: [{ name: 'question', bucket: 'inputs' }],
     createdAt: '2026-11-22T10:00:00.000Z',
   }
