@@ -371,6 +371,7 @@ test("a dataset's life through the Distributed tables, its delete routed to the 
   await datasets.save(dataset, '2026-11-22T10:00:00.000001Z')
   await datasets.save({ ...dataset, name: 'eval v2' }, '2026-11-22T10:00:00.000002Z')
   assert.equal((await datasets.get(datasetId))?.name, 'eval v2')
+  assert.deepEqual((await datasets.get(datasetId))?.feedbackCategories, ['wrong', 'fine'])
   const draft: DatasetVersion = {
     datasetId,
     versionId: 1001,
