@@ -11,6 +11,7 @@ const dataset = (id: string, excludeDatasetId: string | null): Dataset => ({
   kind: excludeDatasetId ? 'training' : 'eval',
   excludeDatasetId,
   columns: [],
+  feedbackCategories: [],
   createdAt: '2026-01-01T00:00:00.000Z',
 })
 

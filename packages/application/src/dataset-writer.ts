@@ -14,6 +14,7 @@ import { currentVersion, latestPublished } from '@spansift/core/datasets/dataset
 import type { Dataset, DatasetItem, DatasetVersion } from '@spansift/core/datasets/dataset-model'
 import type { AppendResult, DatasetWriter, NewDataset } from '@spansift/core/datasets/dataset-writer-port'
 import { assertValidExclusion } from '@spansift/core/datasets/exclusion'
+import { assertFeedbackCategoryAllowed } from '@spansift/core/datasets/feedback-categories'
 import { deriveItemId } from '@spansift/core/datasets/item-id'
 import { applyLeakageGuard } from '@spansift/core/datasets/leakage'
 import { footprintOf } from '@spansift/core/datasets/leakage-footprint'
@@ -252,11 +253,11 @@ export function createDatasetWriter(options: DatasetWriterOptions): DatasetWrite
 
   /** Finds an item in the current version; changes land in the draft (created when needed). */
   async function changeItem(
-    datasetId: string,
+    dataset: Dataset,
     itemId: string,
     change: (item: DatasetItem) => Promise<DatasetItem>,
   ) {
-    await requireDataset(datasetId)
+    const datasetId = dataset.id
     const known = await versions.list(datasetId)
     const current = currentVersion(known)
     const item = current ? await items.get(datasetId, current.versionId, itemId) : undefined
@@ -288,6 +289,7 @@ export function createDatasetWriter(options: DatasetWriterOptions): DatasetWrite
       kind: input.kind,
       excludeDatasetId: input.excludeDatasetId,
       columns: [],
+      feedbackCategories: input.feedbackCategories ?? [],
       createdAt: now.slice(0, 23) + 'Z',
     }
     // Version row before the dataset row: a visible dataset always has its draft.
@@ -336,20 +338,36 @@ export function createDatasetWriter(options: DatasetWriterOptions): DatasetWrite
           appendOptions?.signal,
         ),
       ),
+    // Under the dataset's lock, like every change of its rows, so a row changes against
+    // the list as it is, never against one a concurrent PATCH just replaced.
+    patchDataset: (datasetId, patch) =>
+      mutex.run(datasetId, async () => {
+        const dataset = await requireDataset(datasetId)
+        const updated: Dataset = {
+          ...dataset,
+          ...(patch.feedbackCategories === undefined ? {} : { feedbackCategories: patch.feedbackCategories }),
+        }
+        await datasets.save(updated, clock())
+        logger.info('dataset changed', { dataset_id: datasetId, fields: Object.keys(patch) })
+        return updated
+      }),
     patchItem: (datasetId, itemId, patch) =>
-      mutex.run(datasetId, () =>
-        changeItem(datasetId, itemId, async (item) => {
+      mutex.run(datasetId, async () => {
+        const dataset = await requireDataset(datasetId)
+        // Checked by the owner, under the lock, before anything is written (not even a draft).
+        assertFeedbackCategoryAllowed(dataset.feedbackCategories, patch.feedbackCategory)
+        return changeItem(dataset, itemId, async (item) => {
           const updated: DatasetItem = { ...item }
           for (const [key, value] of Object.entries(patch)) {
             if (value !== undefined) (updated as unknown as Record<string, unknown>)[key] = value
           }
           await items.write([updated])
           return updated
-        }),
-      ),
+        })
+      }),
     deleteItem: (datasetId, itemId) =>
       mutex.run(datasetId, async () => {
-        await changeItem(datasetId, itemId, async (item) => {
+        await changeItem(await requireDataset(datasetId), itemId, async (item) => {
           await items.write([item], { deleted: true })
           return item
         })

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { test } from 'node:test'
 import type { AppendCandidate } from '@spansift/core/datasets/append-candidate'
-import type { DatasetItem } from '@spansift/core/datasets/dataset-model'
+import type { Dataset, DatasetItem } from '@spansift/core/datasets/dataset-model'
 import type { DatasetWriter } from '@spansift/core/datasets/dataset-writer-port'
 import { ErrorCode, SpansiftError } from '@spansift/core/error-codes'
 import { silentLogger } from '@spansift/core/logger'
@@ -191,6 +191,20 @@ function recordingWriter(log: string[]): DatasetWriter {
         droppedForCap: 0,
       }
     },
+    async patchDataset(datasetId, patch) {
+      log.push(`patch dataset ${patch.feedbackCategories?.join(',')}`)
+      return {
+        id: datasetId,
+        groupId: 3,
+        applicationId: candidate(1).applicationId,
+        name: 'support-eval',
+        kind: 'eval',
+        excludeDatasetId: null,
+        columns: [],
+        feedbackCategories: patch.feedbackCategories ?? [],
+        createdAt: '2026-01-01T00:00:00.000Z',
+      }
+    },
     async patchItem(datasetId, itemId, patch) {
       log.push(`patch ${itemId} ${patch.annotation}`)
       return item(datasetId, itemId)
@@ -228,6 +242,12 @@ test('commands reach the owner in order with rule matches, and its results and e
       patch: { annotation: 'fine' },
     })) as DatasetItem
     assert.equal(patched.source.spanStartUnixNano, 1_763_805_600_123_456_789n, 'the int64 survives the trip')
+    const changed = (await api.send({
+      op: 'patchDataset',
+      datasetId,
+      patch: { feedbackCategories: ['wrong', 'unsafe'] },
+    })) as Dataset
+    assert.deepEqual(changed.feedbackCategories, ['wrong', 'unsafe'], "the owner's dataset comes back")
     await api.enqueue([{ datasetId, candidates: [candidate(3)] }])
     await assert.rejects(api.send({ op: 'publish', datasetId }), (error) => {
       assert.ok(error instanceof SpansiftError)
@@ -240,6 +260,7 @@ test('commands reach the owner in order with rule matches, and its results and e
     assert.deepEqual(log, [
       `append ${candidate(1).spanId},${candidate(2).spanId} upToCap=false`,
       'patch item-1 fine',
+      'patch dataset wrong,unsafe',
       `append ${candidate(3).spanId} upToCap=true`,
       'publish',
       'delete item-1',

@@ -364,12 +364,14 @@ test("a dataset's life through the Distributed tables, its delete routed to the 
     name: 'eval',
     kind: 'eval',
     excludeDatasetId: null,
+    feedbackCategories: ['wrong', 'fine'],
     columns: [{ name: 'question', bucket: 'inputs' }],
     createdAt: '2026-11-22T10:00:00.000Z',
   }
   await datasets.save(dataset, '2026-11-22T10:00:00.000001Z')
   await datasets.save({ ...dataset, name: 'eval v2' }, '2026-11-22T10:00:00.000002Z')
   assert.equal((await datasets.get(datasetId))?.name, 'eval v2')
+  assert.deepEqual((await datasets.get(datasetId))?.feedbackCategories, ['wrong', 'fine'])
   const draft: DatasetVersion = {
     datasetId,
     versionId: 1001,

@@ -38,10 +38,12 @@ interface Row {
   kind: string
   exclude_dataset_id: string | null
   columns: string
+  feedback_categories: string[]
   created_at: string
 }
 
-const COLUMNS = 'id, group_id, application_id, name, kind, exclude_dataset_id, columns, created_at'
+const COLUMNS =
+  'id, group_id, application_id, name, kind, exclude_dataset_id, columns, feedback_categories, created_at'
 
 function toDataset(row: Row): Dataset {
   return {
@@ -52,6 +54,7 @@ function toDataset(row: Row): Dataset {
     kind: row.kind as DatasetKind,
     excludeDatasetId: row.exclude_dataset_id,
     columns: JSON.parse(row.columns) as DatasetColumn[],
+    feedbackCategories: row.feedback_categories,
     createdAt: clickhouseTimeToRfc3339(row.created_at),
   }
 }
@@ -69,6 +72,7 @@ export function createDatasetsRepository(runner: QueryRunner): DatasetsRepositor
         kind: dataset.kind,
         exclude_dataset_id: dataset.excludeDatasetId,
         columns: JSON.stringify(dataset.columns),
+        feedback_categories: dataset.feedbackCategories,
         created_at: rfc3339ToClickhouseTime(dataset.createdAt),
         updated_at: rfc3339ToClickhouseTime(updatedAt),
         is_deleted: isDeleted,

@@ -261,6 +261,16 @@ export const migrations: readonly Migration[] = [
       `ALTER TABLE ${t.spans} MATERIALIZE COLUMN span_json`,
     ],
   },
+  {
+    version: 13,
+    name: 'datasets: feedback categories',
+    // The categories a dataset's reviewers pick a row's feedback_category from, shared by
+    // all of them (they were kept per browser). Datasets stored before get an empty list:
+    // any category, as before.
+    statements: (t) => [
+      `ALTER TABLE ${t.datasets} ADD COLUMN IF NOT EXISTS feedback_categories Array(String) DEFAULT []`,
+    ],
+  },
 ]
 
 /** Migration 12's span_json: the fields of SPAN_JSON_FIELDS (span-row.ts), in order. */

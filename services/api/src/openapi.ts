@@ -20,6 +20,7 @@ import {
   listDatasetsResponse,
   listItemsQuery,
   listItemsResponse,
+  patchDatasetBody,
   patchItemBody,
 } from './routes/dataset-schemas.ts'
 import {
@@ -270,6 +271,11 @@ export function buildOpenApiDocument(): JsonObject {
         parameters: [datasetId],
         get: operation({
           summary: 'Get a dataset',
+          responses: { '200': answer('the dataset', datasetSchema) },
+        }),
+        patch: operation({
+          summary: "Change the dataset's feedback categories (shared by every reviewer)",
+          body: patchDatasetBody,
           responses: { '200': answer('the dataset', datasetSchema) },
         }),
         delete: operation({

@@ -303,12 +303,40 @@ describe('spansift CLI against a running spansift', () => {
       'cli-bot',
       '--exclude',
       'refunds eval',
+      '--feedback-categories',
+      'leak, tone',
       '--json',
       ...admin(),
     ])
     assert.equal(training.code, 0, training.stderr)
     const trainingSet = JSON.parse(training.stdout) as { id: string; exclude_dataset_id: string }
     assert.equal(trainingSet.exclude_dataset_id, datasetId)
+    assert.deepEqual((trainingSet as { feedback_categories?: string[] }).feedback_categories, [
+      'leak',
+      'tone',
+    ])
+    const recategorized = await spansift([
+      'datasets',
+      'set-categories',
+      'refunds train',
+      'tone,,typo ',
+      ...admin(),
+    ])
+    assert.equal(recategorized.code, 0, recategorized.stderr)
+    assert.equal(recategorized.stdout, 'refunds train: feedback categories tone, typo\n')
+    assert.match(
+      (await spansift(['datasets', 'show', trainingSet.id, ...admin()])).stdout,
+      /^categories\s+tone, typo$/m,
+    )
+    const tooLong = await spansift([
+      'datasets',
+      'set-categories',
+      trainingSet.id,
+      'x'.repeat(201),
+      ...admin(),
+    ])
+    assert.equal(tooLong.code, 1)
+    assert.match(tooLong.stderr, /400 invalid_argument/)
     const duplicate = await spansift([
       'datasets',
       'create',
@@ -346,6 +374,7 @@ describe('spansift CLI against a running spansift', () => {
       ['datasets', 'show', '--help'],
       ['datasets', 'export', '--help'],
       ['datasets', 'create', '--help'],
+      ['datasets', 'set-categories', '--help'],
       ['datasets', 'publish', '--help'],
       ['datasets', 'delete', '--help'],
       ['items', '--help'],

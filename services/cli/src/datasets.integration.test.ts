@@ -285,6 +285,61 @@ describe('review queue', () => {
   })
 })
 
+describe('feedback categories', () => {
+  test("a dataset's categories are set at creation, changed by PATCH, and bound its rows' feedback_category", async () => {
+    const created = await createDataset(appA.key, {
+      name: 'categorized',
+      kind: 'eval',
+      feedback_categories: ['hallucination', 'tone'],
+    })
+    assert.deepEqual(created.feedback_categories, ['hallucination', 'tone'])
+    const datasetId = created.id
+    const added = await fromSpans(datasetId, appA.key, await chatSpans(appA.id, 1, 'cat'))
+    assert.equal(added.status, 200, JSON.stringify(added.body))
+    const item = `/v1/datasets/${datasetId}/items/${added.body.data.items[0].item_id}`
+
+    const refused = await s.api('PATCH', item, appA.key, { feedback_category: 'refusal' })
+    assert.equal(refused.status, 400, JSON.stringify(refused.body))
+    assert.equal(refused.body.error.code, 'invalid_argument')
+    assert.match(refused.body.error.message, /hallucination, tone/)
+    assert.deepEqual(refused.body.error.details.allowed, ['hallucination', 'tone'])
+    const inside = await s.api('PATCH', item, appA.key, { feedback_category: 'tone' })
+    assert.equal(inside.status, 200, JSON.stringify(inside.body))
+    assert.equal(inside.body.feedback_category, 'tone')
+
+    // One list for every reviewer: the PATCH changes what the next item PATCH accepts.
+    const changed = await s.api('PATCH', `/v1/datasets/${datasetId}`, appA.key, {
+      feedback_categories: ['refusal'],
+    })
+    assert.equal(changed.status, 200, JSON.stringify(changed.body))
+    assert.deepEqual(changed.body.feedback_categories, ['refusal'])
+    assert.deepEqual((await s.api('GET', `/v1/datasets/${datasetId}`, appA.key)).body.feedback_categories, [
+      'refusal',
+    ])
+    assert.equal((await s.api('PATCH', item, appA.key, { feedback_category: 'refusal' })).status, 200)
+    assert.equal((await s.api('PATCH', item, appA.key, { feedback_category: 'tone' })).status, 400)
+    assert.equal((await s.api('PATCH', item, appA.key, { feedback_category: null })).status, 200)
+
+    // An empty list: any category, as for a dataset created without one.
+    await s.api('PATCH', `/v1/datasets/${datasetId}`, appA.key, { feedback_categories: [] })
+    assert.equal((await s.api('PATCH', item, appA.key, { feedback_category: 'anything' })).status, 200)
+    const plain = await createDataset(appA.key, { name: 'uncategorized', kind: 'eval' })
+    assert.deepEqual(plain.feedback_categories, [])
+
+    for (const bad of [['a', 'a'], [''], ['x'.repeat(201)], Array.from({ length: 21 }, (_, i) => `c${i}`)]) {
+      const response = await s.api('PATCH', `/v1/datasets/${datasetId}`, appA.key, {
+        feedback_categories: bad,
+      })
+      assert.equal(response.status, 400, JSON.stringify(bad))
+    }
+    assert.equal((await s.api('PATCH', `/v1/datasets/${datasetId}`, appA.key, { name: 'x' })).status, 400)
+    assert.equal(
+      (await s.api('PATCH', `/v1/datasets/${datasetId}`, appB.key, { feedback_categories: ['x'] })).status,
+      404,
+    )
+  })
+})
+
 function randomUuid(): string {
   return crypto.randomUUID()
 }

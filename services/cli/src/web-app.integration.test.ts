@@ -299,6 +299,13 @@ test('two reviewers get different rows; one reviews both with the keyboard until
   assert.ok(firstRow && secondRow)
   assert.notEqual(firstRow, secondRow, 'a row is never handed to two reviewers')
   await second.getByText('2 rows left (1 held by other reviewers)').waitFor()
+  // The first reviewer gives the dataset its categories; they are the dataset's, so every reviewer sees them.
+  await first.getByRole('button', { name: 'Edit categories' }).click()
+  await first.getByLabel(/Feedback categories of this dataset/).fill('resolved, wrong date, off-topic')
+  await first.getByRole('button', { name: 'Save categories' }).click()
+  await first.getByLabel('wrong date').waitFor()
+  const shared = await s.api('GET', `/v1/datasets/${datasetId}`, app.key)
+  assert.deepEqual(shared.body.feedback_categories, ['resolved', 'wrong date', 'off-topic'])
   await shot(first, '05-review-first')
   await shot(second, '06-review-second')
   // Leaving the review page gives the row back at once: a third reviewer can claim it.
@@ -311,6 +318,7 @@ test('two reviewers get different rows; one reviews both with the keyboard until
   await s.api('DELETE', `/v1/datasets/${datasetId}/queue/claims/${third.body.claim.claim_id}`, app.key)
   await second.goto(`${s.apiUrl}/#/review/${datasetId}`)
   await second.getByTestId('item-id').getByText(secondRow).waitFor()
+  await second.getByLabel('wrong date').waitFor()
   // The second reviewer skips (j): its claim is released and nothing else is free.
   await second.keyboard.press('j')
   await second.getByText('The queue is empty').waitFor()
@@ -329,7 +337,7 @@ test('two reviewers get different rows; one reviews both with the keyboard until
     .getByText('tool call: lookup_order')
     .waitFor()
   await first.keyboard.press('2')
-  assert.equal(await first.getByLabel('incorrect').isChecked(), true)
+  assert.equal(await first.getByLabel('wrong date').isChecked(), true)
   await first.keyboard.press('e')
   assert.equal(await first.evaluate('document.activeElement?.id'), 'a-expected')
   await first.keyboard.type(' Within 5 days.')
@@ -354,10 +362,10 @@ test('two reviewers get different rows; one reviews both with the keyboard until
   }
   const b = byId.get(secondRow) as { annotation_status: string; feedback_category: string }
   assert.equal(a.annotation_status, 'filled')
-  assert.equal(a.feedback_category, 'incorrect')
+  assert.equal(a.feedback_category, 'wrong date')
   assert.match(a.expected_output, /^(Your refund is on its way\.|Order 42 is cancelled\.) Within 5 days\.$/)
   assert.equal(b.annotation_status, 'filled')
-  assert.equal(b.feedback_category, 'correct')
+  assert.equal(b.feedback_category, 'resolved')
   await first.context().close()
 })
 

@@ -25,6 +25,7 @@ const evalSet: Dataset = {
   kind: 'eval',
   excludeDatasetId: null,
   columns: [],
+  feedbackCategories: [],
   createdAt: '2026-01-01T00:00:00.000Z',
 }
 const refused = (e: unknown) => e instanceof SpansiftError && e.code === 'invalid_argument'

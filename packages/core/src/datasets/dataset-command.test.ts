@@ -73,3 +73,13 @@ test('a new dataset is keyed by the eval dataset it excludes, else its applicati
   assert.equal(datasetCommandKey({ op: 'create', dataset: { ...dataset, excludeDatasetId: null } }), 'app')
   assert.equal(datasetCommandKey({ op: 'publish', datasetId: 'd' }), 'd')
 })
+
+test("a dataset's patch is one command keyed by the dataset, run on the owner's patchDataset", async () => {
+  const sent: DatasetCommand[] = []
+  const writer = createRoutedDatasetWriter({ send: owner(sent) })
+  await writer.patchDataset('ds-1', { feedbackCategories: ['wrong'] })
+  assert.deepEqual(sent, [
+    { op: 'patchDataset', datasetId: 'ds-1', patch: { feedbackCategories: ['wrong'] } },
+  ])
+  assert.equal(datasetCommandKey(sent[0]!), 'ds-1')
+})

@@ -4,6 +4,7 @@ import type {
   AnnotationPatch,
   AppendOptions,
   AppendResult,
+  DatasetPatch,
   DatasetWriter,
   NewDataset,
 } from './dataset-writer-port.ts'
@@ -16,6 +17,7 @@ import type {
 export type DatasetCommand =
   | { op: 'create'; dataset: NewDataset }
   | { op: 'append'; datasetId: string; candidates: readonly AppendCandidate[]; options?: AppendOptions }
+  | { op: 'patchDataset'; datasetId: string; patch: DatasetPatch }
   | { op: 'patchItem'; datasetId: string; itemId: string; patch: AnnotationPatch }
   | { op: 'deleteItem'; datasetId: string; itemId: string }
   | { op: 'publish'; datasetId: string }
@@ -38,6 +40,8 @@ export function runDatasetCommand(writer: DatasetWriter, command: DatasetCommand
       return writer.create(command.dataset)
     case 'append':
       return writer.append(command.datasetId, command.candidates, command.options)
+    case 'patchDataset':
+      return writer.patchDataset(command.datasetId, command.patch)
     case 'patchItem':
       return writer.patchItem(command.datasetId, command.itemId, command.patch)
     case 'deleteItem':
@@ -132,6 +136,10 @@ export function createRoutedDatasetWriter(options: RoutedDatasetWriterOptions): 
         dataset: { ...dataset, id: dataset.id ?? crypto.randomUUID() },
       })) as Awaited<ReturnType<DatasetWriter['create']>>,
     append,
+    patchDataset: async (datasetId, patch) =>
+      (await send({ op: 'patchDataset', datasetId, patch })) as Awaited<
+        ReturnType<DatasetWriter['patchDataset']>
+      >,
     patchItem: async (datasetId, itemId, patch) =>
       (await send({ op: 'patchItem', datasetId, itemId, patch })) as Awaited<
         ReturnType<DatasetWriter['patchItem']>

@@ -21,6 +21,8 @@ export interface DatasetJson {
   exclude_dataset_id: string | null
   row_count: number
   columns: DatasetColumn[]
+  /** The categories a row's feedback_category must be one of; empty: any. */
+  feedback_categories: string[]
   versions: DatasetVersionJson[]
   created_at: string
 }
@@ -41,6 +43,7 @@ export function datasetToJson(
     exclude_dataset_id: dataset.excludeDatasetId,
     row_count: current ? (rowCounts.get(current.versionId) ?? 0) : 0,
     columns: dataset.columns,
+    feedback_categories: dataset.feedbackCategories,
     versions: versions.map((v) => ({
       id: v.versionId,
       number: v.number,

@@ -74,6 +74,11 @@ export interface Dataset {
   /** For a training dataset: the eval dataset whose rows it must never hold. */
   excludeDatasetId: string | null
   columns: DatasetColumn[]
+  /**
+   * The feedback categories reviewers pick from, shared by all of them; a row's
+   * feedback_category must be one of them. Empty: any category.
+   */
+  feedbackCategories: string[]
   createdAt: string
 }
 

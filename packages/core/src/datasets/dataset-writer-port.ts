@@ -7,6 +7,8 @@ export interface NewDataset {
   applicationId: string
   kind: DatasetKind
   excludeDatasetId: string | null
+  /** The feedback categories its rows may take; none (or empty): any. */
+  feedbackCategories?: string[]
   /**
    * The id to create it under, chosen by the caller: a create carried as a command may be
    * run twice (redelivered, or by two owners during a rebalance), and with the same id the
@@ -54,6 +56,11 @@ export interface AppendOptions {
   signal?: AbortSignal
 }
 
+/** The dataset properties a PATCH of the dataset may change (only its feedback categories, for now). */
+export interface DatasetPatch {
+  feedbackCategories?: string[]
+}
+
 /** The reviewer-owned fields a PATCH may change. */
 export type AnnotationPatch = Partial<Annotations>
 
@@ -75,6 +82,9 @@ export interface DatasetWriter {
     candidates: readonly AppendCandidate[],
     options?: AppendOptions,
   ): Promise<AppendResult>
+  /** Changes the dataset's own properties (not its rows); answers the dataset as it now is. */
+  patchDataset(datasetId: string, patch: DatasetPatch): Promise<Dataset>
+  /** Changes a row's annotations; a feedback category outside the dataset's non-empty list is refused. */
   patchItem(datasetId: string, itemId: string, patch: AnnotationPatch): Promise<DatasetItem>
   deleteItem(datasetId: string, itemId: string): Promise<void>
   /** Freezes the draft as a published version. */

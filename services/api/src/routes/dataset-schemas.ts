@@ -1,4 +1,8 @@
 import { ITEM_CURSOR_PATTERN } from '@spansift/core/datasets/cursor'
+import {
+  MAX_FEEDBACK_CATEGORIES,
+  MAX_FEEDBACK_CATEGORY_LENGTH,
+} from '@spansift/core/datasets/feedback-categories'
 import { DEFAULT_LIST_LIMIT, LIST_CURSOR_PATTERN, MAX_LIST_LIMIT } from '@spansift/core/list-cursor'
 import { MAX_LOOKUP_RANGE_DAYS } from '@spansift/core/time-range'
 import { z } from 'zod'
@@ -61,7 +65,19 @@ export const mappingSchema = z
 
 export const datasetKindSchema = z.enum(['eval', 'training'])
 
+/** A dataset's feedback categories: the values its rows' feedback_category may take. */
+export const feedbackCategoriesSchema = z
+  .array(z.string().min(1).max(MAX_FEEDBACK_CATEGORY_LENGTH))
+  .max(MAX_FEEDBACK_CATEGORIES)
+  .refine((list) => new Set(list).size === list.length, { message: 'feedback categories must be unique' })
+  .meta({
+    uniqueItems: true,
+    description:
+      "The values a row's feedback_category may take, shared by every reviewer (the review page offers them; keys 1–9 pick the first nine). Empty: any value.",
+  })
+
 const createDatasetFields = {
+  feedback_categories: feedbackCategoriesSchema.optional(),
   name: nameSchema.meta({ description: 'Unique within the application.' }),
   application_id: uuidSchema
     .optional()
@@ -83,6 +99,9 @@ export const createDatasetBody = z.discriminatedUnion('kind', [
     }),
   }),
 ])
+
+/** What a PATCH of a dataset may change: its feedback categories, for now. */
+export const patchDatasetBody = z.strictObject({ feedback_categories: feedbackCategoriesSchema })
 
 export const datasetColumnSchema = z.object({
   name: z.string(),
@@ -113,6 +132,7 @@ export const datasetSchema = z.object({
     .int()
     .meta({ description: 'Rows of the current version (the draft, else the latest published).' }),
   columns: z.array(datasetColumnSchema),
+  feedback_categories: z.array(z.string()),
   versions: z.array(datasetVersionSchema),
   created_at: z.string(),
 })
@@ -196,7 +216,10 @@ export const patchItemBody = z
   .strictObject({
     annotation: z.string().max(100_000).nullable().optional(),
     annotation_status: z.enum(['empty', 'filled']).optional(),
-    feedback_category: z.string().max(200).nullable().optional(),
+    feedback_category: z.string().max(MAX_FEEDBACK_CATEGORY_LENGTH).nullable().optional().meta({
+      description:
+        "One of the dataset's feedback_categories when it has any (else 400 invalid_argument naming them); null always.",
+    }),
     expected_output: z.string().max(1_000_000).nullable().optional(),
     priority: z.enum(['high', 'medium', 'low']).nullable().optional(),
     labels: z.array(z.string().min(1).max(200)).max(100).optional(),

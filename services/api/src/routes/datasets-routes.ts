@@ -16,6 +16,7 @@ import {
   exportQuery,
   listDatasetsQuery,
   listItemsQuery,
+  patchDatasetBody,
   patchItemBody,
   uuidSchema,
 } from './dataset-schemas.ts'
@@ -71,6 +72,7 @@ export function registerDatasetRoutes(v1: Hono<ApiEnv>, deps: DatasetRouteDepend
       applicationId,
       kind: body.kind,
       excludeDatasetId: body.exclude_dataset_id ?? null,
+      ...(body.feedback_categories ? { feedbackCategories: body.feedback_categories } : {}),
     })
     return c.json(await describe(dataset), 201)
   })
@@ -89,6 +91,16 @@ export function registerDatasetRoutes(v1: Hono<ApiEnv>, deps: DatasetRouteDepend
   v1.get('/datasets/:id', async (c) =>
     c.json(await describe(await load(c.get('principal'), c.req.param('id')))),
   )
+
+  v1.patch('/datasets/:id', async (c) => {
+    const dataset = await load(c.get('principal'), c.req.param('id'))
+    const body = patchDatasetBody.parse(await c.req.json())
+    return c.json(
+      await describe(
+        await deps.datasetWriter.patchDataset(dataset.id, { feedbackCategories: body.feedback_categories }),
+      ),
+    )
+  })
 
   v1.delete('/datasets/:id', async (c) => {
     const dataset = await load(c.get('principal'), c.req.param('id'))

@@ -40,6 +40,7 @@ before(async () => {
         kind: 'eval',
         excludeDatasetId: null,
         columns: [],
+        feedbackCategories: [],
         createdAt: new Date(base + Math.min(i, 3)).toISOString(),
       },
       new Date().toISOString(),

@@ -36,6 +36,7 @@ interface DatasetJson {
   exclude_dataset_id: string | null
   row_count: number
   columns: { name: string; bucket: string }[]
+  feedback_categories: string[]
   versions: DatasetVersionJson[]
   created_at: string
 }
@@ -116,6 +117,7 @@ export function describeDataset(d: DatasetJson): string {
     ['excludes', d.exclude_dataset_id ?? '-'],
     ['rows', String(d.row_count)],
     ['columns', d.columns.map((c) => `${c.bucket}.${c.name}`).join(', ') || '-'],
+    ['categories', d.feedback_categories.join(', ') || '- (any)'],
     ['created', d.created_at],
   ]
   const width = Math.max(...fields.map(([name]) => name.length)) + 2
@@ -296,7 +298,8 @@ const create: Command = {
   summary: 'create a dataset (eval or training)',
   help: `spansift datasets create — create a dataset
 
-usage: spansift datasets create <name> --kind eval|training [--application APP] [--exclude DATASET] [options]
+usage: spansift datasets create <name> --kind eval|training [--application APP] [--exclude DATASET]
+                                [--feedback-categories A,B,C] [options]
 
 The name is unique within the application. Prints the new dataset's id.
 
@@ -305,16 +308,25 @@ options:
   --application APP its application (id or name); required with the admin key
   --exclude D       training only: the eval dataset (id or name, same application)
                     whose rows it must never hold
+  --feedback-categories A,B,C
+                    the categories reviewers pick from (comma-separated);
+                    absent: any category
 ${API_OPTIONS_HELP}`,
   async run(args, context) {
     const parsed = parseCommandArgs(
       'datasets create',
       args,
-      { ...WITH_APPLICATION, kind: { type: 'string' }, exclude: { type: 'string' } },
+      {
+        ...WITH_APPLICATION,
+        kind: { type: 'string' },
+        exclude: { type: 'string' },
+        'feedback-categories': { type: 'string' },
+      },
       ['<name>'],
     )
     if (parsed.help) return printHelp(context, create)
     const { kind, application, exclude } = parsed.values
+    const categories = parsed.values['feedback-categories']
     if (kind !== 'eval' && kind !== 'training') {
       throw new UsageError(
         kind === undefined
@@ -333,11 +345,52 @@ ${API_OPTIONS_HELP}`,
       kind,
       ...(applicationId ? { application_id: applicationId } : {}),
       ...(excludeId ? { exclude_dataset_id: excludeId } : {}),
+      ...(categories === undefined ? {} : { feedback_categories: splitCategories(categories) }),
     })
     context.io.stdout.write(
       parsed.values.json
         ? `${JSON.stringify(dataset)}\n`
         : `created ${dataset.kind} dataset ${dataset.name}: ${dataset.id}\n`,
+    )
+    return 0
+  },
+}
+
+/** A comma-separated list of categories: trimmed, empties dropped ('' is none). */
+const splitCategories = (text: string) =>
+  text
+    .split(',')
+    .map((c) => c.trim())
+    .filter(Boolean)
+
+const setCategories: Command = {
+  summary: "set the dataset's feedback categories (for every reviewer)",
+  help: `spansift datasets set-categories — set the feedback categories of a dataset
+
+usage: spansift datasets set-categories <dataset> <categories> [options]
+
+<categories> is comma-separated ("wrong date,tone"); "" allows any category. A row's
+feedback_category must then be one of them (null always allowed). At most 20, each
+unique and at most 200 characters.
+
+options:
+${APPLICATION_HELP}
+${API_OPTIONS_HELP}`,
+  async run(args, context) {
+    const parsed = parseCommandArgs('datasets set-categories', args, WITH_APPLICATION, [
+      '<dataset>',
+      '<categories>',
+    ])
+    if (parsed.help) return printHelp(context, setCategories)
+    const client = apiClientFor('datasets set-categories', parsed.values, context)
+    const id = await resolveDatasetRef(client, parsed.positionals[0]!, parsed.values.application)
+    const dataset = await client.json<DatasetJson>('PATCH', `/v1/datasets/${id}`, {
+      feedback_categories: splitCategories(parsed.positionals[1]!),
+    })
+    context.io.stdout.write(
+      parsed.values.json
+        ? `${JSON.stringify(dataset)}\n`
+        : `${dataset.name}: feedback categories ${dataset.feedback_categories.join(', ') || '- (any)'}\n`,
     )
     return 0
   },
@@ -405,14 +458,15 @@ ${API_OPTIONS_HELP}`,
   },
 }
 
-/** `spansift datasets list|show|create|publish|delete|export`. */
+/** `spansift datasets list|show|create|set-categories|publish|delete|export`. */
 export const datasetsCommand = createCommandGroup(
   'datasets',
-  'list, show, create, publish, delete and export datasets',
+  'list, show, create, set categories of, publish, delete and export datasets',
   {
     list,
     show,
     create,
+    'set-categories': setCategories,
     publish,
     delete: deleteCommand,
     export: exportCommand,

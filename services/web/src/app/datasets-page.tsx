@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks'
 import { api, download, errorText, session } from './api.ts'
+import { parseCategories } from './categories.ts'
 import { fieldText } from './conversation.ts'
 import type { DatasetJson } from './promote-panel.tsx'
 import { ErrorBox, formatTime, Loading, Page, useAsync } from './ui.tsx'
@@ -41,6 +42,7 @@ export function DatasetsPage() {
   const [name, setName] = useState('')
   const [kind, setKind] = useState<'eval' | 'training'>('eval')
   const [exclude, setExclude] = useState('')
+  const [categories, setCategories] = useState('')
   const [error, setError] = useState<string>()
   const evals = list.data?.datasets.filter((d) => d.kind === 'eval') ?? []
 
@@ -53,8 +55,10 @@ export function DatasetsPage() {
         kind,
         application_id: applicationId,
         ...(kind === 'training' && exclude ? { exclude_dataset_id: exclude } : {}),
+        feedback_categories: parseCategories(categories),
       })
       setName('')
+      setCategories('')
       list.reload()
     } catch (err) {
       setError(errorText(err))
@@ -136,6 +140,14 @@ export function DatasetsPage() {
             </select>
           </div>
         )}
+        <div class="field">
+          <label for="d-categories">Feedback categories (comma-separated; empty: any)</label>
+          <input
+            id="d-categories"
+            value={categories}
+            onInput={(e) => setCategories((e.target as HTMLInputElement).value)}
+          />
+        </div>
         <button type="submit">Create</button>
         <ErrorBox message={error} />
       </form>

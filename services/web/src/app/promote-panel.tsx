@@ -11,6 +11,7 @@ export interface DatasetJson {
   exclude_dataset_id: string | null
   row_count: number
   columns: Array<{ name: string; bucket: string }>
+  feedback_categories: string[]
   versions: Array<{
     id: number
     number: number

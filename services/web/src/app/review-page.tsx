@@ -1,26 +1,14 @@
 import { Fragment } from 'preact'
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { api, errorText, session } from './api.ts'
+import { parseCategories } from './categories.ts'
 import { fieldText, messagesIn, outputText } from './conversation.ts'
 import { MessageList } from './conversation-view.tsx'
 import type { ItemJson } from './datasets-page.tsx'
 import type { SpanJson } from './explore-page.tsx'
+import type { DatasetJson } from './promote-panel.tsx'
 import { SpanDetail } from './trace-page.tsx'
 import { ErrorBox, Loading, Page } from './ui.tsx'
-
-const CATEGORIES_KEY = 'spansift.feedback-categories'
-const DEFAULT_CATEGORIES = ['correct', 'incorrect', 'incomplete', 'off-topic', 'harmful']
-
-/** The feedback categories: a list the reviewer can change, kept in this browser. */
-function loadCategories(): string[] {
-  try {
-    const stored = JSON.parse(localStorage.getItem(CATEGORIES_KEY) ?? 'null')
-    if (Array.isArray(stored) && stored.every((c) => typeof c === 'string')) return stored.slice(0, 9)
-  } catch {
-    // fall back to the defaults
-  }
-  return DEFAULT_CATEGORIES
-}
 
 interface Claimed {
   item: ItemJson | null
@@ -89,7 +77,10 @@ export function ReviewPage({ datasetId }: { datasetId: string }) {
     labels: '',
   })
   const [history, setHistory] = useState<string[]>([])
-  const [categories, setCategories] = useState(loadCategories)
+  // The dataset's categories, shared by every reviewer; empty: any category (typed freely).
+  const [categories, setCategories] = useState<string[]>([])
+  /** The categories being edited (comma-separated), or undefined when the editor is closed. */
+  const [draft, setDraft] = useState<string>()
   const [help, setHelp] = useState(false)
   // Keys act on what was typed even before the next render: the handlers read this ref.
   const formRef = useRef(form)
@@ -151,7 +142,26 @@ export function ReviewPage({ datasetId }: { datasetId: string }) {
     skipped.current = []
     setHistory([])
     void claim()
+    api<DatasetJson>('GET', `/v1/datasets/${datasetId}`).then(
+      (d) => setCategories(d.feedback_categories),
+      (err) => setError(errorText(err)),
+    )
   }, [datasetId])
+
+  /** Changes the dataset's list for every reviewer (PATCH of the dataset). */
+  const saveCategories = async (e: Event) => {
+    e.preventDefault()
+    setError(undefined)
+    try {
+      const d = await api<DatasetJson>('PATCH', `/v1/datasets/${datasetId}`, {
+        feedback_categories: parseCategories(draft ?? ''),
+      })
+      setCategories(d.feedback_categories)
+      setDraft(undefined)
+    } catch (err) {
+      setError(errorText(err))
+    }
+  }
 
   // Closing the tab or leaving the page gives the row back at once, not when the lease ends.
   const heldClaim = state?.claim?.claim_id
@@ -310,7 +320,10 @@ export function ReviewPage({ datasetId }: { datasetId: string }) {
               <textarea id="a-annotation" rows={3} value={form.annotation} onInput={set('annotation')} />
             </div>
             <fieldset>
-              <legend>Feedback category (keys 1–{categories.length})</legend>
+              <legend>
+                Feedback category
+                {categories.length > 0 && ` (keys 1–${Math.min(categories.length, 9)})`}
+              </legend>
               {categories.map((c, i) => (
                 <label key={c} class="inline">
                   <input
@@ -320,9 +333,23 @@ export function ReviewPage({ datasetId }: { datasetId: string }) {
                     checked={form.feedback_category === c}
                     onChange={set('feedback_category')}
                   />
-                  <kbd>{i + 1}</kbd> {c}
+                  {i < 9 && <kbd>{i + 1}</kbd>} {c}
                 </label>
               ))}
+              {categories.length === 0 && (
+                <input
+                  aria-label="Feedback category"
+                  value={form.feedback_category}
+                  onInput={set('feedback_category')}
+                />
+              )}
+              <button
+                type="button"
+                class="secondary"
+                onClick={() => setDraft(draft === undefined ? categories.join(', ') : undefined)}
+              >
+                Edit categories
+              </button>
             </fieldset>
             <div class="field">
               <label for="a-expected">Expected output (key e)</label>
@@ -367,6 +394,21 @@ export function ReviewPage({ datasetId }: { datasetId: string }) {
           </form>
         </section>
       )}
+      {draft !== undefined && (
+        <form class="panel" aria-label="Feedback categories" onSubmit={saveCategories}>
+          <div class="field">
+            <label for="a-categories">
+              Feedback categories of this dataset, for every reviewer (comma-separated; empty: any)
+            </label>
+            <input
+              id="a-categories"
+              value={draft}
+              onInput={(e) => setDraft((e.target as HTMLInputElement).value)}
+            />
+          </div>
+          <button type="submit">Save categories</button>
+        </form>
+      )}
       <dialog ref={helpDialog} aria-labelledby="help-title" onClose={() => setHelp(false)}>
         <h2 id="help-title">Keyboard</h2>
         <dl class="keys">
@@ -381,22 +423,6 @@ export function ReviewPage({ datasetId }: { datasetId: string }) {
           <dt>?</dt>
           <dd>this help</dd>
         </dl>
-        <div class="field">
-          <label for="a-categories">Feedback categories (comma-separated, at most 9)</label>
-          <input
-            id="a-categories"
-            value={categories.join(', ')}
-            onChange={(e) => {
-              const list = (e.target as HTMLInputElement).value
-                .split(',')
-                .map((c) => c.trim())
-                .filter(Boolean)
-                .slice(0, 9)
-              localStorage.setItem(CATEGORIES_KEY, JSON.stringify(list))
-              setCategories(list)
-            }}
-          />
-        </div>
         <button type="button" onClick={() => setHelp(false)}>
           Close
         </button>
