@@ -100,9 +100,9 @@ class PartitionLostError extends Error {
  * holder may still be in the middle of a batch. So a member processes a message only
  * while it still holds the partition it was read from (a batch drops the messages of a
  * partition it lost, and its handler is told to stop), waits `handoverMs` after gaining a
- * partition before processing it, and starts no step while its last heartbeat is older
- * than the session timeout less that wait. Only a step that outlasts the handover time
- * can overlap its successor's.
+ * partition before processing it, and starts no step while a rebalance it heard of is
+ * not over or while its last heartbeat is older than the session timeout less that wait.
+ * Only a step that outlasts the handover time can overlap its successor's.
  */
 export function startConsumerLoop<T>(options: ConsumerLoopOptions<T>): ConsumerLoop {
   const { group, topic, logger } = options
