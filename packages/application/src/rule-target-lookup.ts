@@ -10,6 +10,7 @@ const toTarget = (d: Dataset): TargetDataset => ({
   applicationId: d.applicationId,
   kind: d.kind,
   excludeDatasetId: d.excludeDatasetId,
+  feedbackCategories: d.feedbackCategories,
 })
 
 /**

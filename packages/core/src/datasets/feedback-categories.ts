@@ -14,11 +14,17 @@ export function assertFeedbackCategoryAllowed(
   allowed: readonly string[],
   category: string | null | undefined,
 ): void {
-  if (category === null || category === undefined || allowed.length === 0) return
-  if (allowed.includes(category)) return
-  throw new SpansiftError(
-    ErrorCode.invalidArgument,
-    `feedback_category "${category}" is not one of this dataset's categories: ${allowed.join(', ')}`,
-    { allowed: [...allowed] },
-  )
+  const problem = feedbackCategoryProblem(allowed, category, "this dataset's")
+  if (problem) throw new SpansiftError(ErrorCode.invalidArgument, problem, { allowed: [...allowed] })
+}
+
+/** Why `category` may not be a row's category under `allowed` (`whose`: "this dataset's"), or undefined. */
+export function feedbackCategoryProblem(
+  allowed: readonly string[],
+  category: string | null | undefined,
+  whose: string,
+): string | undefined {
+  if (category === null || category === undefined || allowed.length === 0) return undefined
+  if (allowed.includes(category)) return undefined
+  return `feedback_category "${category}" is not one of ${whose} categories: ${allowed.join(', ')}`
 }

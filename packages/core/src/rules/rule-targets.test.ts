@@ -77,6 +77,37 @@ describe('resolveRuleTarget', () => {
     }
   })
 
+  test("a default feedback category outside the dataset's categories keeps the rule unresolved, naming them", async () => {
+    const { lookup } = memoryLookup(
+      [{ id: APP, name: 'support-bot' }],
+      [
+        {
+          id: EVAL,
+          name: 'support-eval',
+          applicationId: APP,
+          kind: 'eval',
+          excludeDatasetId: null,
+          feedbackCategories: ['resolved', 'wrong date'],
+        },
+      ],
+    )
+    const withDefault = (category: string) =>
+      file(`rules:
+  - id: r
+    application: support-bot
+    dataset: support-eval
+    mapping: { inputs: { q: input } }
+    defaults: { feedback_category: ${category} }
+`).rules[0]!
+    assert.deepEqual(await resolveRuleTarget(withDefault('off-topic'), lookup), {
+      status: 'unresolved',
+      key: 'dataset',
+      problem:
+        'defaults: feedback_category "off-topic" is not one of dataset "support-eval"\'s categories: resolved, wrong date',
+    })
+    assert.equal((await resolveRuleTarget(withDefault('resolved'), lookup)).status, 'resolved')
+  })
+
   test('an unknown name, and a dataset of another application, are problems naming them', async () => {
     const { lookup } = stored()
     const resolve = async (app: string, ds: string) =>

@@ -1,3 +1,4 @@
+import { feedbackCategoryProblem } from '../datasets/feedback-categories.ts'
 import type { DatasetDeclaration, RuleFileError } from './rule-file.ts'
 import { isUuidRef, type Rule } from './rule-schema.ts'
 
@@ -14,6 +15,8 @@ export interface TargetDataset {
   applicationId: string
   kind: 'eval' | 'training'
   excludeDatasetId: string | null
+  /** Its feedback categories (empty or absent: any), which a rule's default category must be one of. */
+  feedbackCategories?: readonly string[]
 }
 
 /**
@@ -44,7 +47,7 @@ const label = (ref: string) => (isUuidRef(ref) ? ref.toLowerCase() : `"${ref}"`)
  * files declare: a missing dataset that is declared is `declared`, not unknown.
  */
 export async function resolveRuleTarget(
-  rule: Pick<Rule, 'target'>,
+  rule: Pick<Rule, 'target'> & { defaults?: Pick<Rule['defaults'], 'feedbackCategory'> },
   lookup: RuleTargetLookup,
   declared: readonly DatasetDeclaration[] = [],
 ): Promise<RuleTargetResolution> {
@@ -62,6 +65,14 @@ export async function resolveRuleTarget(
         problem: `dataset ${label(datasetRef)} belongs to another application than ${label(appRef)}`,
       }
     }
+    // Rows would carry a category the dataset's reviewers cannot keep: the rule waits, in
+    // error, until the file or the dataset's list changes (targets are re-checked).
+    const category = feedbackCategoryProblem(
+      dataset.feedbackCategories ?? [],
+      rule.defaults?.feedbackCategory,
+      `dataset ${label(datasetRef)}'s`,
+    )
+    if (category) return { status: 'unresolved', key: 'dataset', problem: `defaults: ${category}` }
     return { status: 'resolved', applicationId: application.id, datasetId: dataset.id }
   }
   const declaration = isUuidRef(datasetRef)

@@ -9,6 +9,7 @@ interface DatasetRefJson {
   application_id: string
   kind: 'eval' | 'training'
   exclude_dataset_id: string | null
+  feedback_categories?: string[]
 }
 
 const toTarget = (d: DatasetRefJson): TargetDataset => ({
@@ -17,6 +18,7 @@ const toTarget = (d: DatasetRefJson): TargetDataset => ({
   applicationId: d.application_id,
   kind: d.kind,
   excludeDatasetId: d.exclude_dataset_id,
+  feedbackCategories: d.feedback_categories ?? [],
 })
 
 /**
