@@ -161,3 +161,23 @@ export async function startSpansiftProcess(env: Record<string, string>): Promise
     },
   }
 }
+
+/** Creates an application through the API with the admin key, and a key of its own: what every benchmark's load sends with. */
+export async function createApplicationWithKey(
+  apiUrl: string,
+  adminKey: string,
+  name: string,
+): Promise<{ applicationId: string; key: string }> {
+  const headers = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' }
+  const appResponse = await fetch(`${apiUrl}/v1/applications`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ name }),
+  })
+  if (!appResponse.ok) throw new Error(`creating the application: ${appResponse.status}`)
+  const { id } = (await appResponse.json()) as { id: string }
+  const keyResponse = await fetch(`${apiUrl}/v1/applications/${id}/keys`, { method: 'POST', headers })
+  if (!keyResponse.ok) throw new Error(`creating a key: ${keyResponse.status}`)
+  const { key } = (await keyResponse.json()) as { key: string }
+  return { applicationId: id, key }
+}

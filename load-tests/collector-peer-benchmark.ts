@@ -30,7 +30,14 @@ import { parseArgs } from 'node:util'
 import { startOwnBroker } from '@spansift/cli/test-kafka-broker'
 import { startClickHouseProcess, startSpansiftProcess, type TestProcess } from '@spansift/cli/test-processes'
 import { Kafka, logLevel } from 'kafkajs'
-import { cpuContention, cpuSeconds, findBrokerPid, freePort, machineDescription } from './bench-util.ts'
+import {
+  cpuContention,
+  cpuSeconds,
+  createApplicationWithKey,
+  findBrokerPid,
+  freePort,
+  machineDescription,
+} from './bench-util.ts'
 import { buildGenAiRequest } from './genai-payload.ts'
 
 const { values } = parseArgs({
@@ -281,20 +288,7 @@ try {
   const apiPort = await freePort()
   const api = await spawnRole('api', { SPANSIFT_API_PORT: String(apiPort) })
   const apiUrl = `http://127.0.0.1:${apiPort}`
-  const adminHeaders = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' }
-  const appResponse = await fetch(`${apiUrl}/v1/applications`, {
-    method: 'POST',
-    headers: adminHeaders,
-    body: '{"name":"peer-bench"}',
-  })
-  if (!appResponse.ok) throw new Error(`creating the application: ${appResponse.status}`)
-  const app = (await appResponse.json()) as { id: string }
-  const keyResponse = await fetch(`${apiUrl}/v1/applications/${app.id}/keys`, {
-    method: 'POST',
-    headers: adminHeaders,
-  })
-  if (!keyResponse.ok) throw new Error(`creating a key: ${keyResponse.status}`)
-  const { key } = (await keyResponse.json()) as { key: string }
+  const { key } = await createApplicationWithKey(apiUrl, ADMIN_KEY, 'peer-bench')
   await api.stop(15_000)
 
   const receiverPort = await freePort()

@@ -29,6 +29,7 @@ import { normalizeExportTraceRequest } from '@spansift/core/otlp/normalize'
 import { traceServiceDefinition } from '@spansift/receiver/otlp-grpc-receiver'
 import {
   cpuContention,
+  createApplicationWithKey,
   machineDescription,
   peakRssMiB,
   percentile,
@@ -100,17 +101,8 @@ const decodeNormalizeRate = decodeOnlyRate('decode+normalize', 2000)
 const dataDir = mkdtempSync(join(tmpdir(), 'spansift-ingest-bench-'))
 const server = await startSpansiftProcess({ SPANSIFT_DATA_DIR: dataDir, SPANSIFT_ADMIN_KEY: ADMIN_KEY })
 try {
+  const { applicationId, key } = await createApplicationWithKey(server.apiUrl, ADMIN_KEY, 'bench')
   const headers = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' }
-  const app = (await (
-    await fetch(`${server.apiUrl}/v1/applications`, { method: 'POST', headers, body: '{"name":"bench"}' })
-  ).json()) as {
-    id: string
-  }
-  const { key } = (await (
-    await fetch(`${server.apiUrl}/v1/applications/${app.id}/keys`, { method: 'POST', headers })
-  ).json()) as {
-    key: string
-  }
 
   // One request's round trip; true when acknowledged (stored), false when refused as retryable.
   type Send = (body: Uint8Array) => Promise<boolean>
@@ -184,7 +176,7 @@ try {
         const traceId = firstTraceIds[acked[i % acked.length]!]!
         const sent = performance.now()
         const response = await fetch(
-          `${server.apiUrl}/v1/traces/${traceId}?application_id=${app.id}&${rangeQuery}`,
+          `${server.apiUrl}/v1/traces/${traceId}?application_id=${applicationId}&${rangeQuery}`,
           { headers },
         )
         await response.arrayBuffer()

@@ -43,6 +43,7 @@ import { decodeExportTraceRequestProtobuf } from '@spansift/core/otlp/decode-pro
 import { normalizeExportTraceRequest } from '@spansift/core/otlp/normalize'
 import {
   cpuSeconds,
+  createApplicationWithKey,
   findBrokerPid,
   freePort,
   machineCpu,
@@ -317,20 +318,7 @@ try {
   const apiPort = await freePort()
   const api = await spawnRole(['api'], { SPANSIFT_API_PORT: String(apiPort) })
   const apiUrl = `http://127.0.0.1:${apiPort}`
-  const adminHeaders = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' }
-  const appResponse = await fetch(`${apiUrl}/v1/applications`, {
-    method: 'POST',
-    headers: adminHeaders,
-    body: '{"name":"pipeline-bench"}',
-  })
-  if (!appResponse.ok) throw new Error(`creating the application: ${appResponse.status}`)
-  const app = (await appResponse.json()) as { id: string }
-  const keyResponse = await fetch(`${apiUrl}/v1/applications/${app.id}/keys`, {
-    method: 'POST',
-    headers: adminHeaders,
-  })
-  if (!keyResponse.ok) throw new Error(`creating a key: ${keyResponse.status}`)
-  const { key } = (await keyResponse.json()) as { key: string }
+  const { applicationId, key } = await createApplicationWithKey(apiUrl, ADMIN_KEY, 'pipeline-bench')
   await api.stop(15_000)
 
   const writers: TestProcess[] = []
@@ -567,7 +555,7 @@ try {
            AND trace_id IN {trace_ids:Array(FixedString(32))}
            AND ${SPAN_TIME_RANGE_CONDITION}
          GROUP BY trace_id`,
-        { application_id: app.id, trace_ids: chunk.map((s) => s.traceId), ...timeRangeParams(range) },
+        { application_id: applicationId, trace_ids: chunk.map((s) => s.traceId), ...timeRangeParams(range) },
       )
       const at = new Map(rows.map((r) => [r.trace_id, Number(r.at)]))
       for (const sample of chunk) {
@@ -584,7 +572,7 @@ try {
     'bench.check',
     `SELECT count() AS rows, uniqExact(trace_id, span_id) AS distinct FROM ${spansTable}
      WHERE application_id = {application_id:UUID} AND ${SPAN_TIME_RANGE_CONDITION}`,
-    { application_id: app.id, ...timeRangeParams(range) },
+    { application_id: applicationId, ...timeRangeParams(range) },
   )
 
   // ---- report
@@ -647,7 +635,7 @@ try {
           `SELECT count() AS n FROM ${spansTable}
            WHERE application_id = {application_id:UUID} AND endsWith(trace_id, {suffix:String})
              AND ${SPAN_TIME_RANGE_CONDITION}`,
-          { application_id: app.id, suffix: sequenceHex(seq), ...timeRangeParams(range) },
+          { application_id: applicationId, suffix: sequenceHex(seq), ...timeRangeParams(range) },
         )
         console.log(
           `  NOT FOUND: export #${seq} (answered 200): ${row?.n} of ${SPANS_PER_REQUEST} spans stored; its trace ids: ${e2e.missing

@@ -21,7 +21,7 @@ import { startClickHouseProcess, startSpansiftProcess, type TestProcess } from '
 import { openStorage } from '@spansift/clickhouse/storage'
 import { tableNames } from '@spansift/clickhouse/tables'
 import { silentLogger } from '@spansift/core/logger'
-import { freePort, machineDescription } from './bench-util.ts'
+import { createApplicationWithKey, freePort, machineDescription } from './bench-util.ts'
 import { buildGenAiRequest } from './genai-payload.ts'
 
 const ADMIN_KEY = 'rule-scale-out-benchmark-admin-key'
@@ -96,24 +96,17 @@ async function run(mode: 'evaluate' | 'append', workers: number): Promise<{ rate
     await spawn(['receiver', 'api'])
     const api = `http://127.0.0.1:${apiPort}`
     const headers = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' }
-    const app = (await (
-      await fetch(`${api}/v1/applications`, { method: 'POST', headers, body: '{"name":"bench"}' })
-    ).json()) as { id: string }
-    const key = (
-      (await (await fetch(`${api}/v1/applications/${app.id}/keys`, { method: 'POST', headers })).json()) as {
-        key: string
-      }
-    ).key
+    const { applicationId, key } = await createApplicationWithKey(api, ADMIN_KEY, 'bench')
     const dataset = (await (
       await fetch(`${api}/v1/datasets`, {
         method: 'POST',
         headers,
-        body: JSON.stringify({ name: 'bench', application_id: app.id, kind: 'training' }),
+        body: JSON.stringify({ name: 'bench', application_id: applicationId, kind: 'training' }),
       })
     ).json()) as { id: string }
     writeFileSync(
       join(rulesDir, 'bench.yaml'),
-      (mode === 'append' ? EVERY_SPAN_RULE : SELECTIVE_RULES)(app.id, dataset.id),
+      (mode === 'append' ? EVERY_SPAN_RULE : SELECTIVE_RULES)(applicationId, dataset.id),
     )
 
     // The backlog, before any worker runs.
