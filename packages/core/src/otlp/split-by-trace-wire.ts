@@ -432,10 +432,10 @@ class WireScan {
           longer = false
           break
         case 42:
-          longer = this.scanArrayValue(r.lengthDelimitedEnd(end), depth + 1, max)
+          longer = this.scanRepeatedValues(r.lengthDelimitedEnd(end), depth + 1, max, this.scanAnyValue)
           break
         case 50:
-          longer = this.scanKeyValueList(r.lengthDelimitedEnd(end), depth + 1, max)
+          longer = this.scanRepeatedValues(r.lengthDelimitedEnd(end), depth + 1, max, this.scanKeyValue)
           break
         case 58: {
           const stop = r.lengthDelimitedEnd(end)
@@ -451,7 +451,16 @@ class WireScan {
     return longer
   }
 
-  private scanArrayValue(end: number, depth: number, max: number): boolean {
+  /**
+   * An ArrayValue (its `values`) or a KeyValueList (its `values`): field 1 repeated, each
+   * element scanned by `element`; true when any holds a string longer than `max`.
+   */
+  private scanRepeatedValues(
+    end: number,
+    depth: number,
+    max: number,
+    element: (end: number, depth: number, max: number) => boolean,
+  ): boolean {
     if (depth > MAX_NESTING_DEPTH)
       throw new OtlpDecodeError(`AnyValue nested deeper than ${MAX_NESTING_DEPTH}`)
     const r = this.r
@@ -459,22 +468,7 @@ class WireScan {
     while (r.pos < end) {
       const tag = r.tag()
       if (tag === 10) {
-        if (this.scanAnyValue(r.lengthDelimitedEnd(end), depth, max)) longer = true
-      } else r.skip(tag, end)
-    }
-    r.expectEnd(end)
-    return longer
-  }
-
-  private scanKeyValueList(end: number, depth: number, max: number): boolean {
-    if (depth > MAX_NESTING_DEPTH)
-      throw new OtlpDecodeError(`AnyValue nested deeper than ${MAX_NESTING_DEPTH}`)
-    const r = this.r
-    let longer = false
-    while (r.pos < end) {
-      const tag = r.tag()
-      if (tag === 10) {
-        if (this.scanKeyValue(r.lengthDelimitedEnd(end), depth, max)) longer = true
+        if (element.call(this, r.lengthDelimitedEnd(end), depth, max)) longer = true
       } else r.skip(tag, end)
     }
     r.expectEnd(end)
