@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { test } from 'node:test'
-import { Admin, defaultPartitioner, ProduceAcks, Producer } from '@platformatic/kafka'
+import { Admin, defaultPartitioner } from '@platformatic/kafka'
 import { silentLogger } from '@spansift/core/logger'
 import { decodeExportTraceRequestProtobuf } from '@spansift/core/otlp/decode-protobuf'
 import { encodeExportTraceRequestProtobuf } from '@spansift/core/otlp/encode-protobuf'
@@ -12,6 +12,7 @@ import { splitExportTraceRequestByTrace } from '@spansift/core/otlp/split-by-tra
 import type { Span } from '@spansift/core/span-model'
 import { createKafkaBus } from './kafka-bus.ts'
 import { BusUnavailableError } from './span-bus.ts'
+import { createCollectorProducer } from './test-collector-producer.ts'
 import { kafkaTestBrokers } from './test-kafka-broker.ts'
 import { readTopic } from './test-read-topic.ts'
 import { conformanceSpan, spanBusConformance } from './test-span-bus-conformance.ts'
@@ -181,12 +182,7 @@ test('a message produced the way the Collector produces it (otlp_proto, one trac
     received.push(...spans)
   })
   await bus.start()
-  const producer = new Producer({
-    clientId: 'collector',
-    bootstrapBrokers: brokers,
-    acks: ProduceAcks.ALL,
-    idempotent: true,
-  })
+  const producer = createCollectorProducer(brokers)
   try {
     const span = conformanceSpan()
     const value = encodeExportTraceRequestProtobuf(spansToExportRequest([span]))
@@ -207,12 +203,7 @@ test('a message that can never be decoded goes to the dead-letter topic with the
     received.push(...spans)
   })
   await bus.start()
-  const producer = new Producer({
-    clientId: 'bad-producer',
-    bootstrapBrokers: brokers,
-    acks: ProduceAcks.ALL,
-    idempotent: true, // a retried send is not written twice
-  })
+  const producer = createCollectorProducer(brokers, 'bad-producer')
   try {
     await producer.send({
       messages: [{ topic, key: Buffer.from('garbage'), value: Buffer.from([0x0a, 0xff, 0xff, 0xff]) }],

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { test } from 'node:test'
-import { ProduceAcks, Producer } from '@platformatic/kafka'
 import { silentLogger } from '@spansift/core/logger'
 import { encodeExportTraceRequestProtobuf } from '@spansift/core/otlp/encode-protobuf'
 import { DEFAULT_SPAN_LIMITS } from '@spansift/core/otlp/span-limits'
@@ -9,6 +8,7 @@ import { spansToExportRequest } from '@spansift/core/otlp/spans-to-request'
 import type { Span } from '@spansift/core/span-model'
 import { StorageRejectedError, StorageUnavailableError } from '@spansift/core/storage-errors'
 import { createKafkaBus, type KafkaBusOptions } from './kafka-bus.ts'
+import { createCollectorProducer } from './test-collector-producer.ts'
 import { kafkaTestBrokers } from './test-kafka-broker.ts'
 import { readTopic } from './test-read-topic.ts'
 import { conformanceSpan } from './test-span-bus-conformance.ts'
@@ -112,13 +112,7 @@ test('an unstamped record is dead-lettered once, by the dead-letter group only, 
   bus.subscribe('writer', async (spans) => void seen.writer.push(...spans))
   bus.subscribe('rules', async (spans) => void seen.rules.push(...spans))
   await bus.start()
-  const producer = new Producer({
-    clientId: 'collector',
-    bootstrapBrokers: brokers,
-    acks: ProduceAcks.ALL,
-    // Idempotent, so a send retried while a new broker creates the topic is not written twice.
-    idempotent: true,
-  })
+  const producer = createCollectorProducer(brokers)
   try {
     const unstamped = conformanceSpan()
     const request = spansToExportRequest([unstamped])
@@ -175,12 +169,7 @@ test('a record written straight to the topic is held to the span limits: the spa
   const stored: Span[] = []
   bus.subscribe('writer', async (spans) => void stored.push(...spans))
   await bus.start()
-  const producer = new Producer({
-    clientId: 'collector',
-    bootstrapBrokers: brokers,
-    acks: ProduceAcks.ALL,
-    idempotent: true,
-  })
+  const producer = createCollectorProducer(brokers)
   try {
     // One trace, as a Collector's Kafka exporter writes it: no receiver checked it.
     const traceId = conformanceSpan().traceId

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { test } from 'node:test'
-import { ProduceAcks, Producer } from '@platformatic/kafka'
 import { UnknownApplicationError } from '@spansift/core/application-stamp'
 import { silentLogger } from '@spansift/core/logger'
 import { decodeExportLogsRequestProtobuf } from '@spansift/core/otlp/decode-protobuf'
@@ -9,6 +8,7 @@ import { DEFAULT_SPAN_LIMITS } from '@spansift/core/otlp/span-limits'
 import { ExportLogsServiceRequestType } from '@spansift/core/otlp/test-proto-schema'
 import type { SpanContentEvent } from '@spansift/core/span-content-event'
 import { createKafkaContentBus, type KafkaContentBusOptions } from './kafka-content-bus.ts'
+import { createCollectorProducer } from './test-collector-producer.ts'
 import { kafkaTestBrokers } from './test-kafka-broker.ts'
 import { readTopic } from './test-read-topic.ts'
 import { DeadLetterHeader } from './topics.ts'
@@ -113,13 +113,7 @@ test('publish: one message per trace, key = hex trace id, value = OTLP logs prot
 test('a Collector-style record is consumed (GenAI events kept, other logs skipped); undecodable or unstamped ones are dead-lettered and the rest flows on', async () => {
   const { bus, topic, received } = isolatedBus()
   await bus.start()
-  const producer = new Producer({
-    clientId: 'collector',
-    bootstrapBrokers: brokers,
-    acks: ProduceAcks.ALL,
-    // Idempotent, so a send retried while a new broker creates the topic is not written twice.
-    idempotent: true,
-  })
+  const producer = createCollectorProducer(brokers)
   try {
     const traceId = randomBytes(16).toString('hex')
     const spanId = randomBytes(8).toString('hex')
@@ -162,12 +156,7 @@ test('a record over the event limits is dead-lettered with the reason, as the re
     spanLimits: { ...DEFAULT_SPAN_LIMITS, eventAttributeCount: 1 },
   })
   await bus.start()
-  const producer = new Producer({
-    clientId: 'collector',
-    bootstrapBrokers: brokers,
-    acks: ProduceAcks.ALL,
-    idempotent: true,
-  })
+  const producer = createCollectorProducer(brokers)
   try {
     const traceId = randomBytes(16).toString('hex')
     await producer.send({
@@ -206,13 +195,7 @@ test('a record whose stamp names no existing application is dead-lettered with t
     received.push(...events)
   })
   await bus.start()
-  const producer = new Producer({
-    clientId: 'collector',
-    bootstrapBrokers: brokers,
-    acks: ProduceAcks.ALL,
-    // Idempotent, so a send retried while a new broker creates the topic is not written twice.
-    idempotent: true,
-  })
+  const producer = createCollectorProducer(brokers)
   try {
     const traceId = randomBytes(16).toString('hex')
     const spanId = randomBytes(8).toString('hex')

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { ProduceAcks, Producer } from '@platformatic/kafka'
 import { silentLogger } from '@spansift/core/logger'
 import { provisionTopics } from './kafka-bus.ts'
 import { type ConsumerLoop, type RawMessage, startConsumerLoop } from './kafka-consumer-loop.ts'
+import { createCollectorProducer } from './test-collector-producer.ts'
 import { kafkaTestBrokers } from './test-kafka-broker.ts'
 
 // A partition moving between two members of a group, on the real broker: Kafka hands it
@@ -34,12 +34,7 @@ test('a partition moving to a new member is processed by one member at a time', 
     { brokers, clientId: `test-${suffix}`, topics: [topic], partitions: PARTITIONS },
     silentLogger,
   )
-  const producer = new Producer({
-    clientId: `test-${suffix}-producer`,
-    bootstrapBrokers: brokers,
-    idempotent: true,
-    acks: ProduceAcks.ALL,
-  })
+  const producer = createCollectorProducer(brokers, `test-${suffix}-producer`)
   await producer.send({
     messages: Array.from({ length: MESSAGES }, (_, i) => ({
       topic,

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, describe, test } from 'node:test'
-import { Consumer, ProduceAcks, Producer, stringDeserializer } from '@platformatic/kafka'
+import { Consumer, type Producer, stringDeserializer } from '@platformatic/kafka'
+import { createCollectorProducer } from '@spansift/bus/test-collector-producer'
 import { kafkaTestBrokers } from '@spansift/bus/test-kafka-broker'
 import { DeadLetterHeader } from '@spansift/bus/topics'
 import { tableNames } from '@spansift/clickhouse/tables'
@@ -86,12 +87,7 @@ describe('the application stamp of Kafka records', () => {
     const notUuid = span('support-bot')
     const unknown = span(randomUUID())
     const good = Array.from({ length: 10 }, () => span(app.id))
-    producer = new Producer({
-      clientId: 'otel-collector',
-      bootstrapBrokers: kafkaTestBrokers(),
-      acks: ProduceAcks.ALL,
-      idempotent: true, // a retried send is not written twice
-    })
+    producer = createCollectorProducer(kafkaTestBrokers(), 'otel-collector')
     // The bad records first, each followed by good ones, as a Collector would interleave them.
     await producer.send({
       messages: [
