@@ -239,6 +239,10 @@ test('two APIs and two rule workers racing past a cap while publishing: the cap 
   )
   for (const answer of patched) assert.equal(answer.status, 200, JSON.stringify(answer.body))
 
+  // FINAL only folds the rows of one version (a publish rewrites its row), so each version
+  // reads with its latest status. It never folds two versions into one: the "one draft"
+  // and "no two versions share a number" checks below compare distinct version ids, and
+  // the items are counted as stored copies, without FINAL.
   const versions = await storage.runner.select<{ version_id: string; number: number; status: string }>(
     'test',
     `SELECT version_id, number, status FROM ${datasetVersions} FINAL WHERE dataset_id = {id:UUID} ORDER BY number`,
