@@ -141,7 +141,6 @@ export function createKafkaBus(options: KafkaBusOptions): SpanBus {
   let accepting = false
   let inFlightBytes = 0
   const queue: PendingSend[] = []
-  let sendsInFlight = 0
   const metrics = options.metrics ?? noopMetrics
   const inFlightGauge = metrics.gauge({
     name: 'spansift_bus_in_flight_bytes',
@@ -222,9 +221,7 @@ export function createKafkaBus(options: KafkaBusOptions): SpanBus {
     while (queue.length > 0 && idleProducers.length > 0) {
       const client = idleProducers.pop()!
       const batch = queue.splice(0, queue.length)
-      sendsInFlight++
       void sendBatch(client, batch).finally(() => {
-        sendsInFlight--
         idleProducers.push(client)
         drainQueue()
       })
@@ -416,7 +413,9 @@ export function createKafkaBus(options: KafkaBusOptions): SpanBus {
     },
     async shutdown() {
       accepting = false
-      for (let waited = 0; (queue.length > 0 || sendsInFlight > 0) && waited < 30_000; waited += 20) {
+      // Queued publishes and sends in flight (a producer not idle) finish first, bounded.
+      const sending = () => queue.length > 0 || idleProducers.length < producers.length
+      for (let waited = 0; sending() && waited < 30_000; waited += 20) {
         await new Promise((r) => setTimeout(r, 20))
       }
       for (const { stop } of consumers.splice(0)) await stop()
