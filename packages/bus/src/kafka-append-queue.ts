@@ -256,18 +256,12 @@ export function createKafkaAppendQueue(options: KafkaAppendQueueOptions): KafkaA
             run.push(item.candidate)
             continue
           }
-          if (run.length > 0) {
-            lost.throwIfAborted()
-            await appendRun(datasetId, run, lost)
-          }
+          if (run.length > 0) await appendRun(datasetId, run, lost)
           run = []
           lost.throwIfAborted()
           await execute(item.command)
         }
-        if (run.length > 0) {
-          lost.throwIfAborted()
-          await appendRun(datasetId, run, lost)
-        }
+        if (run.length > 0) await appendRun(datasetId, run, lost)
       }),
     )
     for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason
@@ -278,6 +272,7 @@ export function createKafkaAppendQueue(options: KafkaAppendQueueOptions): KafkaA
     candidates: AppendCandidate[],
     lost: AbortSignal,
   ): Promise<void> {
+    lost.throwIfAborted()
     if (!handler) {
       // An owner serving commands only (tests): rule matches still go to its writer.
       await writerFor().append(datasetId, candidates, { upToCap: true, signal: lost })
