@@ -336,16 +336,20 @@ export function startConsumerLoop<T>(options: ConsumerLoopOptions<T>): ConsumerL
       else if (!stopped) logger.warn('consumer failed while joining the group', { group, error })
     })
     // Registered before joining, so the holding starts before the stream fetches a message.
-    const reassigned = () =>
-      tenure.assigned(
-        (consumer.assignments ?? []).filter((a) => a.topic === topic).flatMap((a) => a.partitions),
-      )
-    consumer.on('consumer:group:join', reassigned)
+    const heldPartitions = () =>
+      (consumer.assignments ?? []).filter((a) => a.topic === topic).flatMap((a) => a.partitions)
+    // Membership changes are logged: they are rare, and they explain a pause of the group's work.
+    consumer.on('consumer:group:join', () => {
+      const partitions = heldPartitions()
+      tenure.assigned(partitions)
+      logger.info('joined the group', { group, topic, partitions, generation: consumer.generationId })
+    })
     // Emitted when a heartbeat learns of a rebalance (and after a cooperative revocation,
     // with the assignments already reduced): no step starts until the member has rejoined.
     consumer.on('consumer:group:rebalance', () => {
-      reassigned()
+      tenure.assigned(heldPartitions())
       tenure.rebalancing()
+      logger.info('the group is rebalancing; no step starts until this member has rejoined', { group })
     })
     consumer.on('consumer:heartbeat:end', () => tenure.heartbeat())
     current = { consumer, stream: undefined }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { after, before, test } from 'node:test'
+import { after, afterEach, before, test } from 'node:test'
 import { Admin, Consumer } from '@platformatic/kafka'
 import { DATASET_APPENDER_GROUP } from '@spansift/bus/kafka-append-queue'
 import { ConsumerGroup } from '@spansift/bus/span-bus'
@@ -51,6 +51,15 @@ before(async () => {
   await stack.spawnRole(['span-writer'])
   await stack.spawnRole(['rule-worker'])
   await stack.spawnRole(['rule-worker'])
+  // The datasets' owners are the appender group: both APIs and both rule workers. The race
+  // starts once their joins are over, so what it measures is ownership, not start-up.
+  await stack.groupSettled(DATASET_APPENDER_GROUP, 4)
+})
+
+// A failure shows what the processes warned of and how their groups changed meanwhile.
+afterEach((t) => {
+  // `passed` is Node's (v21.7), not yet in @types/node's TestContext.
+  if ('passed' in t && !t.passed) t.diagnostic(stack.eventLog())
 })
 
 after(async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { after, before, describe, test } from 'node:test'
+import { after, afterEach, before, describe, test } from 'node:test'
 import type { Storage } from '@spansift/clickhouse/storage'
 import { tableNames } from '@spansift/clickhouse/tables'
 import { type DistributedStack, startDistributedStack } from './test-distributed-stack.ts'
@@ -40,6 +40,12 @@ before(async () => {
       key: string
     }
   ).key
+})
+
+// A failure shows what the processes warned of and how their groups changed meanwhile.
+afterEach((t) => {
+  // `passed` is Node's (v21.7), not yet in @types/node's TestContext.
+  if ('passed' in t && !t.passed) t.diagnostic(stack.eventLog())
 })
 
 after(async () => {

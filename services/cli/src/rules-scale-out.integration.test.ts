@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { after, before, test } from 'node:test'
+import { after, afterEach, before, test } from 'node:test'
 import type { Storage } from '@spansift/clickhouse/storage'
 import { tableNames } from '@spansift/clickhouse/tables'
 import { isSampled } from '@spansift/core/rules/sampling'
@@ -60,6 +60,12 @@ before(async () => {
   const { spans, datasetItems } = tableNames(storage.runner.database)
   for (const table of [spans, datasetItems])
     await storage.runner.command('test', `SYSTEM STOP MERGES ${table}`)
+})
+
+// A failure shows what the processes warned of and how their groups changed meanwhile.
+afterEach((t) => {
+  // `passed` is Node's (v21.7), not yet in @types/node's TestContext.
+  if ('passed' in t && !t.passed) t.diagnostic(stack.eventLog())
 })
 
 after(async () => {

@@ -1,6 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Admin } from '@platformatic/kafka'
 import { openStorage, type Storage } from '@spansift/clickhouse/storage'
 import { silentLogger } from '@spansift/core/logger'
 import { startOwnBroker, type TestBroker } from './test-kafka-broker.ts'
@@ -27,6 +29,13 @@ export interface DistributedStack {
   storage: Storage
   /** Starts a process of `roles`, with `env` over the stack's (a second API's port, say). */
   spawnRole(roles: string[], env?: Record<string, string>): Promise<TestProcess>
+  /**
+   * Resolves once consumer group `group` is stable with `members` members, every one
+   * holding partitions: the rebalances of processes just started are over.
+   */
+  groupSettled(group: string, members: number, timeoutMs?: number): Promise<void>
+  /** The processes' warnings, errors and group membership changes, each line prefixed with its roles: for a failure's diagnosis. */
+  eventLog(): string
   stop(): Promise<void>
 }
 
@@ -35,7 +44,7 @@ export async function startDistributedStack(options: {
   /** Variables beyond the stack's own (a rules directory, say). */
   env?: Record<string, string>
 }): Promise<DistributedStack> {
-  const processes: TestProcess[] = []
+  const processes: Array<TestProcess & { roles: string[] }> = []
   const broker = await startOwnBroker()
   const clickhouseDir = mkdtempSync(join(tmpdir(), 'spansift-stack-ch-'))
   const clickhouse = await startClickHouseProcess(clickhouseDir)
@@ -55,7 +64,7 @@ export async function startDistributedStack(options: {
   }
   const spawnRole = async (roles: string[], extra: Record<string, string> = {}) => {
     const p = await startSpansiftProcess(roles, { ...env, ...extra })
-    processes.push(p)
+    processes.push(Object.assign(p, { roles }))
     return p
   }
   const front = await spawnRole(['receiver', 'api'])
@@ -76,6 +85,40 @@ export async function startDistributedStack(options: {
     apiUrl: `http://127.0.0.1:${apiPort}`,
     storage,
     spawnRole,
+    async groupSettled(group, members, timeoutMs = 60_000) {
+      const admin = new Admin({ clientId: 'stack-group-probe', bootstrapBrokers: [broker.brokers] })
+      try {
+        let seen = 'not described yet'
+        for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await sleep(250)) {
+          const described = (await admin.describeGroups({ groups: [group] })).get(group)
+          const holding = [...(described?.members.values() ?? [])].filter(
+            (m) => (m.assignments?.size ?? 0) > 0,
+          )
+          seen = `${described?.state} with ${described?.members.size} members, ${holding.length} holding partitions`
+          if (
+            described?.state === 'Stable' &&
+            described.members.size === members &&
+            holding.length === members
+          )
+            return
+        }
+        throw new Error(`group ${group} did not settle with ${members} members in ${timeoutMs} ms: ${seen}`)
+      } finally {
+        await admin.close()
+      }
+    },
+    eventLog() {
+      const notable = /"level":"(warn|error)"|"msg":"(joined the group|the group is rebalancing)/
+      return processes
+        .flatMap((p) =>
+          p
+            .output()
+            .split('\n')
+            .filter((line) => notable.test(line))
+            .map((line) => `[${p.roles.join(',')} ${p.child.pid}] ${line}`),
+        )
+        .join('\n')
+    },
     async stop() {
       for (const p of processes.reverse()) await p.stop(10_000)
       await storage.close()
