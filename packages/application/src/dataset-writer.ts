@@ -22,6 +22,7 @@ import { createMonotonicClock } from '@spansift/core/datasets/monotonic-clock'
 import { ErrorCode, SpansiftError } from '@spansift/core/error-codes'
 import type { Logger } from '@spansift/core/logger'
 import { type Metrics, noopMetrics } from '@spansift/core/metrics'
+import { NameRaceLostError, retryNameRace } from '@spansift/core/name-race'
 import { createKeyedMutex } from './dataset-mutex.ts'
 
 export interface DatasetWriterOptions {
@@ -307,12 +308,12 @@ export function createDatasetWriter(options: DatasetWriterOptions): DatasetWrite
     await datasets.save(dataset, now)
     // Another process may have created the name at the same moment (no unique constraint
     // in ClickHouse): read it back, and withdraw on a collision. Of two racing creates at
-    // least one sees the other, so two never both succeed.
+    // least one sees the other, so two never both succeed; both may withdraw, and try
+    // again (retryNameRace).
     const named = (await datasets.list(input.applicationId)).filter((d) => d.name === input.name)
     if (named.some((d) => d.id !== dataset.id)) {
       await datasets.markDeleted(dataset, clock())
-      throw new SpansiftError(
-        ErrorCode.conflict,
+      throw new NameRaceLostError(
         `another request created a dataset named "${input.name}" in application ${input.applicationId} at the same moment; try again`,
       )
     }
@@ -326,7 +327,9 @@ export function createDatasetWriter(options: DatasetWriterOptions): DatasetWrite
     // order (names, then the eval dataset), so two creates never wait on each other.
     create: (input) =>
       mutex.run(`names:${input.applicationId}`, () =>
-        input.excludeDatasetId ? mutex.run(input.excludeDatasetId, () => create(input)) : create(input),
+        retryNameRace(() =>
+          input.excludeDatasetId ? mutex.run(input.excludeDatasetId, () => create(input)) : create(input),
+        ),
       ),
     append: (datasetId, candidates, appendOptions) =>
       mutex.run(datasetId, () =>

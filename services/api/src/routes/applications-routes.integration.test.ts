@@ -52,6 +52,6 @@ test('two API processes racing on one new application name: never two applicatio
     if (created === 0) bothFailed++
     assert.equal((await storage.applications.listByName(name)).length, created, `round ${round}: rows`)
   }
-  t.diagnostic(`rounds where both creates withdrew (a retry would succeed): ${bothFailed} of 20`)
+  t.diagnostic(`rounds where both creates withdrew, after their retries: ${bothFailed} of 20`)
   assert.ok(bothFailed < 20, 'some round had a winner')
 })

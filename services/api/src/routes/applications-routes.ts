@@ -3,6 +3,7 @@ import type { Application, ApplicationsRepository } from '@spansift/clickhouse/a
 import type { Principal } from '@spansift/core/authenticator'
 import { ErrorCode, SpansiftError } from '@spansift/core/error-codes'
 import { decodeListCursor, LIST_CURSOR_PATTERN, toPage } from '@spansift/core/list-cursor'
+import { NameRaceLostError, retryNameRace } from '@spansift/core/name-race'
 import { isUuidRef } from '@spansift/core/rules/rule-schema'
 import { formatRfc3339Millis } from '@spansift/core/time'
 import type { Hono } from 'hono'
@@ -39,10 +40,11 @@ const toJson = (a: Application) => ({ id: a.id, name: a.name, created_at: format
  * The application routes. Names are unique: a create naming a taken name is 409.
  * ClickHouse has no unique constraint, so a create inserts, then reads the name back:
  * if another row has it too (another API process created it at the same moment), this
- * create withdraws its row and answers 409. Of two racing creates at least one sees the
- * other (each reads after its own insert is acknowledged), so two never both succeed;
- * both may fail, and a retry then succeeds. Creates in this process are serialized, so
- * they never race each other.
+ * create withdraws its row. Of two racing creates at least one sees the other (each
+ * reads after its own insert is acknowledged), so two never both succeed; both may
+ * withdraw, so a create that withdrew tries again after a jittered wait
+ * (`retryNameRace`), and answers 409 only when it keeps losing. Creates in this process
+ * are serialized, so they never race each other.
  */
 export function registerApplicationRoutes(v1: Hono<ApiEnv>, applications: ApplicationsRepository): void {
   let creating: Promise<unknown> = Promise.resolve()
@@ -57,8 +59,7 @@ export function registerApplicationRoutes(v1: Hono<ApiEnv>, applications: Applic
     const named = await applications.listByName(name)
     if (named.some((a) => a.id !== id)) {
       await applications.remove(id)
-      throw new SpansiftError(
-        ErrorCode.conflict,
+      throw new NameRaceLostError(
         `another request created an application named "${name}" at the same moment; list the applications, or try again`,
       )
     }
@@ -70,8 +71,8 @@ export function registerApplicationRoutes(v1: Hono<ApiEnv>, applications: Applic
     requireAdmin(c.get('principal'))
     const { name } = createApplicationBody.parse(await c.req.json())
     const run = creating.then(
-      () => create(name),
-      () => create(name),
+      () => retryNameRace(() => create(name)),
+      () => retryNameRace(() => create(name)),
     )
     creating = run.catch(() => undefined)
     return c.json(toJson(await run), 201)
