@@ -9,6 +9,9 @@
  * ClickHouse.
  *
  *   node --conditions=spansift-test load-tests/ingest-benchmark.ts [--transport=http|grpc] [--seconds=15] [--concurrency=4]
+ *
+ * BENCH_SERVER_NODE_OPTIONS is passed to the server as NODE_OPTIONS: with
+ * '--cpu-prof --cpu-prof-dir=DIR' it writes a CPU profile of the server under the load.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -99,7 +102,12 @@ const decodeRate = decodeOnlyRate('decode', 2000)
 const decodeNormalizeRate = decodeOnlyRate('decode+normalize', 2000)
 
 const dataDir = mkdtempSync(join(tmpdir(), 'spansift-ingest-bench-'))
-const server = await startSpansiftProcess({ SPANSIFT_DATA_DIR: dataDir, SPANSIFT_ADMIN_KEY: ADMIN_KEY })
+const server = await startSpansiftProcess({
+  SPANSIFT_DATA_DIR: dataDir,
+  SPANSIFT_ADMIN_KEY: ADMIN_KEY,
+  // To profile the server under the load: BENCH_SERVER_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=…'.
+  ...(process.env.BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS } : {}),
+})
 try {
   const { applicationId, key } = await createApplicationWithKey(server.apiUrl, ADMIN_KEY, 'bench')
   const headers = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' }

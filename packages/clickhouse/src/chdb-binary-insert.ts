@@ -34,7 +34,8 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_.]*$/
  *
  * chdb takes inline INSERT data as text only, so a binary batch goes through a file:
  * written under the data directory, read by `INSERT … SELECT * FROM file(path,
- * 'RowBinary', structure)`, removed afterwards. Measured on 50k GenAI spans (figures in
+ * 'RowBinary', structure)`, removed afterwards. The statement has no bound parameters,
+ * so reads on the other session run beside it (see `insert`). Measured on 50k GenAI spans (figures in
  * docs/architecture.md, load-tests/store-insert-benchmark.ts): the engine reads RowBinary
  * about twice as fast as it parses the same rows as JSONEachRow, and JSON is also twice
  * the bytes to produce.
@@ -59,13 +60,15 @@ export function createChdbBinaryInserter(options: { dataDir: string; session: Se
         if (!settingNames.every((name) => IDENTIFIER.test(name))) {
           throw new Error(`invalid setting name in an insert into ${table}`)
         }
-        // A SETTINGS clause takes literals only: names are checked above, values quoted;
-        // the path and the structure are bound parameters.
+        // Literals, not bound parameters: chdb runs every parameterized query of the
+        // process, on any session, through one chain (its parameter state is not
+        // per-session), so an insert with parameters held every API read (they have
+        // parameters) for its whole length. Names are checked above; the settings'
+        // values, the path and the structure are quoted.
         const clause = settingNames.map((name) => `${name} = ${literal(settings[name] as string | number)}`)
-        await options.session.queryBindAsync(
+        await options.session.queryAsync(
           `INSERT INTO ${table} (${names}) SETTINGS ${clause.join(', ')}
-           SELECT * FROM file({path:String}, 'RowBinary', {structure:String})`,
-          { path: file, structure },
+           SELECT * FROM file(${literal(file)}, 'RowBinary', ${literal(structure)})`,
         )
       } finally {
         await rm(file, { force: true })
