@@ -2,14 +2,18 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { after, afterEach, before, test } from 'node:test'
+import { after, before, test } from 'node:test'
 import { Admin, Consumer } from '@platformatic/kafka'
 import { DATASET_APPENDER_GROUP } from '@spansift/bus/kafka-append-queue'
 import { ConsumerGroup } from '@spansift/bus/span-bus'
 import { Topic } from '@spansift/bus/topics'
 import type { Storage } from '@spansift/clickhouse/storage'
 import { tableNames } from '@spansift/clickhouse/tables'
-import { type DistributedStack, startDistributedStack } from './test-distributed-stack.ts'
+import {
+  type DistributedStack,
+  showEventLogOnFailure,
+  startDistributedStack,
+} from './test-distributed-stack.ts'
 import { freePort, otlpJsonExport, randomHexId } from './test-otlp.ts'
 
 // Every change to a dataset has one owner across processes. Two API processes and two
@@ -56,11 +60,7 @@ before(async () => {
   await stack.groupSettled(DATASET_APPENDER_GROUP, 4)
 })
 
-// A failure shows what the processes warned of and how their groups changed meanwhile.
-afterEach((t) => {
-  // `passed` is Node's (v21.7), not yet in @types/node's TestContext.
-  if ('passed' in t && !t.passed) t.diagnostic(stack.eventLog())
-})
+showEventLogOnFailure(() => stack)
 
 after(async () => {
   await stack?.stop()

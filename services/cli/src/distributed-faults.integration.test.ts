@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict'
-import { after, afterEach, before, describe, test } from 'node:test'
+import { after, before, describe, test } from 'node:test'
 import type { Storage } from '@spansift/clickhouse/storage'
 import { tableNames } from '@spansift/clickhouse/tables'
-import { type DistributedStack, startDistributedStack } from './test-distributed-stack.ts'
+import {
+  type DistributedStack,
+  showEventLogOnFailure,
+  startDistributedStack,
+} from './test-distributed-stack.ts'
 import { uncommittedMessages } from './test-kafka-lag.ts'
 import { otlpJsonExport, randomHexId } from './test-otlp.ts'
 import { startClickHouseProcess, type TestProcess } from './test-processes.ts'
@@ -42,11 +46,7 @@ before(async () => {
   ).key
 })
 
-// A failure shows what the processes warned of and how their groups changed meanwhile.
-afterEach((t) => {
-  // `passed` is Node's (v21.7), not yet in @types/node's TestContext.
-  if ('passed' in t && !t.passed) t.diagnostic(stack.eventLog())
-})
+showEventLogOnFailure(() => stack)
 
 after(async () => {
   await stack?.stop()

@@ -2,14 +2,17 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { after, afterEach, before, test } from 'node:test'
+import { after, before, test } from 'node:test'
 import type { Storage } from '@spansift/clickhouse/storage'
 import { tableNames } from '@spansift/clickhouse/tables'
 import { isSampled } from '@spansift/core/rules/sampling'
-import { type DistributedStack, startDistributedStack } from './test-distributed-stack.ts'
+import {
+  type DistributedStack,
+  showEventLogOnFailure,
+  startDistributedStack,
+} from './test-distributed-stack.ts'
 import { uncommittedMessages } from './test-kafka-lag.ts'
 import { otlpJsonExport, randomHexId } from './test-otlp.ts'
-import type { TestProcess } from './test-processes.ts'
 
 // The multi-worker proof: a receiver + API, two span writers and three rule workers as
 // separate processes in their consumer groups, one real Kafka broker, one ClickHouse
@@ -31,7 +34,6 @@ let storage: Storage
 let api: string
 let appKey: string
 let otlpUrl: string
-const processes: TestProcess[] = []
 
 async function call(method: string, path: string, body?: unknown): Promise<any> {
   const response = await fetch(`${api}${path}`, {
@@ -45,16 +47,9 @@ async function call(method: string, path: string, body?: unknown): Promise<any> 
   return parsed
 }
 
-async function spawnRole(roles: string[]): Promise<TestProcess> {
-  const p = await stack.spawnRole(roles)
-  processes.push(p)
-  return p
-}
-
 before(async () => {
   rulesDir = mkdtempSync(join(tmpdir(), 'spansift-scale-rules-'))
   stack = await startDistributedStack({ adminKey: ADMIN_KEY, env: { SPANSIFT_RULES_DIR: rulesDir } })
-  processes.push(stack.front)
   ;({ storage, otlpUrl, apiUrl: api } = stack)
   // Every insert stays a row of its own, so the checks below count stored copies.
   const { spans, datasetItems } = tableNames(storage.runner.database)
@@ -62,11 +57,7 @@ before(async () => {
     await storage.runner.command('test', `SYSTEM STOP MERGES ${table}`)
 })
 
-// A failure shows what the processes warned of and how their groups changed meanwhile.
-afterEach((t) => {
-  // `passed` is Node's (v21.7), not yet in @types/node's TestContext.
-  if ('passed' in t && !t.passed) t.diagnostic(stack.eventLog())
-})
+showEventLogOnFailure(() => stack)
 
 after(async () => {
   await stack?.stop()
@@ -117,10 +108,10 @@ test('three rule workers and two span writers, one rule worker killed: spans onc
     mapping: { inputs: { name: span.name }, metadata: { span: span.id } }
 `,
   )
-  await spawnRole(['span-writer'])
-  await spawnRole(['span-writer'])
-  const workers = [await spawnRole(['rule-worker']), await spawnRole(['rule-worker'])]
-  workers.push(await spawnRole(['rule-worker']))
+  await stack.spawnRole(['span-writer'])
+  await stack.spawnRole(['span-writer'])
+  const workers = [await stack.spawnRole(['rule-worker']), await stack.spawnRole(['rule-worker'])]
+  workers.push(await stack.spawnRole(['rule-worker']))
 
   // Bounded load: exports of 100 spans, case-a and case-b interleaved, ~12 s in all.
   const acknowledged = new Map<string, { traceId: string; name: string }>()
@@ -161,7 +152,7 @@ test('three rule workers and two span writers, one rule worker killed: spans onc
       killedAt = i
       await workers[0]!.kill()
     }
-    if (i === Math.floor(exports.length / 2)) workers[0] = await spawnRole(['rule-worker'])
+    if (i === Math.floor(exports.length / 2)) workers[0] = await stack.spawnRole(['rule-worker'])
     const spans = exports[i]!
     for (let attempt = 0; attempt < 20; attempt++) {
       const response = await fetch(otlpUrl, {
@@ -211,15 +202,6 @@ test('three rule workers and two span writers, one rule worker killed: spans onc
   t.diagnostic(
     `sent ${acknowledged.size} spans in ${sendSeconds.toFixed(1)} s (killed a worker at export ${killedAt}); settled after ${settleSeconds.toFixed(1)} s; span rows ${JSON.stringify(stored)}, largest span-writer window ${spanWriterWindow}; answers ${JSON.stringify(answers)}; capped ${JSON.stringify(cappedRows)}; sampled ${JSON.stringify(sampledRows)} of expected ${expectedSampled}`,
   )
-  if (cappedRows.items !== EVAL_CAP || sampledRows.items !== expectedSampled) {
-    for (const p of processes) {
-      const problems = p
-        .output()
-        .split('\n')
-        .filter((line) => /"level":"(warn|error)"/.test(line))
-      t.diagnostic(`pid ${p.child.pid}: ${problems.slice(-5).join('\n')}`)
-    }
-  }
   assert.equal(Number(stored!.distinct), acknowledged.size, 'every acknowledged span is stored')
   assert.ok(Number(stored!.most) <= 2, `a span is stored ${stored!.most} times`)
   assert.ok(

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { afterEach } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Admin } from '@platformatic/kafka'
 import { openStorage, type Storage } from '@spansift/clickhouse/storage'
@@ -128,4 +129,17 @@ export async function startDistributedStack(options: {
     },
   }
   return stack
+}
+
+/**
+ * Registers, in the calling test file, a hook that prints the stack's event log as a
+ * diagnostic when a test fails: what the processes warned of and how their groups
+ * changed meanwhile. `stack` is read when a test ends (it is started in `before`).
+ */
+export function showEventLogOnFailure(stack: () => DistributedStack | undefined): void {
+  afterEach((t) => {
+    // `passed` is Node's (v21.7), not yet in @types/node's TestContext.
+    const log = 'passed' in t && !t.passed ? stack()?.eventLog() : undefined
+    if (log) t.diagnostic(log)
+  })
 }
