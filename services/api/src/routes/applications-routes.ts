@@ -70,10 +70,8 @@ export function registerApplicationRoutes(v1: Hono<ApiEnv>, applications: Applic
   v1.post('/applications', async (c) => {
     requireAdmin(c.get('principal'))
     const { name } = createApplicationBody.parse(await c.req.json())
-    const run = creating.then(
-      () => retryNameRace(() => create(name)),
-      () => retryNameRace(() => create(name)),
-    )
+    // `creating` never rejects (a failed create is caught below), so one arm suffices.
+    const run = creating.then(() => retryNameRace(() => create(name)))
     creating = run.catch(() => undefined)
     return c.json(toJson(await run), 201)
   })
