@@ -1,4 +1,3 @@
-import { KEY_SCOPES } from '@spansift/core/key-scope'
 import { type ZodType, z } from 'zod'
 import {
   applicationSchema,
