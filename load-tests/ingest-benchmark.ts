@@ -6,7 +6,8 @@
  * the server's peak RSS, the latency of API trace reads made during the load, and, in
  * the same run, the decode-only rate of the same payloads on one core (the ceiling).
  * Then it opens the data directory and checks that every acknowledged span is in
- * ClickHouse.
+ * ClickHouse, and measures the engine's own limit in the same run: the same spans as
+ * RowBinary batches of the load's batch size, inserted with nothing else running.
  *
  *   node --conditions=spansift-test load-tests/ingest-benchmark.ts [--transport=http|grpc] [--seconds=15] [--concurrency=4]
  *
@@ -26,7 +27,8 @@ import {
   type ServiceError,
   status,
 } from '@grpc/grpc-js'
-import { openStorage } from '@spansift/clickhouse/storage'
+import { encodeSpansRowBinary, SPAN_ROW_BINARY_COLUMNS } from '@spansift/clickhouse/span-row-binary'
+import { openStorage, type Storage } from '@spansift/clickhouse/storage'
 import { silentLogger } from '@spansift/core/logger'
 import { decodeExportTraceRequestProtobuf } from '@spansift/core/otlp/decode-protobuf'
 import { normalizeExportTraceRequest } from '@spansift/core/otlp/normalize'
@@ -104,6 +106,42 @@ function decodeOnlyRate(mode: 'decode' | 'decode+normalize', ms: number): number
 decodeOnlyRate('decode+normalize', 1000) // warm up
 const decodeRate = decodeOnlyRate('decode', 2000)
 const decodeNormalizeRate = decodeOnlyRate('decode+normalize', 2000)
+
+/**
+ * The engine's own limit at this load's batch size: the same spans, already encoded as
+ * RowBinary, inserted one batch at a time into a copy of the spans table for a bounded
+ * time, merges running, in this process (the server has stopped). A batch holds what the
+ * exporters have in flight (the span writer cannot batch more), at most its 20,000.
+ */
+const ENGINE_BATCH_SPANS = Math.min(CONCURRENCY * SPANS_PER_REQUEST, 20_000)
+const ENGINE_SECONDS = 10
+async function engineAloneRate(storage: Storage): Promise<{ rowsPerSecond: number; cpuPer100k: number }> {
+  const { runner } = storage
+  const table = 'spansift.spans_engine_alone'
+  await runner.command('bench', `CREATE TABLE ${table} AS spansift.spans`)
+  const spans = bodies.flatMap(
+    (body) =>
+      normalizeExportTraceRequest(decodeExportTraceRequestProtobuf(body), {
+        applicationId: '00000000-0000-4000-8000-000000000001',
+      }).spans,
+  )
+  const batches: Buffer[] = []
+  for (let i = 0; i + ENGINE_BATCH_SPANS <= spans.length; i += ENGINE_BATCH_SPANS) {
+    batches.push(encodeSpansRowBinary(spans.slice(i, i + ENGINE_BATCH_SPANS)))
+  }
+  const cpuBefore = process.cpuUsage()
+  const started = performance.now()
+  let rows = 0
+  for (let i = 0; performance.now() - started < ENGINE_SECONDS * 1000 && i < 100_000; i++) {
+    await runner.insertRowBinary('bench', table, SPAN_ROW_BINARY_COLUMNS, [batches[i % batches.length]!], {
+      optimize_on_insert: 0,
+    })
+    rows += ENGINE_BATCH_SPANS
+  }
+  const seconds = (performance.now() - started) / 1000
+  const cpu = process.cpuUsage(cpuBefore)
+  return { rowsPerSecond: rows / seconds, cpuPer100k: ((cpu.user + cpu.system) / 1e6 / rows) * 100_000 }
+}
 
 const dataDir = mkdtempSync(join(tmpdir(), 'spansift-ingest-bench-'))
 const server = await startSpansiftProcess({
@@ -239,6 +277,7 @@ try {
     'bench',
     'SELECT count() AS n FROM spansift.spans FINAL',
   )
+  const engine = await engineAloneRate(storage)
   await storage.close()
   const expected = acknowledged.size * SPANS_PER_REQUEST
 
@@ -269,6 +308,10 @@ try {
     `  decode+normalize:  ${Math.round(decodeNormalizeRate).toLocaleString('en-US')} spans/s (one core)`,
   )
   console.log(`  stored / decode-only: ${(storedRate / decodeRate).toFixed(2)} (target ≥ 0.5)`)
+  console.log(
+    `  engine alone:      ${Math.round(engine.rowsPerSecond).toLocaleString('en-US')} rows/s, ${engine.cpuPer100k.toFixed(2)} CPU-s per 100k rows (RowBinary batches of ${ENGINE_BATCH_SPANS.toLocaleString('en-US')} spans, one at a time, merges running, ${ENGINE_SECONDS} s)`,
+  )
+  console.log(`  stored / engine alone: ${(storedRate / engine.rowsPerSecond).toFixed(2)}`)
   console.log(
     `  check: ${Number(row?.n)} distinct spans in ClickHouse, ${expected} acknowledged distinct → ${Number(row?.n) === expected ? 'OK' : 'MISMATCH'}`,
   )
