@@ -33,7 +33,7 @@ const DEFAULT_DATABASE = 'spansift'
  * background work that catches up whenever a core is free, while an insert holds an
  * exporter's acknowledgement and a read holds a user. Measured with
  * load-tests/ingest-benchmark.ts (docs/architecture.md, "Embedded insert path"): API trace
- * read p99 under ingest 78–94 ms against 94–110 ms, stored spans/s 4–6% higher.
+ * read p99 under ingest 83–94 ms against 94–110 ms, stored spans/s ~6% higher.
  */
 const EMBEDDED_ENGINE_ARGS = ['--os_threads_nice_value_merge_mutate=19']
 
