@@ -90,6 +90,9 @@ console.log(
   `request size: ${(meanBytes / 1024).toFixed(0)} KiB (${(meanBytes / SPANS_PER_REQUEST).toFixed(0)} bytes/span)`,
 )
 
+/** The application the spans are stamped with where no server is involved (decode-only rate, engine alone). */
+const OFFLINE_APPLICATION_ID = '00000000-0000-4000-8000-000000000001'
+
 // The ceiling: decode + normalize of the same payloads on this one core.
 function decodeOnlyRate(mode: 'decode' | 'decode+normalize', ms: number): number {
   let spans = 0
@@ -98,7 +101,7 @@ function decodeOnlyRate(mode: 'decode' | 'decode+normalize', ms: number): number
   while (performance.now() - started < ms) {
     const request = decodeExportTraceRequestProtobuf(bodies[i++ % bodies.length]!)
     if (mode === 'decode+normalize')
-      normalizeExportTraceRequest(request, { applicationId: '00000000-0000-4000-8000-000000000001' })
+      normalizeExportTraceRequest(request, { applicationId: OFFLINE_APPLICATION_ID })
     spans += SPANS_PER_REQUEST
   }
   return spans / ((performance.now() - started) / 1000)
@@ -122,7 +125,7 @@ async function engineAloneRate(storage: Storage): Promise<{ rowsPerSecond: numbe
   const spans = bodies.flatMap(
     (body) =>
       normalizeExportTraceRequest(decodeExportTraceRequestProtobuf(body), {
-        applicationId: '00000000-0000-4000-8000-000000000001',
+        applicationId: OFFLINE_APPLICATION_ID,
       }).spans,
   )
   const batches: Buffer[] = []
