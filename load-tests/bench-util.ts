@@ -1,5 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
+import { Agent, request as httpRequest } from 'node:http'
 import { createServer } from 'node:net'
 import os from 'node:os'
 import { join } from 'node:path'
@@ -180,4 +181,50 @@ export async function createApplicationWithKey(
   if (!keyResponse.ok) throw new Error(`creating a key: ${keyResponse.status}`)
   const { key } = (await keyResponse.json()) as { key: string }
   return { applicationId: id, key }
+}
+
+/** Posts request bodies to one URL over keep-alive connections. */
+export interface HttpPoster {
+  /** Resolves with the response's status once its body has arrived; rejects on a network error or the timeout. */
+  post(body: Uint8Array): Promise<number>
+  close(): void
+}
+
+/**
+ * node:http with a keep-alive agent, not fetch: fetch copies each body into a web stream,
+ * and a benchmark client's CPU comes out of the same cores as the server's. Measured with
+ * load-tests/ingest-benchmark.ts (715 KiB bodies, 4 exporters): the client used 59% of a
+ * core with fetch, 7% with this; the same server stored 22,900 spans/s against 31,100.
+ */
+export function createHttpPoster(
+  url: string,
+  options: { headers: Record<string, string>; maxSockets: number; timeoutMs: number },
+): HttpPoster {
+  const target = new URL(url)
+  const agent = new Agent({ keepAlive: true, maxSockets: options.maxSockets })
+  return {
+    post: (body) =>
+      new Promise((resolve, reject) => {
+        const req = httpRequest(
+          {
+            agent,
+            host: target.hostname,
+            port: target.port,
+            path: target.pathname,
+            method: 'POST',
+            headers: { ...options.headers, 'content-length': body.byteLength },
+            timeout: options.timeoutMs,
+          },
+          (response) => {
+            response.resume()
+            response.on('end', () => resolve(response.statusCode ?? 0))
+            response.on('error', reject)
+          },
+        )
+        req.on('timeout', () => req.destroy(new Error(`no answer from ${url} in ${options.timeoutMs} ms`)))
+        req.on('error', reject)
+        req.end(body)
+      }),
+    close: () => agent.destroy(),
+  }
 }

@@ -21,6 +21,9 @@
  *
  *   node --conditions=spansift-test load-tests/collector-peer-benchmark.ts [--rounds=3] [--seconds=15] [--clients=4]
  *     [--partitions=6] [--brokers=host:port] [--collector-version=v0.165.0]
+ *
+ * BENCH_SERVER_NODE_OPTIONS is passed to the spansift receiver as NODE_OPTIONS: with
+ * '--cpu-prof --cpu-prof-dir=DIR' it writes a CPU profile of the receiver (both targets' rounds).
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -34,6 +37,7 @@ import {
   cpuContention,
   cpuSeconds,
   createApplicationWithKey,
+  createHttpPoster,
   findBrokerPid,
   freePort,
   machineDescription,
@@ -198,19 +202,18 @@ async function load(target: Target, seconds: number, brokerPid: number | undefin
   const started = performance.now()
   const deadline = started + seconds * 1000
   const maxRequests = seconds * 1000 // bound: 1,000 requests/s of 1,000 spans is far past either target
+  const poster = createHttpPoster(target.url, {
+    headers: target.headers,
+    maxSockets: CLIENTS,
+    timeoutMs: REQUEST_TIMEOUT_MS,
+  })
   async function client(offset: number): Promise<void> {
     for (let i = offset; performance.now() < deadline && sent < maxRequests; i += CLIENTS) {
       sent++
       try {
-        const response = await fetch(target.url, {
-          method: 'POST',
-          headers: target.headers,
-          body: bodies[i % bodies.length],
-          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-        })
-        await response.arrayBuffer()
-        answers[response.status] = (answers[response.status] ?? 0) + 1
-        if (response.status === 200) acked += SPANS_PER_REQUEST
+        const status = await poster.post(bodies[i % bodies.length]!)
+        answers[status] = (answers[status] ?? 0) + 1
+        if (status === 200) acked += SPANS_PER_REQUEST
         else await sleep(50)
       } catch {
         answers.error = (answers.error ?? 0) + 1
@@ -219,6 +222,7 @@ async function load(target: Target, seconds: number, brokerPid: number | undefin
     }
   }
   await Promise.all(Array.from({ length: CLIENTS }, (_, c) => client(c)))
+  poster.close()
   const elapsed = (performance.now() - started) / 1000
   const cpu = cpuSeconds(target.pid) - cpuBefore
   const brokerCpu = brokerPid === undefined ? Number.NaN : cpuSeconds(brokerPid) - brokerBefore
@@ -293,6 +297,8 @@ try {
 
   const receiverPort = await freePort()
   const receiver = await spawnRole('receiver', {
+    // To profile the receiver under the load (see the header).
+    ...(process.env.BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS } : {}),
     SPANSIFT_OTLP_HTTP_PORT: String(receiverPort),
     SPANSIFT_OTLP_GRPC_PORT: '0',
   })
