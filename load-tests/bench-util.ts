@@ -185,7 +185,7 @@ export async function createApplicationWithKey(
 
 /** Posts request bodies to one URL over keep-alive connections. */
 export interface HttpPoster {
-  /** Resolves with the response's status once its body has arrived; rejects on a network error or the timeout. */
+  /** Resolves with the response's status once its body has arrived; rejects on a network error or a connection idle for the timeout. */
   post(body: Uint8Array): Promise<number>
   close(): void
 }
