@@ -1,5 +1,6 @@
 /**
- * Ingest benchmark: OTLP protobuf requests of 1,000 GenAI-sized spans sent at full speed,
+ * Ingest benchmark: OTLP protobuf requests of 1,000 GenAI-sized spans sent at full speed
+ * (every send new spans: the requests' trace ids change each round),
  * over OTLP/HTTP (`node:http`, keep-alive) or OTLP/gRPC (a raw grpc-js client, one channel per exporter),
  * to a real `spansift start` process (embedded bus, embedded ClickHouse) for a
  * bounded time. Prints stored spans/s (a 200 means stored), request latency p50/p99,
@@ -79,6 +80,8 @@ console.log(`building ${DISTINCT_REQUESTS} distinct requests of ${SPANS_PER_REQU
 const bodies: Uint8Array[] = []
 /** The first trace of each request, hex: what the API reader asks for. */
 const firstTraceIds: string[] = []
+/** Where each span's trace id lies in each body, so every send can carry new traces. */
+const traceIdOffsets: number[][] = []
 for (let i = 0; i < DISTINCT_REQUESTS; i++) {
   const { request, protobuf } = buildGenAiRequest(SPANS_PER_REQUEST, {
     seed: i + 1,
@@ -86,6 +89,31 @@ for (let i = 0; i < DISTINCT_REQUESTS; i++) {
   })
   bodies.push(protobuf)
   firstTraceIds.push(Buffer.from(request.resourceSpans[0]!.scopeSpans[0]!.spans[0]!.traceId).toString('hex'))
+  // Spans are encoded in order, so each one's trace id is found after the previous one's.
+  const body = Buffer.from(protobuf.buffer, protobuf.byteOffset, protobuf.byteLength)
+  const offsets: number[] = []
+  let from = 0
+  for (const span of request.resourceSpans[0]!.scopeSpans[0]!.spans) {
+    const at = body.indexOf(span.traceId, from)
+    if (at < 0) throw new Error(`trace id of span ${offsets.length} not found in request ${i}`)
+    offsets.push(at)
+    from = at + span.traceId.byteLength
+  }
+  traceIdOffsets.push(offsets)
+}
+
+/**
+ * Request `index` as sent the `round`-th time: a copy with bytes 12–15 of every trace id
+ * set to the round, so each send is new spans. Sending the same spans again would let the
+ * ReplacingMergeTree's merges write each span once, cheaper than distinct traffic.
+ */
+function requestBody(index: number, round: number): Buffer {
+  const body = Buffer.from(bodies[index]!)
+  for (const at of traceIdOffsets[index]!) body.writeUInt32BE(round, at + 12)
+  return body
+}
+function traceIdOf(index: number, round: number): string {
+  return firstTraceIds[index]!.slice(0, 24) + round.toString(16).padStart(8, '0')
 }
 const meanBytes = bodies.reduce((n, b) => n + b.byteLength, 0) / bodies.length
 console.log(
@@ -120,29 +148,35 @@ const decodeNormalizeRate = decodeOnlyRate('decode+normalize', 2000)
  */
 const ENGINE_BATCH_SPANS = Math.min(CONCURRENCY * SPANS_PER_REQUEST, 20_000)
 const ENGINE_SECONDS = 10
+/** Rounds of the requests encoded for the engine alone: 960k distinct spans with 120 requests (~1 GB of RowBinary). */
+const ENGINE_ROUNDS = 8
 async function engineAloneRate(
   storage: Storage,
 ): Promise<{ rowsPerSecond: number; cpuPer100k: number; mergedCpuPer100k: number; partsLeft: number }> {
   const { runner } = storage
   const table = 'spansift.spans_engine_alone'
   await runner.command('bench', `CREATE TABLE ${table} AS spansift.spans`)
-  const spans = bodies.flatMap(
-    (body) =>
-      normalizeExportTraceRequest(decodeExportTraceRequestProtobuf(body), {
-        applicationId: OFFLINE_APPLICATION_ID,
-      }).spans,
-  )
+  // Distinct spans only, as the load sent (ENGINE_ROUNDS rounds of the requests, encoded
+  // before the clock starts): the run ends when they are all inserted or after
+  // ENGINE_SECONDS, whichever comes first.
   const batches: Buffer[] = []
-  for (let i = 0; i + ENGINE_BATCH_SPANS <= spans.length; i += ENGINE_BATCH_SPANS) {
-    batches.push(encodeSpansRowBinary(spans.slice(i, i + ENGINE_BATCH_SPANS)))
+  for (let round = 0; round < ENGINE_ROUNDS; round++) {
+    const spans = bodies.flatMap(
+      (_, index) =>
+        normalizeExportTraceRequest(decodeExportTraceRequestProtobuf(requestBody(index, round)), {
+          applicationId: OFFLINE_APPLICATION_ID,
+        }).spans,
+    )
+    for (let i = 0; i + ENGINE_BATCH_SPANS <= spans.length; i += ENGINE_BATCH_SPANS) {
+      batches.push(encodeSpansRowBinary(spans.slice(i, i + ENGINE_BATCH_SPANS)))
+    }
   }
   const cpuBefore = process.cpuUsage()
   const started = performance.now()
   let rows = 0
-  for (let i = 0; performance.now() - started < ENGINE_SECONDS * 1000 && i < 100_000; i++) {
-    await runner.insertRowBinary('bench', table, SPAN_ROW_BINARY_COLUMNS, [batches[i % batches.length]!], {
-      optimize_on_insert: 0,
-    })
+  for (const batch of batches) {
+    if (performance.now() - started >= ENGINE_SECONDS * 1000) break
+    await runner.insertRowBinary('bench', table, SPAN_ROW_BINARY_COLUMNS, [batch], { optimize_on_insert: 0 })
     rows += ENGINE_BATCH_SPANS
   }
   const seconds = (performance.now() - started) / 1000
@@ -215,7 +249,8 @@ try {
   }
 
   const latencies: number[] = []
-  const acknowledged = new Set<number>()
+  /** The first trace of every acknowledged send (each send is distinct spans). */
+  const acknowledged: string[] = []
   let storedSpans = 0
   let refused = 0
   let next = 0
@@ -225,12 +260,14 @@ try {
   async function exporter(): Promise<void> {
     const send = TRANSPORT === 'grpc' ? grpcSender() : httpSend
     while (performance.now() < deadline) {
-      const index = next++ % bodies.length
+      const index = next % bodies.length
+      const round = Math.floor(next++ / bodies.length)
+      const body = requestBody(index, round)
       const sent = performance.now()
-      if (await send(bodies[index]!)) {
+      if (await send(body)) {
         latencies.push(performance.now() - sent)
         storedSpans += SPANS_PER_REQUEST
-        acknowledged.add(index)
+        acknowledged.push(traceIdOf(index, round))
       } else {
         refused++
         await new Promise((r) => setTimeout(r, 50))
@@ -246,9 +283,8 @@ try {
   const rangeQuery = `start_time=${new Date(Date.now() - 3_600_000).toISOString()}&end_time=${new Date(Date.now() + 3_600_000).toISOString()}`
   async function apiReader(): Promise<void> {
     for (let i = 0; performance.now() < deadline && i < 100_000; i++) {
-      const acked = [...acknowledged]
-      if (acked.length > 0) {
-        const traceId = firstTraceIds[acked[i % acked.length]!]!
+      if (acknowledged.length > 0) {
+        const traceId = acknowledged[i % acknowledged.length]!
         const sent = performance.now()
         const response = await fetch(
           `${server.apiUrl}/v1/traces/${traceId}?application_id=${applicationId}&${rangeQuery}`,
@@ -285,7 +321,7 @@ try {
   )
   const engine = await engineAloneRate(storage)
   await storage.close()
-  const expected = acknowledged.size * SPANS_PER_REQUEST
+  const expected = acknowledged.length * SPANS_PER_REQUEST
 
   const storedRate = storedSpans / elapsed
   console.log('')
