@@ -154,7 +154,8 @@ async function engineAloneRate(
   storage: Storage,
 ): Promise<{ rowsPerSecond: number; cpuPer100k: number; mergedCpuPer100k: number; partsLeft: number }> {
   const { runner } = storage
-  const table = 'spansift.spans_engine_alone'
+  const [database, name] = ['spansift', 'spans_engine_alone']
+  const table = `${database}.${name}`
   await runner.command('bench', `CREATE TABLE ${table} AS spansift.spans`)
   // Distinct spans only, as the load sent (ENGINE_ROUNDS rounds of the requests, encoded
   // before the clock starts): the run ends when they are all inserted or after
@@ -191,7 +192,8 @@ async function engineAloneRate(
     await runner.command('bench', `OPTIMIZE TABLE ${table} FINAL`)
     const [left] = await runner.select<{ n: string }>(
       'bench',
-      "SELECT count() AS n FROM system.parts WHERE active AND database = 'spansift' AND table = 'spans_engine_alone'",
+      'SELECT count() AS n FROM system.parts WHERE active AND database = {database:String} AND table = {name:String}',
+      { database, name },
     )
     parts = Number(left?.n)
   }
