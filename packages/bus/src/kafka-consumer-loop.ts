@@ -341,13 +341,13 @@ export function startConsumerLoop<T>(options: ConsumerLoopOptions<T>): ConsumerL
     // Membership changes are logged: they are rare, and they explain a pause of the group's work.
     consumer.on('consumer:group:join', () => {
       const partitions = heldPartitions()
-      tenure.assigned(partitions)
+      readFromCommitted(current?.stream, topic, tenure.assigned(partitions))
       logger.info('joined the group', { group, topic, partitions, generation: consumer.generationId })
     })
     // Emitted when a heartbeat learns of a rebalance (and after a cooperative revocation,
     // with the assignments already reduced): no step starts until the member has rejoined.
     consumer.on('consumer:group:rebalance', () => {
-      tenure.assigned(heldPartitions())
+      readFromCommitted(current?.stream, topic, tenure.assigned(heldPartitions()))
       tenure.rebalancing()
       logger.info('the group is rebalancing; no step starts until this member has rejoined', { group })
     })
@@ -426,6 +426,23 @@ export function startConsumerLoop<T>(options: ConsumerLoopOptions<T>): ConsumerL
       await loop
     },
   }
+}
+
+/**
+ * Makes the stream read the partitions this member just gained from the group's committed
+ * offset, or from the earliest one when nothing of them was committed (the fallback).
+ *
+ * The stream remembers where it read every partition it ever held, and at a join replaces
+ * that by the committed offset only where there is one. A partition that left this member
+ * before anything of it was committed, and came back, was read on from where the member
+ * had been: past the messages it had read and dropped when the partition left, which were
+ * then never processed by anyone. Without the position, the stream's own join handler
+ * (it runs after this one: the stream subscribes when it is created, after the join that
+ * created it) seeds the partition like one never read.
+ */
+function readFromCommitted(stream: RawStream | undefined, topic: string, gained: readonly number[]): void {
+  // The stream's key for a partition (`partitionKey` of @platformatic/kafka, not exported).
+  for (const partition of gained) stream?.offsetsToFetch.delete(`${topic}:${partition}`)
 }
 
 /** The dead-letter reason for a refused message: the error's own words. */

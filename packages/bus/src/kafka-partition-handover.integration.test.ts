@@ -111,3 +111,69 @@ test('a partition moving to a new member is processed by one member at a time', 
   )
   assert.deepEqual(overlaps, [], 'no partition had two members in a step at once')
 })
+
+test('a partition that leaves a member before anything of it was committed, and comes back, is processed from its start', async () => {
+  const suffix = randomUUID().slice(0, 8)
+  const topic = `test.return.${suffix}`
+  const partitions = 2
+  const perPartition = 50
+  await provisionTopics({ brokers, clientId: `test-${suffix}`, topics: [topic], partitions }, silentLogger)
+  const producer = createCollectorProducer(brokers, `test-${suffix}-producer`)
+  await producer.send({
+    messages: Array.from({ length: partitions * perPartition }, (_, i) => ({
+      topic,
+      partition: i % partitions,
+      key: Buffer.from(String(i)),
+      value: Buffer.from(String(i)),
+    })),
+  })
+  await producer.close()
+
+  const handled = new Set<string>()
+  let read = 0
+  let secondJoined = false
+  // The handover time is what keeps a member from processing a partition it just gained:
+  // long enough here for the second member to come and go before either processes anything.
+  const member = (name: string): ConsumerLoop =>
+    startConsumerLoop<RawMessage>({
+      brokers,
+      clientId: `test-${suffix}-${name}`,
+      group: `test-return-${suffix}`,
+      topic,
+      decode: (message) => {
+        if (name === 'first') read++
+        return { items: [message] }
+      },
+      async handle(messages) {
+        for (const m of messages) handled.add(`${m.partition}:${m.offset}`)
+      },
+      handoverMs: 8_000,
+      maxBatchItems: 1_000,
+      maxBatchDelayMs: 20,
+      logger: silentLogger,
+      onConsumerStarted: () => {
+        if (name === 'second') secondJoined = true
+      },
+    })
+
+  const first = member('first')
+  let second: ConsumerLoop | undefined
+  try {
+    const deadline = Date.now() + 60_000
+    // The first member has read every message and is waiting out its handover time.
+    while (read < partitions * perPartition && Date.now() < deadline) await sleep(20)
+    assert.equal(read, partitions * perPartition, 'the first member read everything')
+    assert.equal(handled.size, 0, 'nothing processed yet')
+    // A second member takes one partition, and leaves before processing (or committing) it.
+    second = member('second')
+    while (!secondJoined && Date.now() < deadline) await sleep(20)
+    assert.ok(secondJoined, 'the second member joined')
+    await second.stop()
+    // The partition is the first member's again: what it had read of it and dropped when
+    // it left is read again, from the partition's start (nothing was committed).
+    while (handled.size < partitions * perPartition && Date.now() < deadline) await sleep(50)
+    assert.equal(handled.size, partitions * perPartition, 'every message is processed')
+  } finally {
+    await Promise.all([first.stop(), second?.stop()])
+  }
+})

@@ -10,11 +10,11 @@ function clocked() {
 
 test('a partition just gained waits for the handover; one kept across a rejoin does not', () => {
   const { tenure, advance } = clocked()
-  tenure.assigned([0, 1])
+  assert.deepEqual(tenure.assigned([0, 1]), [0, 1])
   assert.equal(tenure.waitBefore([0]), 5_000)
   advance(5_000)
   assert.equal(tenure.waitBefore([0, 1]), 0)
-  tenure.assigned([0, 2])
+  assert.deepEqual(tenure.assigned([0, 2]), [2], 'only partition 2 starts a holding')
   assert.equal(tenure.waitBefore([0]), 0, 'partition 0 was held throughout')
   assert.equal(tenure.waitBefore([0, 2]), 5_000, 'partition 2 is new')
 })
@@ -26,7 +26,7 @@ test('a message is processed only under the holding it was read in', () => {
   assert.equal(tenure.holds(0, readIn), true)
   tenure.assigned([])
   assert.equal(tenure.epochOf(0), undefined)
-  tenure.assigned([0])
+  assert.deepEqual(tenure.assigned([0]), [0], 'a partition regained starts a holding again')
   assert.equal(tenure.holds(0, readIn), false, 'lost and regained: a read from before is stale')
   assert.equal(tenure.holds(0, tenure.epochOf(0)!), true)
 })

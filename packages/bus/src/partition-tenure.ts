@@ -30,8 +30,11 @@ interface Holding {
  * succeeding stops starting steps until they succeed again.
  */
 export interface PartitionTenure {
-  /** The member's partitions after a (re)join: new ones start a holding, missing ones end theirs. */
-  assigned(partitions: Iterable<number>): void
+  /**
+   * The member's partitions after a (re)join: new ones start a holding, missing ones end
+   * theirs. Returns the partitions whose holding starts now (gained, or lost and regained).
+   */
+  assigned(partitions: Iterable<number>): number[]
   /**
    * The group is rebalancing: until the member's next join completes, its holdings are
    * in doubt (the coordinator may give them away at the join), so no step starts.
@@ -70,12 +73,16 @@ export function createPartitionTenure(options: PartitionTenureOptions): Partitio
           lost = true
         }
       }
+      const gained: number[] = []
       for (const partition of next) {
-        if (!held.has(partition)) held.set(partition, { epoch: ++epoch, since: at })
+        if (held.has(partition)) continue
+        held.set(partition, { epoch: ++epoch, since: at })
+        gained.push(partition)
       }
       // A completed join is as good as a heartbeat: the coordinator just answered.
       lastHeartbeat = at
       if (lost) for (const listener of listeners) listener()
+      return gained
     },
     rebalancing() {
       lastHeartbeat = Number.NEGATIVE_INFINITY
