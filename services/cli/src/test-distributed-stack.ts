@@ -68,14 +68,26 @@ export async function startDistributedStack(options: {
     processes.push(Object.assign(p, { roles }))
     return p
   }
-  const front = await spawnRole(['receiver', 'api'])
-  const storage = await openStorage({
-    url: env.SPANSIFT_CLICKHOUSE_URL,
-    dataDir: '',
-    logger: silentLogger,
-    migrate: false,
-    spanRetentionDays: 30,
-  })
+  let front: TestProcess
+  let storage: Storage
+  try {
+    front = await spawnRole(['receiver', 'api'])
+    storage = await openStorage({
+      url: env.SPANSIFT_CLICKHOUSE_URL,
+      dataDir: '',
+      logger: silentLogger,
+      migrate: false,
+      spanRetentionDays: 30,
+    })
+  } catch (error) {
+    // The test never gets a stack to stop: what started is stopped here, or it would keep
+    // the test process alive long after the failure.
+    for (const p of processes) await p.stop(10_000)
+    await clickhouse.process.stop()
+    await broker.destroy()
+    rmSync(clickhouseDir, { recursive: true, force: true })
+    throw error
+  }
   const stack: DistributedStack = {
     broker,
     clickhouse,
