@@ -1,11 +1,4 @@
-import {
-  Admin,
-  ConfigResourceTypes,
-  defaultPartitioner,
-  ProduceAcks,
-  Producer,
-  stringSerializer,
-} from '@platformatic/kafka'
+import { Admin, ConfigResourceTypes, ProduceAcks, Producer, stringSerializer } from '@platformatic/kafka'
 import { applicationStampProblem, UnknownApplicationError } from '@spansift/core/application-stamp'
 import type { Logger } from '@spansift/core/logger'
 import { type Metrics, noopMetrics } from '@spansift/core/metrics'
@@ -21,6 +14,7 @@ import type { Span } from '@spansift/core/span-model'
 import { isPermanentStorageError } from '@spansift/core/storage-errors'
 import { deadLetterRecord } from './dead-letter-record.ts'
 import { type ConsumerLoop, type Decoded, type RawMessage, startConsumerLoop } from './kafka-consumer-loop.ts'
+import { keyPartitionHash } from './key-partition-hash.ts'
 import { chunkBySize, MAX_SEND_BYTES } from './send-chunks.ts'
 import { BusUnavailableError, ConsumerGroup, type SpanBatchHandler, type SpanBus } from './span-bus.ts'
 import { createStallWatch, type StallWatch } from './stall-watch.ts'
@@ -231,14 +225,15 @@ export function createKafkaBus(options: KafkaBusOptions): SpanBus {
   /** Sends one batch of publishes on one producer; each publish resolves (or rejects) with it. */
   async function sendBatch(client: SpanProducer, batch: PendingSend[]): Promise<void> {
     try {
-      // The client's default partitioning, hashed once here (murmur2 of the key, in JS, was 3%
-      // of the receiver's CPU when hashed twice): the client takes it modulo the partitions.
+      // The client's default partitioning, hashed here once and in 32-bit arithmetic (see
+      // keyPartitionHash): the client takes it modulo the partitions.
       const messages = batch.flatMap((pending) =>
-        pending.messages.map((m) => {
-          const message = { topic, key: m.key, value: m.value, partition: 0 }
-          message.partition = defaultPartitioner(message, m.key)
-          return message
-        }),
+        pending.messages.map((m) => ({
+          topic,
+          key: m.key,
+          value: m.value,
+          partition: keyPartitionHash(m.key),
+        })),
       )
       // The partitions in the client's metadata (refreshed every 5 s; unknown before the first
       // send: then one bound for all). Right after partitions are added a batch may exceed the
