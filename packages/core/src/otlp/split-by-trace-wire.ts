@@ -541,25 +541,9 @@ class WireScan {
   }
 
   result(): WireSplitResult {
-    // Sizes first, then one buffer for every trace of the export, each trace a slice of it:
-    // a buffer per trace took a new 8 KiB pool every few traces (3% of the receiver's busy
-    // time in a peer-benchmark profile, 2026-12-03). The slices are published together.
-    const layouts: Array<{ traceId: string; entries: number[]; lengths: number[]; size: number }> = []
-    let total = 0
-    for (const [traceId, trace] of this.traces) {
-      const lengths: number[] = []
-      const size = this.measureTrace(trace.entries, lengths)
-      layouts.push({ traceId, entries: trace.entries, lengths, size })
-      total += size
-    }
-    const out = Buffer.allocUnsafe(total)
     const traces: WireTrace[] = []
-    let pos = 0
-    for (const { traceId, entries, lengths, size } of layouts) {
-      const end = this.writeTrace(entries, lengths, out, pos)
-      if (end !== pos + size) throw new Error(`wire split wrote ${end - pos} bytes of ${size}`)
-      traces.push({ traceId, value: out.subarray(pos, end), spans: entries.length / 4 })
-      pos = end
+    for (const [traceId, trace] of this.traces) {
+      traces.push({ traceId, value: this.encodeTrace(trace.entries), spans: trace.entries.length / 4 })
     }
     return {
       traces,
@@ -570,12 +554,13 @@ class WireScan {
   }
 
   /**
-   * A trace is one ExportTraceServiceRequest: a ResourceSpans per resource its spans came
+   * One ExportTraceServiceRequest: a ResourceSpans per resource the trace's spans came
    * from, a ScopeSpans per scope, the spans copied. Entries are in wire order, so a
-   * resource's and a scope's spans are contiguous. This fills `lengths` with each resource
-   * group's and scope group's content length, in order, and returns the request's size.
+   * resource's and a scope's spans are contiguous. Sizes first, then one exact write.
    */
-  private measureTrace(entries: number[], lengths: number[]): number {
+  private encodeTrace(entries: number[]): Buffer {
+    // Lengths of each resource group's and scope group's content, in order.
+    const lengths: number[] = []
     let total = 0
     for (let i = 0; i < entries.length; ) {
       const resource = entries[i + 2]!
@@ -599,12 +584,9 @@ class WireScan {
       lengths[resourceSlot] = resourceLength
       total += fieldLength(resourceLength)
     }
-    return total
-  }
-
-  /** Writes the request `measureTrace` measured into `out` at `pos`; returns where it ends. */
-  private writeTrace(entries: number[], lengths: number[], out: Buffer, pos: number): number {
+    const out = Buffer.allocUnsafe(total)
     const src = this.text
+    let pos = 0
     let slot = 0
     for (let i = 0; i < entries.length; ) {
       const resource = entries[i + 2]!
@@ -627,7 +609,8 @@ class WireScan {
         }
       }
     }
-    return pos
+    if (pos !== total) throw new Error(`wire split wrote ${pos} bytes of ${total}`)
+    return out
   }
 
   private resourceLength(resource: number): number {
