@@ -25,14 +25,15 @@
  * BENCH_SERVER_NODE_OPTIONS is passed to the spansift receiver as NODE_OPTIONS: with
  * '--cpu-prof --cpu-prof-dir=DIR' it writes a CPU profile of the receiver (both targets' rounds).
  */
+
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os, { homedir, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { Admin } from '@platformatic/kafka'
 import { startOwnBroker } from '@spansift/cli/test-kafka-broker'
 import { startClickHouseProcess, startSpansiftProcess, type TestProcess } from '@spansift/cli/test-processes'
-import { Kafka, logLevel } from 'kafkajs'
 import {
   cpuContention,
   cpuSeconds,
@@ -263,14 +264,9 @@ try {
     cleanups.push(() => broker.destroy())
     brokers = broker.brokers
   }
-  const kafka = new Kafka({ clientId: 'peer-benchmark', brokers: [brokers], logLevel: logLevel.NOTHING })
-  const admin = kafka.admin()
-  await admin.connect()
-  cleanups.push(() => admin.disconnect())
-  await admin.createTopics({
-    topics: [{ topic: COLLECTOR_TOPIC, numPartitions: PARTITIONS, replicationFactor: 1 }],
-    waitForLeaders: true,
-  })
+  const admin = new Admin({ clientId: 'peer-benchmark', bootstrapBrokers: [brokers] })
+  cleanups.push(() => admin.close())
+  await admin.createTopics({ topics: [COLLECTOR_TOPIC], partitions: PARTITIONS, replicas: 1 })
 
   // spansift: the API role migrates, creates its topics and an application key, then stops.
   const clickhouseDir = mkdtempSync(join(tmpdir(), 'spansift-peer-bench-ch-'))
