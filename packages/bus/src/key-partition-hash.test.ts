@@ -17,7 +17,7 @@ test('a key hashes as the Kafka client hashes it, for every length and byte', ()
     assert.equal(keyPartitionHash(key), clientHash(key), `key ${key.toString('hex')} (${key.length} bytes)`)
 })
 
-test('Kafka reference values: the Java client puts these keys on these partitions', () => {
+test("Kafka's reference values: the murmur2 Kafka's own client computes for these keys", () => {
   // Kafka's own Utils#murmur2 test vectors (UtilsTest.testMurmur2), as unsigned 32-bit values.
   const vectors: Array<[string, number]> = [
     ['21', -973932308],
